@@ -1,0 +1,82 @@
+// Bundles src/ with esbuild into one CommonJS file, then makes it a single executable with
+// Node's own single-executable-application support (SEA): the machine's node binary, a
+// preparation blob with a V8 code cache, injected with postject. Writes
+// dist/docker-versions-linux-<arch> and dist/checksums.txt (sha256sum format).
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { arch as nodeArch, platform } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build } from "esbuild";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const dist = path.join(root, "dist");
+const work = path.join(dist, ".sea");
+const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
+// Release names follow `uname -m`, as Compose's do.
+const ARCH =
+  { x64: "x86_64", arm64: "aarch64", arm: "armv7l", s390x: "s390x", ppc64: "ppc64le", riscv64: "riscv64" }[
+    nodeArch()
+  ] ?? nodeArch();
+const target = path.join(dist, `docker-versions-${platform()}-${ARCH}`);
+
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+
+const bundle = path.join(work, "docker-versions.cjs");
+await build({
+  entryPoints: [path.join(root, "src/main.ts")],
+  outfile: bundle,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  legalComments: "none",
+  // yargs is ESM and reads import.meta.url; in a CJS bundle it is derived from the file name.
+  define: { "import.meta.url": "__dvImportMetaUrl", __DV_VERSION__: JSON.stringify(pkg.version) },
+  banner: { js: 'const __dvImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  logLevel: "warning",
+});
+if (process.argv.includes("--bundle-only")) process.exit(0);
+
+const seaConfig = path.join(work, "sea-config.json");
+const blob = path.join(work, "sea-prep.blob");
+writeFileSync(
+  seaConfig,
+  JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }),
+);
+execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "inherit" });
+
+rmSync(target, { force: true });
+copyFileSync(process.execPath, target);
+chmodSync(target, 0o755);
+// Debug symbols of the node binary are dead weight for users (about half its size).
+try {
+  execFileSync("strip", [target], { stdio: "ignore" });
+} catch {
+  console.warn("strip not available: the executable keeps node's symbols");
+}
+const postject = path.join(root, "node_modules/postject/dist/cli.js");
+execFileSync(
+  process.execPath,
+  [
+    postject,
+    target,
+    "NODE_SEA_BLOB",
+    blob,
+    "--sentinel-fuse",
+    "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
+  ],
+  {
+    stdio: ["ignore", "ignore", "inherit"],
+  },
+);
+
+const sum = createHash("sha256").update(readFileSync(target)).digest("hex");
+writeFileSync(path.join(dist, "checksums.txt"), `${sum}  ${path.basename(target)}\n`);
+rmSync(work, { recursive: true, force: true });
+console.log(
+  `built ${path.relative(root, target)} (${(readFileSync(target).length / 1e6).toFixed(1)} MB, ${pkg.version})`,
+);

@@ -1,0 +1,202 @@
+// Finds and loads the Compose project the way `docker compose` does, and runs `docker compose`
+// subcommands against it. Compose itself answers what it can (`config --format json`, `ps`);
+// only the file discovery, which Compose does not report, is done here.
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import type { ComposeSpecification } from "docker-compose";
+import { UserError } from "../errors.js";
+import { type DockerCli, lastLine, type RunOptions, type RunResult, runDocker } from "./docker.js";
+
+/** Compose's global options, as the user gave them. */
+export interface ComposeOptions {
+  files?: string[];
+  projectName?: string;
+  projectDirectory?: string;
+  envFiles?: string[];
+  profiles?: string[];
+}
+
+export interface ServiceSpec {
+  image?: string;
+  build?: unknown;
+  labels?: Record<string, string>;
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  profiles?: string[];
+  [key: string]: unknown;
+}
+
+export interface ComposeProject {
+  name: string;
+  workingDir: string;
+  files: string[];
+  services: Record<string, ServiceSpec>;
+  /** Env files passed to every Compose call, in order (the project's own first). */
+  envFiles: string[];
+  profiles: string[];
+}
+
+export interface ContainerState {
+  id: string;
+  name: string;
+  service: string;
+  image: string;
+  state: string;
+  health: string;
+  exitCode: number;
+  status: string;
+}
+
+// Compose's default file names, in the priority it gives them.
+const DEFAULT_FILES = ["compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml"];
+const OVERRIDE_FILES = [
+  "compose.override.yaml",
+  "compose.override.yml",
+  "docker-compose.override.yml",
+  "docker-compose.override.yaml",
+];
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The compose files Compose would use, as absolute paths. */
+export function findComposeFiles(opts: ComposeOptions, env: NodeJS.ProcessEnv, cwd: string): string[] {
+  const explicit = opts.files?.length
+    ? opts.files
+    : env.COMPOSE_FILE
+      ? env.COMPOSE_FILE.split(env.COMPOSE_PATH_SEPARATOR || ":").filter(Boolean)
+      : [];
+  if (explicit.length > 0) {
+    return explicit.map((f) => {
+      if (f === "-")
+        throw new UserError("reading the compose file from stdin is not supported: name a file with -f");
+      const abs = path.resolve(cwd, f);
+      if (!existsSync(abs)) throw new UserError(`compose file not found: ${abs}`);
+      return abs;
+    });
+  }
+  const start = path.resolve(cwd, opts.projectDirectory ?? ".");
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const main = DEFAULT_FILES.map((f) => path.join(dir, f)).find(isFile);
+    if (main) {
+      const override = OVERRIDE_FILES.map((f) => path.join(dir, f)).find(isFile);
+      return override ? [main, override] : [main];
+    }
+    if (path.dirname(dir) === dir) break;
+  }
+  throw new UserError(
+    `no compose file found in ${start} or any parent directory (looked for ${DEFAULT_FILES.join(", ")})`,
+  );
+}
+
+/** `compose` plus the global options that pin a call to this project. */
+export function composeArgs(
+  project: Pick<ComposeProject, "files" | "name" | "workingDir" | "envFiles" | "profiles">,
+): string[] {
+  const args = ["compose"];
+  for (const f of project.files) args.push("-f", f);
+  args.push("-p", project.name, "--project-directory", project.workingDir);
+  for (const e of project.envFiles) args.push("--env-file", e);
+  for (const p of project.profiles) args.push("--profile", p);
+  return args;
+}
+
+/** Loads the project through `docker compose config`. */
+export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise<ComposeProject> {
+  const files = findComposeFiles(opts, cli.env, cli.cwd);
+  const firstDir = path.dirname(files[0] as string);
+  const workingDir = opts.projectDirectory ? path.resolve(cli.cwd, opts.projectDirectory) : firstDir;
+  const envFiles = (opts.envFiles ?? []).map((e) => path.resolve(cli.cwd, e));
+  const profiles = opts.profiles ?? [];
+  const args = ["compose"];
+  for (const f of files) args.push("-f", f);
+  if (opts.projectName) args.push("-p", opts.projectName);
+  args.push("--project-directory", workingDir);
+  for (const e of envFiles) args.push("--env-file", e);
+  for (const p of profiles) args.push("--profile", p);
+  args.push("config", "--format", "json");
+  const res = await runDocker(cli, args);
+  if (res.code !== 0) {
+    throw new UserError(
+      `cannot load the compose project (${files.join(", ")}): ${lastLine(res.stderr) || `exit ${res.code}`}`,
+    );
+  }
+  let spec: ComposeSpecification & { name?: string };
+  try {
+    spec = JSON.parse(res.stdout) as ComposeSpecification & { name?: string };
+  } catch {
+    throw new UserError(
+      "docker compose config did not print JSON: is Compose v2 installed (docker compose version)?",
+    );
+  }
+  if (!spec.name) throw new UserError("docker compose config did not name the project");
+  // Without --env-file Compose reads the project's .env; keep that when we add env files later.
+  const defaultEnv = path.join(workingDir, ".env");
+  const projectEnvFiles = envFiles.length > 0 ? envFiles : isFile(defaultEnv) ? [defaultEnv] : [];
+  return {
+    name: spec.name,
+    workingDir,
+    files,
+    services: (spec.services ?? {}) as Record<string, ServiceSpec>,
+    envFiles: projectEnvFiles,
+    profiles,
+  };
+}
+
+/** Runs `docker compose <project options> <args>`. */
+export function compose(
+  cli: DockerCli,
+  project: ComposeProject,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  return runDocker(cli, [...composeArgs(project), ...args], { cwd: project.workingDir, ...opts });
+}
+
+interface PsRow {
+  ID?: string;
+  Name?: string;
+  Service?: string;
+  Image?: string;
+  State?: string;
+  Health?: string;
+  ExitCode?: number;
+  Status?: string;
+}
+
+/** Every container of the project, running or not. */
+export async function listContainers(cli: DockerCli, project: ComposeProject): Promise<ContainerState[]> {
+  const res = await compose(cli, project, ["ps", "--all", "--format", "json"]);
+  if (res.code !== 0) throw new UserError(`cannot list the project's containers: ${lastLine(res.stderr)}`);
+  return parsePs(res.stdout).map((r) => ({
+    id: r.ID ?? "",
+    name: r.Name ?? "",
+    service: r.Service ?? "",
+    image: r.Image ?? "",
+    state: r.State ?? "",
+    health: r.Health ?? "",
+    exitCode: r.ExitCode ?? 0,
+    status: r.Status ?? "",
+  }));
+}
+
+/** Compose prints either one JSON array or one object per line, depending on its version. */
+export function parsePs(stdout: string): PsRow[] {
+  const text = stdout.trim();
+  if (!text) return [];
+  if (text.startsWith("[")) return JSON.parse(text) as PsRow[];
+  return text
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as PsRow);
+}
+
+export function manifestPathFor(project: ComposeProject, override?: string, cwd = process.cwd()): string {
+  return override
+    ? path.resolve(cwd, override)
+    : path.join(path.dirname(project.files[0] as string), "version-manifest.yaml");
+}

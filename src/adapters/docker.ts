@@ -1,0 +1,88 @@
+// Runs the `docker` CLI as a child process, always with an argument array (never a shell
+// string), prefixed with the Docker global options the plugin was invoked with.
+import { spawn } from "node:child_process";
+import { UserError } from "../errors.js";
+
+export interface DockerCli {
+  /** Docker global options (`--context x`, `-H …`, `--config …`), forwarded unchanged. */
+  readonly globals: readonly string[];
+  /** Environment for children (DOCKER_HOST, DOCKER_CONFIG, COMPOSE_* pass through it). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  /** Let the child write to our terminal instead of capturing its output. */
+  inherit?: boolean;
+  /** Extra environment for this call only. */
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function dockerCli(
+  globals: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): DockerCli {
+  return { globals, env, cwd };
+}
+
+/** Runs `docker <globals> <args>`; resolves with the exit code and captured output. */
+export function runDocker(
+  cli: DockerCli,
+  args: readonly string[],
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("docker", [...cli.globals, ...args], {
+      cwd: opts.cwd ?? cli.cwd,
+      env: opts.env ? { ...cli.env, ...opts.env } : cli.env,
+      stdio: opts.inherit ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+      timeout: opts.timeoutMs,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on("data", (b: Buffer) => out.push(b));
+    child.stderr?.on("data", (b: Buffer) => err.push(b));
+    child.on("error", (e: NodeJS.ErrnoException) => {
+      if (e.code === "ENOENT") reject(new UserError("the docker CLI was not found on PATH"));
+      else reject(e);
+    });
+    child.on("close", (code, signal) => {
+      resolve({
+        code: code ?? (signal ? 128 : 1),
+        stdout: Buffer.concat(out).toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+      });
+    });
+  });
+}
+
+/** Like runDocker, but a non-zero exit becomes a UserError carrying Docker's own last line. */
+export async function dockerOk(
+  cli: DockerCli,
+  args: readonly string[],
+  what: string,
+  opts: RunOptions = {},
+): Promise<RunResult> {
+  const res = await runDocker(cli, args, opts);
+  if (res.code !== 0)
+    throw new UserError(`${what}: ${lastLine(res.stderr) || `docker exited with code ${res.code}`}`);
+  return res;
+}
+
+/** The last non-empty line of a child's stderr, which is where Docker and Compose put the cause. */
+export function lastLine(text: string): string {
+  const lines = text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return lines[lines.length - 1] ?? "";
+}

@@ -1,0 +1,121 @@
+// Turns argv into a command call: global options (Compose's own, plus --manifest), one yargs
+// command per file in commands/, and the single place where errors become exit codes.
+import yargs, { type Argv } from "yargs";
+import { dockerCli } from "./adapters/docker.js";
+import type { Command } from "./commands/command.js";
+import { pendingCommands } from "./commands/pending.js";
+import { status } from "./commands/status.js";
+import type { SplitArgv } from "./docker-globals.js";
+import { UserError } from "./errors.js";
+import { VERSION } from "./meta.js";
+import { terminalOut } from "./render.js";
+import { Versions } from "./service.js";
+
+export const commands: Command[] = [status as Command, ...pendingCommands];
+
+interface GlobalArgs {
+  file?: string[];
+  "project-name"?: string;
+  "project-directory"?: string;
+  "env-file"?: string[];
+  profile?: string[];
+  manifest?: string;
+}
+
+function globalOptions(y: Argv): Argv<GlobalArgs> {
+  return y
+    .option("file", {
+      alias: "f",
+      type: "string",
+      array: true,
+      requiresArg: true,
+      describe: "Compose configuration file (repeatable)",
+    })
+    .option("project-name", {
+      alias: "p",
+      type: "string",
+      requiresArg: true,
+      describe: "Compose project name",
+    })
+    .option("project-directory", { type: "string", requiresArg: true, describe: "Compose project directory" })
+    .option("env-file", {
+      type: "string",
+      array: true,
+      requiresArg: true,
+      describe: "Compose env file (repeatable)",
+    })
+    .option("profile", {
+      type: "string",
+      array: true,
+      requiresArg: true,
+      describe: "Compose profile to enable (repeatable)",
+    })
+    .option("manifest", {
+      type: "string",
+      requiresArg: true,
+      describe: "Path of version-manifest.yaml (default: next to the first compose file)",
+    }) as Argv<GlobalArgs>;
+}
+
+function fail(message: string, code: number): never {
+  throw new UserError(message, code);
+}
+
+export async function run(
+  { dockerGlobals, args }: SplitArgv,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const out = terminalOut(process.stdout, env);
+  let exitCode = 0;
+  const parser = globalOptions(yargs(args))
+    .scriptName("docker versions")
+    .usage(
+      "Usage: docker versions [OPTIONS] COMMAND\n\nPin, record and roll back the image version of every service of a Compose deployment.",
+    )
+    .version(VERSION)
+    .help()
+    .alias("h", "help")
+    .strict()
+    .recommendCommands()
+    .demandCommand(1, "name a command (docker versions --help lists them)")
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) throw err;
+      // yargs' suggestion alone ("Did you mean logs?") does not say what was wrong.
+      if (msg?.startsWith("Did you mean")) fail(`unknown command '${args[0]}'. ${msg}`, 2);
+      fail(msg ?? "invalid arguments", 2);
+    });
+  for (const cmd of commands) {
+    parser.command({
+      command: cmd.name,
+      aliases: cmd.aliases,
+      describe: cmd.describe,
+      builder: (y: Argv) => (cmd.builder ? cmd.builder(y) : y),
+      handler: async (argv: Record<string, unknown>) => {
+        const g = argv as GlobalArgs;
+        const versions = new Versions({
+          cli: dockerCli(dockerGlobals, env, process.cwd()),
+          compose: {
+            files: g.file,
+            projectName: g["project-name"],
+            projectDirectory: g["project-directory"],
+            envFiles: g["env-file"],
+            profiles: g.profile,
+          },
+          manifest: g.manifest,
+        });
+        exitCode = await cmd.run(argv, versions, out);
+      },
+    });
+  }
+  try {
+    await parser.parseAsync();
+    return exitCode;
+  } catch (err) {
+    if (err instanceof UserError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,15 @@
+// The shape every command file exports: flags in, one call to the service, rendering out.
+import type { Argv } from "yargs";
+import type { Out } from "../render.js";
+import type { Versions } from "../service.js";
+
+export type Group = "Start and stop" | "Versions and updates" | "Rollback" | "Registry" | "Logs" | "Setup";
+
+export interface Command<A = Record<string, unknown>> {
+  name: string;
+  aliases?: string[];
+  describe: string;
+  group: Group;
+  builder?: (y: Argv) => Argv;
+  run: (args: A, versions: Versions, out: Out) => Promise<number>;
+}

@@ -1,0 +1,25 @@
+// Entry point. The Docker CLI runs `docker-versions docker-cli-plugin-metadata` before every
+// `docker versions …`, so that answer comes first, before yargs or anything heavy is loaded.
+import { METADATA, PLUGIN_NAME } from "./meta.js";
+
+async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "docker-cli-plugin-metadata") {
+    process.stdout.write(`${JSON.stringify(METADATA, null, 2)}\n`);
+    return 0;
+  }
+  const { splitDockerGlobals } = await import("./docker-globals.js");
+  const { run } = await import("./cli.js");
+  return run(splitDockerGlobals(argv, PLUGIN_NAME));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(
+      `docker-versions: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exitCode = 70;
+  },
+);

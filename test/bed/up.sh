@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Brings up the real test bed, idempotently, on a Debian host as root: Docker engine,
+# Compose v2, a loopback registry and fixture images. Prints `KEY=value` lines at the end
+# (REGISTRY=127.0.0.1:<port>) that the tests and the demo read.
+set -euo pipefail
+
+STATE=${DV_BED_STATE:-/var/lib/docker-versions-bed}
+PORT=${DV_BED_REGISTRY_PORT:-5077}
+REGISTRY=127.0.0.1:$PORT
+# Fixture repositories and tags: each tag is its own digest; latest = the newest.
+REPOS=${DV_BED_REPOS:-"req_router taskservice settings conv_mgr wsfe jobsched apigateway ansi_processing dagknows_nuxt postgres"}
+TAGS=${DV_BED_TAGS:-"1.61 1.62 1.63 1.64"}
+PLUGINS=/usr/local/lib/docker/cli-plugins
+
+log() { printf '[bed] %s\n' "$*" >&2; }
+mkdir -p "$STATE"
+
+need_apt=()
+command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+[ -x /bin/busybox ] && /bin/busybox --help 2>&1 | grep -q static || dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  log "installing ${need_apt[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >&2
+fi
+
+# Compose v2 from Debian trixie, unpacked only: the system's own sources stay untouched.
+if ! docker compose version >/dev/null 2>&1; then
+  log "fetching Compose v2 (Debian trixie docker-compose)"
+  t="$STATE/trixie"; mkdir -p "$t/lists/partial" "$t/archives"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$t/sources.list"
+  opts=(-oDir::Etc::SourceList="$t/sources.list" -oDir::Etc::SourceParts=/dev/null -oDir::State::Lists="$t/lists" -oAPT::Get::List-Cleanup=0)
+  apt-get "${opts[@]}" update -qq >&2
+  (cd "$t/archives" && apt-get "${opts[@]}" download docker-compose >&2)
+  rm -rf "$t/x"; dpkg -x "$t"/archives/docker-compose_*.deb "$t/x"
+  mkdir -p "$PLUGINS"
+  install -m 0755 "$t/x/usr/libexec/docker/cli-plugins/docker-compose" "$PLUGINS/docker-compose"
+fi
+
+# Docker engine: started by hand, there is no systemd.
+if ! docker info >/dev/null 2>&1; then
+  if ! pgrep -x dockerd >/dev/null; then
+    log "starting dockerd"
+    setsid dockerd >"$STATE/dockerd.log" 2>&1 </dev/null &
+  fi
+  for _ in $(seq 1 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
+  docker info >/dev/null 2>&1 || { log "dockerd did not start; see $STATE/dockerd.log"; tail -20 "$STATE/dockerd.log" >&2; exit 1; }
+fi
+
+# Registry (distribution 2.8) on loopback with filesystem storage.
+if ! curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1; then
+  log "starting registry on $REGISTRY"
+  mkdir -p "$STATE/registry"
+  cat >"$STATE/registry.yml" <<YML
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: $STATE/registry }
+  delete: { enabled: true }
+http: { addr: $REGISTRY }
+YML
+  setsid docker-registry serve "$STATE/registry.yml" >"$STATE/registry.log" 2>&1 </dev/null &
+  for _ in $(seq 1 60); do curl -fsS "http://$REGISTRY/v2/" >/dev/null 2>&1 && break; sleep 0.25; done
+  curl -fsS "http://$REGISTRY/v2/" >/dev/null || { log "registry did not start"; cat "$STATE/registry.log" >&2; exit 1; }
+fi
+
+# Fixture images: busybox + a /version file; the default command serves HTTP on 8080 so
+# services can be probed and health-checked.
+busybox_bin=/bin/busybox
+build_image() { # repo tag
+  local repo=$1 tag=$2 root
+  root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/www" "$root/tmp"
+  cp "$busybox_bin" "$root/bin/busybox"
+  for a in sh ls cat echo sleep wget httpd; do ln -s busybox "$root/bin/$a"; done
+  printf '%s %s\n' "$repo" "$tag" >"$root/version"
+  printf '%s %s\n' "$repo" "$tag" >"$root/www/index.html"
+  tar -C "$root" -cf - . | docker import \
+    -c 'CMD ["/bin/busybox","httpd","-f","-p","8080","-h","/www"]' \
+    -c 'EXPOSE 8080' -c "LABEL org.opencontainers.image.version=$tag" \
+    - "$REGISTRY/$repo:$tag" >/dev/null
+  rm -rf "$root"
+  docker push -q "$REGISTRY/$repo:$tag" >/dev/null
+}
+newest=${TAGS##* }
+for repo in $REPOS; do
+  have=$(curl -fsS "http://$REGISTRY/v2/$repo/tags/list" 2>/dev/null || true)
+  missing=0
+  for tag in $TAGS latest; do case "$have" in *"\"$tag\""*) ;; *) missing=1 ;; esac; done
+  [ "$missing" = 0 ] && continue
+  log "building $repo: $TAGS"
+  for tag in $TAGS; do build_image "$repo" "$tag"; done
+  docker tag "$REGISTRY/$repo:$newest" "$REGISTRY/$repo:latest"
+  docker push -q "$REGISTRY/$repo:latest" >/dev/null
+done
+
+echo "REGISTRY=$REGISTRY"
+echo "STATE=$STATE"

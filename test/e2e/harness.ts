@@ -1,0 +1,92 @@
+// What every end-to-end test needs: the built plugin installed in a temporary DOCKER_CONFIG,
+// a private copy of a fixture compose project with its own project name, and helpers that
+// talk to the real engine and registry.
+import { execFileSync, spawn } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { inject } from "vitest";
+
+export const bed = inject("bed");
+export const FIXTURES = path.resolve(import.meta.dirname, "fixtures");
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command with an argument array and collects its output. */
+export function sh(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b) => (stdout += b));
+    child.stderr.on("data", (b) => (stderr += b));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
+    child.stdin.on("error", () => {}); // a child that exits without reading its input is fine
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** A temporary DOCKER_CONFIG with the built plugin in its cli-plugins directory. */
+export function installPlugin(): { dockerConfig: string; env: NodeJS.ProcessEnv; cleanup: () => void } {
+  const dockerConfig = mkdtempSync(path.join(tmpdir(), "dv-config-"));
+  mkdirSync(path.join(dockerConfig, "cli-plugins"));
+  const target = path.join(dockerConfig, "cli-plugins", "docker-versions");
+  copyFileSync(bed.exe, target);
+  chmodSync(target, 0o755);
+  writeFileSync(path.join(dockerConfig, "config.json"), "{}\n");
+  return {
+    dockerConfig,
+    env: { ...process.env, DOCKER_CONFIG: dockerConfig, NO_COLOR: "1" },
+    cleanup: () => rmSync(dockerConfig, { recursive: true, force: true }),
+  };
+}
+
+let seq = 0;
+/** A private copy of fixtures/<name> whose compose project name is unique to this test. */
+export function fixtureProject(name: string): { dir: string; project: string; cleanup: () => Promise<void> } {
+  const dir = mkdtempSync(path.join(tmpdir(), `dv-${name}-`));
+  cpSync(path.join(FIXTURES, name), dir, { recursive: true });
+  const project = `dv${process.pid}x${++seq}${name.replace(/[^a-z0-9]/g, "")}`;
+  writeFileSync(path.join(dir, ".env"), `COMPOSE_PROJECT_NAME=${project}\n`, { flag: "a" });
+  return {
+    dir,
+    project,
+    cleanup: async () => {
+      await sh("docker", ["compose", "-p", project, "down", "--remove-orphans", "--timeout", "0"], {
+        cwd: dir,
+      });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function readText(p: string): string {
+  return readFileSync(p, "utf8");
+}
+
+/** `docker inspect` of one field. */
+export function inspect(ref: string, format: string): string {
+  return execFileSync("docker", ["inspect", "--format", format, ref], { encoding: "utf8" }).trim();
+}

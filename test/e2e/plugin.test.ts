@@ -1,0 +1,154 @@
+// The plugin protocol and `status`, through the real Docker CLI against a running project.
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bed, fixtureProject, installPlugin, sh } from "./harness.js";
+
+const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../package.json"), "utf8")) as {
+  version: string;
+};
+
+describe.skipIf(!bed.available)("plugin protocol and status", () => {
+  const plugin = installPlugin();
+  const fx = fixtureProject("sample");
+
+  beforeAll(async () => {
+    const up = await sh("docker", ["compose", "up", "-d", "--wait"], { cwd: fx.dir });
+    expect(up.code, up.stderr).toBe(0);
+  });
+  afterAll(async () => {
+    await fx.cleanup();
+    plugin.cleanup();
+  });
+
+  it("answers docker-cli-plugin-metadata with the schema the CLI expects", async () => {
+    const r = await sh(bed.exe, ["docker-cli-plugin-metadata"]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      SchemaVersion: "0.1.0",
+      Version: pkg.version,
+      Vendor: expect.any(String),
+      ShortDescription: expect.any(String),
+    });
+  });
+
+  it("is listed by docker --help and reports its version through the CLI", async () => {
+    const help = await sh("docker", ["--help"], { env: plugin.env });
+    expect(help.stdout).toMatch(/^\s+versions\*?\s+Pin, record and roll back/m);
+    const v = await sh("docker", ["versions", "--version"], { env: plugin.env });
+    expect(v.stdout.trim()).toBe(pkg.version);
+  });
+
+  it("lists every command in --help; unbuilt ones say so and fail", async () => {
+    const help = await sh("docker", ["versions", "--help"], { env: plugin.env });
+    for (const cmd of [
+      "version",
+      "version-history",
+      "pull",
+      "pull-latest",
+      "version-pull",
+      "version-set",
+      "rollback",
+      "rollback-service",
+      "rollback-to",
+      "resolve-tags",
+      "check-updates",
+      "generate-env",
+      "migrate-versions",
+      "updb",
+      "up",
+      "down",
+      "restart",
+      "update",
+      "update-safe",
+      "status",
+      "logs",
+      "logs-today",
+      "dblogs-today",
+      "dblogs-errors",
+    ]) {
+      expect(help.stdout).toMatch(new RegExp(`docker versions ${cmd}\\s`));
+    }
+  });
+
+  it("shows the running project's services and their state", async () => {
+    const r = await sh("docker", ["versions", "status", "--json"], { cwd: fx.dir, env: plugin.env });
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.project).toBe(fx.project);
+    expect(report.composeFiles).toEqual([path.join(fx.dir, "compose.yaml")]);
+    expect(report.manifest).toEqual({ path: path.join(fx.dir, "version-manifest.yaml"), present: false });
+    const byName = Object.fromEntries(report.services.map((s: { service: string }) => [s.service, s]));
+    expect(Object.keys(byName).sort()).toEqual(["postgres", "req_router", "settings", "taskservice"]);
+    expect(byName.postgres.image).toBe(`${bed.registry}/postgres:latest`);
+    expect(byName.postgres.containers[0]).toMatchObject({ state: "running", health: "healthy" });
+    expect(byName.settings.containers[0]).toMatchObject({ state: "running" });
+
+    const table = await sh("docker", ["versions", "status"], { cwd: path.join(fx.dir), env: plugin.env });
+    expect(table.stdout).toMatch(/^postgres\s+\S+postgres:latest\s+healthy$/m);
+  });
+
+  it("finds the project from a subdirectory, with -f, and with COMPOSE_FILE", async () => {
+    const sub = path.join(fx.dir, "nested", "deeper");
+    (await import("node:fs")).mkdirSync(sub, { recursive: true });
+    const fromSub = await sh("docker", ["versions", "status", "--json"], { cwd: sub, env: plugin.env });
+    expect(fromSub.code, fromSub.stderr).toBe(0);
+    expect(JSON.parse(fromSub.stdout).composeFiles).toEqual([path.join(fx.dir, "compose.yaml")]);
+    const withF = await sh(
+      "docker",
+      ["versions", "-f", path.join(fx.dir, "compose.yaml"), "-p", fx.project, "status", "--json"],
+      { cwd: tmpdir(), env: plugin.env },
+    );
+    expect(JSON.parse(withF.stdout).project).toBe(fx.project);
+    const withEnv = await sh("docker", ["versions", "status", "--json"], {
+      cwd: fx.dir,
+      env: { ...plugin.env, COMPOSE_FILE: "compose.yaml", COMPOSE_PROJECT_NAME: fx.project },
+    });
+    expect(JSON.parse(withEnv.stdout).project).toBe(fx.project);
+  });
+
+  it("forwards Docker's global options to every docker child", async () => {
+    const ok = await sh("docker", ["-H", "unix:///var/run/docker.sock", "versions", "status", "--json"], {
+      cwd: fx.dir,
+      env: plugin.env,
+    });
+    expect(ok.code, ok.stderr).toBe(0);
+    const bad = await sh("docker", ["-H", "unix:///nonexistent/dv.sock", "versions", "status"], {
+      cwd: fx.dir,
+      env: plugin.env,
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("/nonexistent/dv.sock");
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("says in one line that there is no compose file", async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), "dv-empty-"));
+    try {
+      const r = await sh("docker", ["versions", "status"], { cwd: empty, env: plugin.env });
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/no compose file found/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it("runs without node on PATH", async () => {
+    const bin = mkdtempSync(path.join(tmpdir(), "dv-nonode-"));
+    const docker = (await sh("sh", ["-c", "command -v docker"])).stdout.trim();
+    symlinkSync(docker, path.join(bin, "docker"));
+    try {
+      const env = { ...plugin.env, PATH: bin };
+      expect(
+        (await sh("/bin/sh", ["-c", "command -v node || echo none"], { env: { PATH: bin } })).stdout.trim(),
+      ).toBe("none");
+      const r = await sh(bed.exe, ["status", "--json"], { cwd: fx.dir, env });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).project).toBe(fx.project);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
