@@ -3,15 +3,36 @@
 import yargs, { type Argv } from "yargs";
 import { dockerCli } from "./adapters/docker.js";
 import type { Command } from "./commands/command.js";
+import { generateEnv } from "./commands/generate-env.js";
+import { migrateVersions } from "./commands/migrate-versions.js";
 import { pendingCommands } from "./commands/pending.js";
+import { pull, pullLatest } from "./commands/pull.js";
+import { rollback, rollbackService, rollbackTo } from "./commands/rollback.js";
 import { status } from "./commands/status.js";
+import { version } from "./commands/version.js";
+import { versionHistory } from "./commands/version-history.js";
+import { versionPull, versionSet } from "./commands/version-pull.js";
 import type { SplitArgv } from "./docker-globals.js";
 import { UserError } from "./errors.js";
 import { VERSION } from "./meta.js";
 import { terminalOut } from "./render.js";
 import { Versions } from "./service.js";
 
-export const commands: Command[] = [status as Command, ...pendingCommands];
+const built = [
+  status,
+  version,
+  versionHistory,
+  pull,
+  pullLatest,
+  versionPull,
+  versionSet,
+  rollback,
+  rollbackService,
+  rollbackTo,
+  generateEnv,
+  migrateVersions,
+] as unknown as Command[];
+export const commands: Command[] = [...built, ...pendingCommands];
 
 interface GlobalArgs {
   file?: string[];

@@ -1,21 +1,42 @@
 // The operations of docker-versions, one method each, usable without the CLI: the commands and
-// the tests both call them with an options object.
-
+// the tests both call them with an options object and render what they return.
 import { existsSync } from "node:fs";
 import {
   type ComposeOptions,
   type ComposeProject,
+  compose,
   listContainers,
   loadProject,
   manifestPathFor,
 } from "./adapters/compose.js";
-import type { DockerCli } from "./adapters/docker.js";
+import { type DockerCli, lastLine } from "./adapters/docker.js";
+import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
+import { writeAtomic } from "./adapters/store.js";
+import { findInHistory, previousVersion, recordDeployment } from "./core/history.js";
+import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
+import { isValidTag, parseReference } from "./core/reference.js";
+import { UserError } from "./errors.js";
+import {
+  envFor,
+  type LoadedManifest,
+  mutateRecord,
+  type RecordPaths,
+  readManifest,
+  recordPaths,
+  requireManifest,
+  type ServiceImage,
+  serviceImages,
+} from "./record.js";
 
 export interface Context {
   cli: DockerCli;
   compose: ComposeOptions;
   /** Where the manifest lives when not next to the first compose file. */
   manifest?: string;
+  /** The clock, injectable for tests. */
+  now?: () => Date;
+  /** Where progress lines go (stderr by default). */
+  progress?: (line: string) => void;
 }
 
 export interface ServiceStatus {
@@ -31,6 +52,100 @@ export interface StatusReport {
   services: ServiceStatus[];
 }
 
+export interface VersionRef {
+  tag: string;
+  digest?: string;
+}
+
+export interface Change {
+  service: string;
+  from?: VersionRef;
+  to: VersionRef;
+}
+
+export interface ChangeReport {
+  changes: Change[];
+  unchanged: string[];
+  dryRun: boolean;
+  /** Backup of the manifest taken before the change, when there was one. */
+  backup: string | null;
+  warnings: string[];
+  /** Services whose containers were recreated (rollback --apply). */
+  applied: string[];
+}
+
+export interface VersionRow {
+  service: string;
+  tag: string;
+  digest?: string;
+  custom: boolean;
+  updatedAt?: string;
+  updatedBy?: string;
+  drift: "in sync" | "drift" | "not running" | "unknown";
+  running?: string;
+}
+
+export interface HistoryReport {
+  services: {
+    service: string;
+    current: VersionRef;
+    entries: (HistoryEntry & { mark: "current" | "previous" | "" })[];
+  }[];
+}
+
+export interface MigrationProposal {
+  service: string;
+  repository: string;
+  tag: string;
+  digest?: string;
+  /** Whether the digest comes from a running container (else from the local image, if any). */
+  running: boolean;
+  variable?: string;
+}
+
+export interface MigrationReport {
+  created: boolean;
+  proposals: MigrationProposal[];
+  manifest: string;
+  warnings: string[];
+}
+
+export interface PullOptions {
+  service?: string;
+}
+export interface PullLatestOptions {
+  dryRun?: boolean;
+}
+export interface VersionPullOptions {
+  service: string;
+  tag: string;
+  dryRun?: boolean;
+}
+export interface RollbackOptions {
+  service?: string;
+  to?: string;
+  apply?: boolean;
+  dryRun?: boolean;
+}
+
+const CONCURRENCY = 4;
+
+/** Runs `fn` over `items` with at most `limit` at a time, keeping order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+
 export class Versions {
   #project?: Promise<ComposeProject>;
 
@@ -44,6 +159,62 @@ export class Versions {
 
   async manifestPath(): Promise<string> {
     return manifestPathFor(await this.project(), this.ctx.manifest, this.ctx.cli.cwd);
+  }
+
+  private async paths(): Promise<RecordPaths> {
+    return recordPaths(await this.manifestPath());
+  }
+
+  private now(): string {
+    return stamp(this.ctx.now ? this.ctx.now() : new Date());
+  }
+
+  private progress(line: string): void {
+    // Progress is for people watching; scripts get stderr with errors only.
+    if (this.ctx.progress) this.ctx.progress(line);
+    else if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+  }
+
+  /** Checks a --service value against the project (and the manifest when given). */
+  private checkService(project: ComposeProject, service: string, manifest?: Manifest): void {
+    if (!(service in project.services)) {
+      throw new UserError(
+        `unknown service '${service}' (the project has: ${Object.keys(project.services).sort().join(", ")})`,
+      );
+    }
+    if (manifest && !(service in manifest.services)) {
+      throw new UserError(
+        `service '${service}' is not tracked in the manifest (tracked: ${Object.keys(manifest.services).sort().join(", ")})`,
+      );
+    }
+  }
+
+  private repositoryOf(
+    service: string,
+    rec: ServiceRecord | undefined,
+    images: Map<string, ServiceImage>,
+  ): string {
+    const repo = images.get(service)?.repository ?? rec?.image;
+    if (!repo) throw new UserError(`service '${service}' has no image in the compose file`);
+    return repo;
+  }
+
+  /** Makes `repository@digest` (or `repository:tag`) local, pulling only when the engine lacks it. */
+  private async ensureLocal(repository: string, v: VersionRef): Promise<string | undefined> {
+    const ref = v.digest ? `${repository}@${v.digest}` : `${repository}:${v.tag}`;
+    const local = await inspectImage(this.ctx.cli, ref);
+    if (local) return v.digest ?? digestFor(local, repository);
+    await pullImage(this.ctx.cli, ref);
+    const pulled = await inspectImage(this.ctx.cli, ref);
+    return v.digest ?? (pulled ? digestFor(pulled, repository) : undefined);
+  }
+
+  /** Pulls `repository:tag` from the registry and returns the digest it has there. */
+  private async pullTag(repository: string, tag: string): Promise<string | undefined> {
+    const ref = `${repository}:${tag}`;
+    await pullImage(this.ctx.cli, ref);
+    const info = await inspectImage(this.ctx.cli, ref);
+    return info ? digestFor(info, repository) : undefined;
   }
 
   async status(): Promise<StatusReport> {
@@ -67,5 +238,391 @@ export class Versions {
       manifest: { path: manifestPath, present: existsSync(manifestPath) },
       services,
     };
+  }
+
+  /** `version`: each tracked service's record, and whether its container runs that digest. */
+  async version(): Promise<VersionRow[]> {
+    const project = await this.project();
+    const paths = await this.paths();
+    const { manifest } = await requireManifest(paths.manifest);
+    const images = serviceImages(project);
+    const containers = await listContainers(this.ctx.cli, project);
+    const infos = await inspectContainers(
+      this.ctx.cli,
+      containers.filter((c) => c.state === "running").map((c) => c.id),
+    );
+    const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
+    return Promise.all(
+      Object.entries(manifest.services)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(async ([service, rec]): Promise<VersionRow> => {
+          const row: VersionRow = {
+            service,
+            tag: rec.current_tag,
+            digest: rec.image_digest,
+            custom: rec.custom,
+            updatedAt: rec.updated_at,
+            updatedBy: rec.updated_by,
+            drift: "not running",
+          };
+          const ids = containers.filter((c) => c.service === service).map((c) => c.id);
+          const running = infos.filter((i) => ids.some((id) => i.id.startsWith(id)));
+          if (running.length === 0) return row;
+          const repo = images.get(service)?.repository ?? rec.image;
+          if (!rec.image_digest || !repo) return { ...row, drift: "unknown" };
+          for (const c of running) {
+            if (!imageCache.has(c.imageId)) imageCache.set(c.imageId, inspectImage(this.ctx.cli, c.imageId));
+            const img = await imageCache.get(c.imageId);
+            const digest = img ? digestFor(img, repo) : undefined;
+            if (digest !== rec.image_digest) return { ...row, drift: "drift", running: digest ?? c.imageId };
+          }
+          return { ...row, drift: "in sync" };
+        }),
+    );
+  }
+
+  /** `version-history`: per service its deployments, current and previous marked. */
+  async history(opts: { service?: string } = {}): Promise<HistoryReport> {
+    const project = await this.project();
+    const { manifest } = await requireManifest((await this.paths()).manifest);
+    if (opts.service) this.checkService(project, opts.service, manifest);
+    const names = opts.service ? [opts.service] : Object.keys(manifest.services).sort();
+    return {
+      services: names.map((service) => {
+        const rec = manifest.services[service] as ServiceRecord;
+        const prev = previousVersion(rec);
+        const currentIdx = rec.history.findIndex(
+          (e) => e.tag === rec.current_tag && e.digest === rec.image_digest,
+        );
+        return {
+          service,
+          current: { tag: rec.current_tag, digest: rec.image_digest },
+          entries: rec.history.map((e, i) => ({
+            ...e,
+            mark: i === currentIdx ? "current" : e === prev ? "previous" : "",
+          })),
+        };
+      }),
+    };
+  }
+
+  /** `pull`: the manifest's versions by digest; without a manifest, what the compose file names. */
+  async pull(
+    opts: PullOptions = {},
+  ): Promise<{ mode: "manifest" | "compose"; pulled: string[]; present: string[] }> {
+    const project = await this.project();
+    if (opts.service) this.checkService(project, opts.service);
+    const loaded = await readManifest((await this.paths()).manifest);
+    if (!loaded) {
+      const res = await compose(this.ctx.cli, project, ["pull", ...(opts.service ? [opts.service] : [])], {
+        inherit: true,
+      });
+      if (res.code !== 0) throw new UserError(`docker compose pull failed (exit ${res.code})`);
+      return {
+        mode: "compose",
+        pulled: opts.service ? [opts.service] : Object.keys(project.services),
+        present: [],
+      };
+    }
+    const images = serviceImages(project);
+    const names = (opts.service ? [opts.service] : Object.keys(loaded.manifest.services)).filter(
+      (s) => s in project.services,
+    );
+    const pulled: string[] = [];
+    const present: string[] = [];
+    await mapLimit(names, CONCURRENCY, async (service) => {
+      const rec = loaded.manifest.services[service];
+      if (!rec) return; // not tracked: Compose's own pull covers it below
+      const repo = this.repositoryOf(service, rec, images);
+      const ref = rec.image_digest ? `${repo}@${rec.image_digest}` : `${repo}:${rec.current_tag}`;
+      if (await inspectImage(this.ctx.cli, ref)) {
+        present.push(service);
+        return;
+      }
+      this.progress(`pulling ${service}: ${ref}`);
+      await pullImage(this.ctx.cli, ref);
+      pulled.push(service);
+    });
+    const untracked = (opts.service ? [opts.service] : Object.keys(project.services)).filter(
+      (s) => !(s in loaded.manifest.services) && project.services[s]?.image,
+    );
+    if (untracked.length > 0) {
+      const res = await compose(this.ctx.cli, project, ["pull", ...untracked], { inherit: true });
+      if (res.code !== 0)
+        throw new UserError(`docker compose pull ${untracked.join(" ")} failed (exit ${res.code})`);
+      pulled.push(...untracked);
+    }
+    return { mode: "manifest", pulled: pulled.sort(), present: present.sort() };
+  }
+
+  /** Records `changes` (computed outside the lock) against the manifest as it is under the lock. */
+  private async record(
+    command: string,
+    project: ComposeProject,
+    images: Map<string, ServiceImage>,
+    planned: { service: string; to: VersionRef; custom?: boolean }[],
+    dryRun: boolean,
+  ): Promise<ChangeReport> {
+    const paths = await this.paths();
+    const at = this.now();
+    const compute = (current: LoadedManifest | null) => {
+      const manifest: Manifest = { schema: 1, services: { ...(current?.manifest.services ?? {}) } };
+      const changes: Change[] = [];
+      const unchanged: string[] = [];
+      for (const p of planned) {
+        const rec = manifest.services[p.service];
+        const from = rec ? { tag: rec.current_tag, digest: rec.image_digest } : undefined;
+        const next = recordDeployment(rec, {
+          tag: p.to.tag,
+          digest: p.to.digest,
+          at,
+          source: command,
+          custom: p.custom,
+          image: images.get(p.service)?.repository,
+        });
+        if (next === rec) unchanged.push(p.service);
+        else {
+          manifest.services[p.service] = next;
+          changes.push({ service: p.service, from, to: p.to });
+        }
+      }
+      return { manifest: changes.length > 0 ? manifest : null, changes, unchanged };
+    };
+    if (dryRun) {
+      const { changes, unchanged } = compute(await readManifest(paths.manifest));
+      return { changes, unchanged, dryRun: true, backup: null, warnings: [], applied: [] };
+    }
+    const out = await mutateRecord(paths, images, command, (current) => {
+      const { manifest, changes, unchanged } = compute(current);
+      return { manifest, result: { changes, unchanged } };
+    });
+    void project;
+    return { ...out.result, dryRun: false, backup: out.backup, warnings: out.warnings, applied: [] };
+  }
+
+  /** `pull-latest`: the floating tag of every tracked service, recorded with its digest. */
+  async pullLatest(opts: PullLatestOptions = {}): Promise<ChangeReport | { mode: "compose" }> {
+    const project = await this.project();
+    const paths = await this.paths();
+    const loaded = await readManifest(paths.manifest);
+    if (!loaded) {
+      if (opts.dryRun) return { mode: "compose" };
+      const res = await compose(this.ctx.cli, project, ["pull"], { inherit: true });
+      if (res.code !== 0) throw new UserError(`docker compose pull failed (exit ${res.code})`);
+      return { mode: "compose" };
+    }
+    const images = serviceImages(project);
+    const names = Object.keys(loaded.manifest.services)
+      .filter((s) => s in project.services)
+      .sort();
+    if (opts.dryRun) {
+      const planned = names.map((service) => {
+        const rec = loaded.manifest.services[service] as ServiceRecord;
+        return { service, to: { tag: rec.floating_tag ?? "latest" } };
+      });
+      return {
+        changes: planned.map((p) => ({
+          ...p,
+          from: { tag: loaded.manifest.services[p.service]?.current_tag ?? "" },
+        })),
+        unchanged: [],
+        dryRun: true,
+        backup: null,
+        warnings: [],
+        applied: [],
+      };
+    }
+    // Pull everything first: one failed pull records nothing.
+    const pulled = await mapLimit(names, CONCURRENCY, async (service) => {
+      const rec = loaded.manifest.services[service] as ServiceRecord;
+      const tag = rec.floating_tag ?? "latest";
+      const repo = this.repositoryOf(service, rec, images);
+      this.progress(`pulling ${service}: ${repo}:${tag}`);
+      const digest = await this.pullTag(repo, tag);
+      return { service, tag, digest };
+    });
+    // A floating tag whose digest did not move is no change, even if the record names it by its semantic tag.
+    const planned = pulled
+      .filter((p) => p.digest === undefined || p.digest !== loaded.manifest.services[p.service]?.image_digest)
+      .map((p) => ({ service: p.service, to: { tag: p.tag, digest: p.digest } }));
+    const report = await this.record("pull-latest", project, images, planned, false);
+    report.unchanged.push(
+      ...pulled.filter((p) => !planned.some((q) => q.service === p.service)).map((p) => p.service),
+    );
+    report.unchanged.sort();
+    return report;
+  }
+
+  /** `version-pull` / `version-set`: one service at a named tag. */
+  async versionPull(opts: VersionPullOptions & { custom?: boolean }): Promise<ChangeReport> {
+    const command = opts.custom ? "version-set" : "version-pull";
+    if (!isValidTag(opts.tag))
+      throw new UserError(
+        `'${opts.tag}' is not a valid tag (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')`,
+      );
+    const project = await this.project();
+    const { manifest } = await requireManifest((await this.paths()).manifest);
+    this.checkService(project, opts.service);
+    const images = serviceImages(project);
+    const repo = this.repositoryOf(opts.service, manifest.services[opts.service], images);
+    let digest: string | undefined;
+    if (!opts.dryRun) {
+      try {
+        this.progress(`pulling ${opts.service}: ${repo}:${opts.tag}`);
+        digest = await this.pullTag(repo, opts.tag);
+      } catch (e) {
+        // A hotfix image may exist only on this host (built or loaded here).
+        const local = opts.custom ? await inspectImage(this.ctx.cli, `${repo}:${opts.tag}`) : null;
+        if (!local) throw e;
+        digest = digestFor(local, repo);
+      }
+    }
+    return this.record(
+      command,
+      project,
+      images,
+      [{ service: opts.service, to: { tag: opts.tag, digest }, custom: opts.custom }],
+      Boolean(opts.dryRun),
+    );
+  }
+
+  /** `rollback`, `rollback-service`, `rollback-to`. */
+  async rollback(opts: RollbackOptions = {}): Promise<ChangeReport> {
+    if (opts.to !== undefined && !opts.service)
+      throw new UserError("--to needs --service: name the service to roll back");
+    if (opts.to !== undefined && !isValidTag(opts.to)) throw new UserError(`'${opts.to}' is not a valid tag`);
+    const project = await this.project();
+    const { manifest } = await requireManifest((await this.paths()).manifest);
+    if (opts.service) this.checkService(project, opts.service, manifest);
+    const images = serviceImages(project);
+    const targets: { service: string; to: VersionRef }[] = [];
+    if (opts.service) {
+      const rec = manifest.services[opts.service] as ServiceRecord;
+      const entry = opts.to !== undefined ? findInHistory(rec, opts.to) : previousVersion(rec);
+      if (opts.to === undefined && !entry)
+        throw new UserError(
+          `no previous version of '${opts.service}' to roll back to (its history holds only ${rec.current_tag})`,
+        );
+      targets.push({
+        service: opts.service,
+        to: entry ? { tag: entry.tag, digest: entry.digest } : { tag: opts.to as string },
+      });
+    } else {
+      for (const [service, rec] of Object.entries(manifest.services).sort(([a], [b]) => a.localeCompare(b))) {
+        const prev = previousVersion(rec);
+        if (prev && service in project.services)
+          targets.push({ service, to: { tag: prev.tag, digest: prev.digest } });
+      }
+    }
+    if (!opts.dryRun) {
+      await mapLimit(targets, CONCURRENCY, async (t) => {
+        const repo = this.repositoryOf(t.service, manifest.services[t.service], images);
+        t.to.digest = await this.ensureLocal(repo, t.to);
+      });
+    }
+    const report = await this.record("rollback", project, images, targets, Boolean(opts.dryRun));
+    if (opts.apply && !opts.dryRun && report.changes.length > 0) {
+      report.applied = await this.recreate(report.changes.map((c) => c.service));
+    }
+    return report;
+  }
+
+  /** `generate-env`: rewrites versions.env from the manifest. */
+  async generateEnv(
+    opts: { dryRun?: boolean } = {},
+  ): Promise<{ path: string; text: string; warnings: string[] }> {
+    const project = await this.project();
+    const paths = await this.paths();
+    const { manifest } = await requireManifest(paths.manifest);
+    const env = envFor(manifest, serviceImages(project));
+    if (!opts.dryRun) await writeAtomic(paths.env, env.text);
+    return { path: paths.env, ...env };
+  }
+
+  /** The project's env files followed by versions.env, so the manifest has the last word. */
+  async composeEnvFiles(): Promise<string[]> {
+    const project = await this.project();
+    const paths = await this.paths();
+    return existsSync(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
+  }
+
+  /** Recreates the containers of `services` on the manifest's versions. */
+  async recreate(services: string[]): Promise<string[]> {
+    const project = await this.project();
+    const withEnv = { ...project, envFiles: await this.composeEnvFiles() };
+    const res = await compose(this.ctx.cli, withEnv, ["up", "-d", "--no-deps", ...services], {
+      env: await this.clearedVariables(),
+    });
+    if (res.code !== 0)
+      throw new UserError(`docker compose up ${services.join(" ")} failed: ${lastLine(res.stderr)}`);
+    return services;
+  }
+
+  /** Blanks the pinned variables in the child's environment so versions.env decides them. */
+  private async clearedVariables(): Promise<NodeJS.ProcessEnv> {
+    const images = serviceImages(await this.project());
+    const env: NodeJS.ProcessEnv = {};
+    for (const img of images.values())
+      if (img.variable && this.ctx.cli.env[img.variable.name] !== undefined)
+        env[img.variable.name] = undefined;
+    return env;
+  }
+
+  /**
+   * `migrate-versions`: proposes a record for every service with an image from what runs (the
+   * digest the container actually runs) or, for a service not running, from the compose file;
+   * `decide` may change each proposal's tag (the wizard), then the manifest and env are written.
+   */
+  async migrate(
+    opts: { dryRun?: boolean; decide?: (p: MigrationProposal) => Promise<string> } = {},
+  ): Promise<MigrationReport> {
+    const project = await this.project();
+    const paths = await this.paths();
+    if (await readManifest(paths.manifest))
+      return { created: false, proposals: [], manifest: paths.manifest, warnings: [] };
+    const images = serviceImages(project);
+    const containers = await listContainers(this.ctx.cli, project);
+    const infos = await inspectContainers(
+      this.ctx.cli,
+      containers.filter((c) => c.state === "running").map((c) => c.id),
+    );
+    const proposals: MigrationProposal[] = [];
+    for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
+      const img = images.get(service);
+      if (!spec.image || !img?.repository) continue;
+      const tag = parseReference(spec.image).tag ?? "latest";
+      const ids = containers.filter((c) => c.service === service).map((c) => c.id);
+      const running = infos.find((i) => ids.some((id) => i.id.startsWith(id)));
+      const local = await inspectImage(this.ctx.cli, running ? running.imageId : spec.image);
+      proposals.push({
+        service,
+        repository: img.repository,
+        tag,
+        digest: local ? digestFor(local, img.repository) : undefined,
+        running: Boolean(running),
+        variable: img.variable?.name,
+      });
+    }
+    for (const p of proposals) {
+      if (opts.decide) p.tag = await opts.decide(p);
+      if (!isValidTag(p.tag)) throw new UserError(`'${p.tag}' is not a valid tag for ${p.service}`);
+    }
+    if (opts.dryRun) return { created: false, proposals, manifest: paths.manifest, warnings: [] };
+    const out = await mutateRecord(paths, images, "migrate-versions", (current) => {
+      if (current) return { manifest: null, result: false };
+      const at = this.now();
+      const services: Record<string, ServiceRecord> = {};
+      for (const p of proposals) {
+        services[p.service] = recordDeployment(undefined, {
+          tag: p.tag,
+          digest: p.digest,
+          at,
+          source: "migrate-versions",
+          image: p.repository,
+        });
+      }
+      return { manifest: { schema: 1, services }, result: true };
+    });
+    return { created: out.result, proposals, manifest: paths.manifest, warnings: out.warnings };
   }
 }

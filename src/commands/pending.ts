@@ -14,25 +14,12 @@ const pending = (name: string, group: Group, describe: string, aliases?: string[
 
 export const pendingCommands: Command[] = [
   pending(
-    "version",
-    "Versions and updates",
-    "Show each service's tag, digest, [custom] flag, deploy time and drift",
-  ),
-  pending("version-history", "Versions and updates", "Show the deployment history per service", ["history"]),
-  pending(
     "pull",
     "Versions and updates",
     "Pull the manifest's versions by digest (or what the compose file names)",
   ),
-  pending("pull-latest", "Versions and updates", "Pull the floating tag of every service and record it"),
-  pending("version-pull", "Versions and updates", "Pull one service at a given tag and record it"),
-  pending("version-set", "Versions and updates", "Set a custom hotfix tag for one service"),
-  pending("generate-env", "Versions and updates", "Rewrite versions.env from the manifest"),
   pending("update", "Versions and updates", "down, pull, build: the from-source workflow"),
   pending("update-safe", "Versions and updates", "Backed-up, health-checked update that rolls itself back"),
-  pending("rollback", "Rollback", "Roll back every changed service (or --service S [--to T])"),
-  pending("rollback-service", "Rollback", "Roll back one service to its previous version"),
-  pending("rollback-to", "Rollback", "Roll back one service to a named version"),
   pending("resolve-tags", "Registry", "Turn floating tags into the semantic tag with the same digest"),
   pending("check-updates", "Registry", "List newer tags available per service"),
   pending("updb", "Start and stop", "Start the database services and wait until healthy"),
@@ -43,7 +30,6 @@ export const pendingCommands: Command[] = [
   pending("logs-today", "Logs", "Show today's captured app logs"),
   pending("dblogs-today", "Logs", "Show today's captured database logs"),
   pending("dblogs-errors", "Logs", "Show database errors: OOM kills, killed containers, fatal lines"),
-  pending("migrate-versions", "Setup", "Create a manifest from the running project (wizard)"),
   pending("help-version", "Setup", "List every command, grouped"),
   pending("completion", "Setup", "Print a shell completion script (bash, zsh, fish)"),
 ];

@@ -161,7 +161,7 @@ export function parseManifest(text: string): Manifest {
 }
 
 const HEADER =
-  "version-manifest.yaml: the image version of every service, written by docker-versions.\n" +
+  " version-manifest.yaml: the image version of every service, written by docker-versions.\n" +
   " Change it with `docker versions` commands; versions.env is generated from it.";
 
 function serviceNode(doc: Document, existing: YAMLMap | undefined, rec: ServiceRecord): YAMLMap {

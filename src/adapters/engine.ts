@@ -1,0 +1,87 @@
+// The Docker engine's view of images and containers: pulls, repo digests, what each container
+// runs. Everything goes through the docker CLI (so contexts, -H and DOCKER_HOST apply).
+import { UserError } from "../errors.js";
+import { type DockerCli, lastLine, runDocker } from "./docker.js";
+
+export interface ImageInfo {
+  id: string;
+  repoDigests: string[];
+  labels: Record<string, string>;
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  imageId: string;
+  running: boolean;
+  restarting: boolean;
+  oomKilled: boolean;
+  exitCode: number;
+  startedAt: string;
+  health: string;
+  restartCount: number;
+}
+
+/** Pulls an image reference; the error names the reference and Docker's reason. */
+export async function pullImage(cli: DockerCli, ref: string): Promise<void> {
+  const res = await runDocker(cli, ["pull", "--quiet", ref]);
+  if (res.code !== 0)
+    throw new UserError(`cannot pull ${ref}: ${lastLine(res.stderr) || `docker pull exited ${res.code}`}`);
+}
+
+/** Local image details, or null when the engine does not have it. */
+export async function inspectImage(cli: DockerCli, ref: string): Promise<ImageInfo | null> {
+  const res = await runDocker(cli, ["image", "inspect", "--format", "{{json .}}", ref]);
+  if (res.code !== 0) {
+    if (/no such image/i.test(res.stderr)) return null;
+    throw new UserError(`cannot inspect image ${ref}: ${lastLine(res.stderr)}`);
+  }
+  const raw = JSON.parse(res.stdout) as {
+    Id: string;
+    RepoDigests?: string[] | null;
+    Config?: { Labels?: Record<string, string> | null };
+  };
+  return { id: raw.Id, repoDigests: raw.RepoDigests ?? [], labels: raw.Config?.Labels ?? {} };
+}
+
+/** The registry digest an image has under `repository`, from its RepoDigests. */
+export function digestFor(image: ImageInfo, repository: string): string | undefined {
+  const hit = image.repoDigests.find((d) => d.slice(0, d.lastIndexOf("@")) === repository);
+  return hit ? hit.slice(hit.lastIndexOf("@") + 1) : undefined;
+}
+
+/** Inspects containers by ID or name (missing ones are left out). */
+export async function inspectContainers(cli: DockerCli, ids: readonly string[]): Promise<ContainerInfo[]> {
+  if (ids.length === 0) return [];
+  const res = await runDocker(cli, ["container", "inspect", "--format", "{{json .}}", ...ids]);
+  type Raw = {
+    Id: string;
+    Name: string;
+    Image: string;
+    RestartCount?: number;
+    State: {
+      Running: boolean;
+      Restarting: boolean;
+      OOMKilled: boolean;
+      ExitCode: number;
+      StartedAt: string;
+      Health?: { Status: string };
+    };
+  };
+  return res.stdout
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Raw)
+    .map((c) => ({
+      id: c.Id,
+      name: c.Name.replace(/^\//, ""),
+      imageId: c.Image,
+      running: c.State.Running,
+      restarting: c.State.Restarting,
+      oomKilled: c.State.OOMKilled,
+      exitCode: c.State.ExitCode,
+      startedAt: c.State.StartedAt,
+      health: c.State.Health?.Status ?? "",
+      restartCount: c.RestartCount ?? 0,
+    }));
+}

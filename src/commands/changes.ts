@@ -1,0 +1,61 @@
+// How a change to the record is shown: one line per service (old → new), the backup taken,
+// warnings, and what to run next. Shared by every command that changes the manifest.
+import { shortDigest } from "../core/reference.js";
+import { json, type Out, paint } from "../render.js";
+import type { ChangeReport, VersionRef } from "../service.js";
+
+export const dryRunOption = {
+  type: "boolean",
+  default: false,
+  describe: "Show what would change and change nothing",
+} as const;
+export const jsonOption = { type: "boolean", default: false, describe: "Print JSON for scripts" } as const;
+export const serviceOption = {
+  type: "string",
+  requiresArg: true,
+  describe: "Service name as in the compose file",
+} as const;
+export const tagOption = { type: "string", requiresArg: true, describe: "Image tag" } as const;
+
+export const showVersion = (v: VersionRef | undefined): string =>
+  v ? `${v.tag}${v.digest ? ` (${shortDigest(v.digest)})` : ""}` : "(untracked)";
+
+export function renderChanges(
+  out: Out,
+  report: ChangeReport,
+  opts: { json?: boolean; nextStep?: string } = {},
+): number {
+  for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+  if (opts.json) {
+    out.write(json(report));
+    return 0;
+  }
+  const verb = report.dryRun ? "would change" : "changed";
+  if (report.changes.length === 0) {
+    out.write(
+      report.dryRun ? "nothing would change\n" : "nothing changed: every service already has that version\n",
+    );
+    return 0;
+  }
+  for (const c of report.changes) {
+    out.write(
+      `${c.service}: ${showVersion(c.from)} → ${paint(out, "bold", showVersion(c.to))}${report.dryRun ? paint(out, "dim", " (dry run)") : ""}\n`,
+    );
+  }
+  if (report.unchanged.length > 0)
+    out.write(paint(out, "dim", `unchanged: ${report.unchanged.join(", ")}\n`));
+  if (!report.dryRun) {
+    if (report.backup) out.write(paint(out, "dim", `manifest backed up to ${report.backup}\n`));
+    if (report.applied.length > 0) out.write(`recreated: ${report.applied.join(", ")}\n`);
+    else if (opts.nextStep) out.write(`${opts.nextStep}\n`);
+  } else {
+    out.write(
+      paint(
+        out,
+        "dim",
+        `${report.changes.length} service(s) ${verb}; run again without --dry-run to apply\n`,
+      ),
+    );
+  }
+  return 0;
+}

@@ -1,0 +1,17 @@
+// `generate-env`: rewrites versions.env from the manifest.
+
+import { dryRunOption } from "./changes.js";
+import type { Command } from "./command.js";
+
+export const generateEnv: Command<{ dryRun: boolean }> = {
+  name: "generate-env",
+  describe: "Rewrite versions.env from the manifest",
+  group: "Versions and updates",
+  builder: (y) => y.option("dry-run", dryRunOption),
+  async run(args, versions, out) {
+    const r = await versions.generateEnv({ dryRun: args.dryRun });
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+    out.write(args.dryRun ? r.text : `wrote ${r.path}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,40 @@
+// `pull` and `pull-latest`: the recorded versions by digest, or the floating tags recorded anew.
+import { json } from "../render.js";
+import { dryRunOption, jsonOption, renderChanges, serviceOption } from "./changes.js";
+import type { Command } from "./command.js";
+
+export const pull: Command<{ service?: string; json: boolean }> = {
+  name: "pull",
+  describe: "Pull the manifest's versions by digest (or what the compose file names)",
+  group: "Versions and updates",
+  builder: (y) => y.option("service", serviceOption).option("json", jsonOption),
+  async run(args, versions, out) {
+    const r = await versions.pull({ service: args.service });
+    if (args.json) out.write(json(r));
+    else if (r.mode === "manifest") {
+      out.write(
+        `pulled: ${r.pulled.join(", ") || "none"}${r.present.length ? `; already present: ${r.present.join(", ")}` : ""}\n`,
+      );
+    }
+    return 0;
+  },
+};
+
+export const pullLatest: Command<{ dryRun: boolean; json: boolean }> = {
+  name: "pull-latest",
+  describe: "Pull the floating tag (latest) of every service and record it",
+  group: "Versions and updates",
+  builder: (y) => y.option("dry-run", dryRunOption).option("json", jsonOption),
+  async run(args, versions, out) {
+    const r = await versions.pullLatest({ dryRun: args.dryRun });
+    if ("mode" in r) {
+      if (args.json) out.write(json(r));
+      else if (args.dryRun) out.write("no manifest: would run docker compose pull\n");
+      return 0;
+    }
+    return renderChanges(out, r, {
+      json: args.json,
+      nextStep: "run 'docker versions restart' to run the new versions",
+    });
+  },
+};

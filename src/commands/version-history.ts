@@ -1,0 +1,34 @@
+// `version-history` (alias `history`): the deployments of each service, newest first.
+import { shortDigest } from "../core/reference.js";
+import { json, paint } from "../render.js";
+import { jsonOption, serviceOption } from "./changes.js";
+import type { Command } from "./command.js";
+
+export const versionHistory: Command<{ json: boolean; service?: string }> = {
+  name: "version-history",
+  aliases: ["history"],
+  describe: "Show the deployment history per service ([current], [previous])",
+  group: "Rollback",
+  builder: (y) => y.option("service", serviceOption).option("json", jsonOption),
+  async run(args, versions, out) {
+    const report = await versions.history({ service: args.service });
+    if (args.json) {
+      out.write(json(report));
+      return 0;
+    }
+    for (const s of report.services) {
+      out.write(`${paint(out, "bold", s.service)}:\n`);
+      if (s.entries.length === 0) out.write(`  ${s.current.tag}  (no history recorded)\n`);
+      const width = Math.max(8, ...s.entries.map((e) => e.tag.length));
+      for (const e of s.entries) {
+        const mark = e.mark ? paint(out, e.mark === "current" ? "green" : "yellow", `[${e.mark}]`) : "";
+        out.write(
+          `  ${e.tag.padEnd(width)}  ${(e.at || "-").padEnd(20)}  ${shortDigest(e.digest).padEnd(12)}  ${(e.source || "-").padEnd(14)}  ${mark}`
+            .trimEnd()
+            .concat("\n"),
+        );
+      }
+    }
+    return 0;
+  },
+};

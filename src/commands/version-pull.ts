@@ -1,0 +1,34 @@
+// `version-pull` and `version-set`: one service at a named tag (the latter marked [custom]).
+
+import { dryRunOption, jsonOption, renderChanges, serviceOption, tagOption } from "./changes.js";
+import type { Command } from "./command.js";
+
+type Args = { service: string; tag: string; dryRun: boolean; json: boolean };
+
+const make = (name: string, describe: string, custom: boolean): Command<Args> => ({
+  name,
+  describe,
+  group: "Versions and updates",
+  builder: (y) =>
+    y
+      .option("service", { ...serviceOption, demandOption: true })
+      .option("tag", { ...tagOption, demandOption: true })
+      .option("dry-run", dryRunOption)
+      .option("json", jsonOption),
+  async run(args, versions, out) {
+    const r = await versions.versionPull({
+      service: args.service,
+      tag: String(args.tag),
+      dryRun: args.dryRun,
+      custom,
+    });
+    return renderChanges(out, r, { json: args.json, nextStep: `run 'docker versions restart' to run it` });
+  },
+});
+
+export const versionPull = make("version-pull", "Pull one service at a given tag and record it", false);
+export const versionSet = make(
+  "version-set",
+  "Set a custom hotfix tag for one service, shown as [custom]",
+  true,
+);

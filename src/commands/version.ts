@@ -1,0 +1,40 @@
+// `version`: each tracked service's tag, short digest, [custom], when it changed, and drift.
+import { shortDigest } from "../core/reference.js";
+import { json, paint, table } from "../render.js";
+import { jsonOption } from "./changes.js";
+import type { Command } from "./command.js";
+
+export const version: Command<{ json: boolean }> = {
+  name: "version",
+  describe: "Show each service's tag, digest, [custom] flag, deploy time and drift",
+  group: "Versions and updates",
+  builder: (y) => y.option("json", jsonOption),
+  async run(args, versions, out) {
+    const rows = await versions.version();
+    if (args.json) {
+      out.write(json(rows));
+      return 0;
+    }
+    const driftCell = (d: (typeof rows)[number]) =>
+      d.drift === "in sync"
+        ? paint(out, "green", d.drift)
+        : d.drift === "drift"
+          ? paint(out, "red", `drift (runs ${shortDigest(d.running)})`)
+          : paint(out, "dim", d.drift);
+    out.write(
+      table(
+        ["SERVICE", "TAG", "DIGEST", "", "CHANGED", "BY", "RUNNING"],
+        rows.map((r) => [
+          r.service,
+          r.tag,
+          shortDigest(r.digest),
+          r.custom ? paint(out, "yellow", "[custom]") : "",
+          r.updatedAt ?? "-",
+          r.updatedBy ?? "-",
+          driftCell(r),
+        ]),
+      ),
+    );
+    return 0;
+  },
+};

@@ -1,0 +1,171 @@
+// The record on disk for one project: reading the manifest (with a useful error when it is
+// corrupt), changing it under the lock with a backup first, and regenerating versions.env
+// from it and the raw compose files.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseDocument } from "yaml";
+import type { ComposeProject } from "./adapters/compose.js";
+import { backupFile, newestBackup, withLock, writeAtomic } from "./adapters/store.js";
+import {
+  type EnvAssignment,
+  type ImageVariable,
+  imageVariable,
+  pinnedValue,
+  renderEnv,
+  suggestedVariable,
+} from "./core/env.js";
+import { type Manifest, ManifestError, parseManifest, renderManifest } from "./core/manifest.js";
+import { parseReference, repositoryName } from "./core/reference.js";
+import { UserError } from "./errors.js";
+
+export const ENV_FILE = "versions.env";
+
+export interface RecordPaths {
+  manifest: string;
+  env: string;
+}
+
+export function recordPaths(manifestPath: string): RecordPaths {
+  return { manifest: manifestPath, env: path.join(path.dirname(manifestPath), ENV_FILE) };
+}
+
+function readIfExists(file: string): string | null {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+export interface LoadedManifest {
+  text: string;
+  manifest: Manifest;
+}
+
+/** The manifest, or null when the project has none; a corrupt one is a one-line error. */
+export async function readManifest(file: string): Promise<LoadedManifest | null> {
+  const text = readIfExists(file);
+  if (text === null) return null;
+  try {
+    return { text, manifest: parseManifest(text) };
+  } catch (e) {
+    if (!(e instanceof ManifestError)) throw e;
+    const backup = await newestBackup(file);
+    const where = e.line ? `${file}:${e.line}` : file;
+    const hint = backup ? `; the newest backup is ${backup}` : "; there is no backup in .version-backups/";
+    throw new UserError(`corrupt manifest ${where}: ${e.message}${hint}`);
+  }
+}
+
+/** Reads the manifest and fails with the next step when there is none. */
+export async function requireManifest(file: string): Promise<LoadedManifest> {
+  const loaded = await readManifest(file);
+  if (!loaded)
+    throw new UserError(
+      `no version manifest at ${file}: run 'docker versions migrate-versions' to create one`,
+    );
+  return loaded;
+}
+
+export interface ServiceImage {
+  /** The `image:` line as written in the last compose file that sets it. */
+  raw?: string;
+  variable: ImageVariable | null;
+  /** Repository as Docker names it locally, from Compose's resolved image. */
+  repository?: string;
+}
+
+/** For every service: the raw `image:` text and the variable its version comes from. */
+export function serviceImages(project: ComposeProject): Map<string, ServiceImage> {
+  const raws = new Map<string, string>();
+  for (const file of project.files) {
+    const doc = parseDocument(readFileSync(file, "utf8")).toJS() as {
+      services?: Record<string, { image?: unknown }>;
+    } | null;
+    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
+      if (typeof svc?.image === "string") raws.set(name, svc.image);
+    }
+  }
+  const out = new Map<string, ServiceImage>();
+  for (const [name, spec] of Object.entries(project.services)) {
+    const raw = raws.get(name);
+    let repository: string | undefined;
+    try {
+      repository = spec.image ? repositoryName(parseReference(spec.image)) : undefined;
+    } catch {
+      repository = undefined;
+    }
+    out.set(name, { raw, variable: raw ? imageVariable(raw) : null, repository });
+  }
+  return out;
+}
+
+/** versions.env text for a manifest, and one warning per tracked service Compose cannot pin. */
+export function envFor(
+  manifest: Manifest,
+  images: Map<string, ServiceImage>,
+): { text: string; warnings: string[] } {
+  const assignments: EnvAssignment[] = [];
+  const warnings: string[] = [];
+  for (const [service, rec] of Object.entries(manifest.services)) {
+    const img = images.get(service);
+    if (!img) {
+      warnings.push(
+        `service '${service}' is in the manifest but not in the compose project; it is left out of ${ENV_FILE}`,
+      );
+      continue;
+    }
+    if (!img.variable) {
+      const shown = img.raw ?? "(no image: line)";
+      const fix = img.repository
+        ? `${img.repository}:\${${suggestedVariable(service)}:-${rec.current_tag}}`
+        : `<repository>:\${${suggestedVariable(service)}}`;
+      warnings.push(
+        `service '${service}' is not pinned: its image '${shown}' has no version variable; change it to image: ${fix}`,
+      );
+      continue;
+    }
+    const repository = rec.image ?? img.repository ?? "";
+    assignments.push({
+      service,
+      variable: img.variable.name,
+      value: pinnedValue(img.variable, repository, rec.current_tag, rec.image_digest),
+    });
+  }
+  try {
+    return { text: renderEnv(assignments), warnings };
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+}
+
+export interface Mutation<T> {
+  /** The new manifest, or null when nothing changes. */
+  manifest: Manifest | null;
+  result: T;
+}
+
+/**
+ * Changes the record under the lock: re-reads the manifest (another command may have written
+ * it meanwhile), lets `change` decide, then backs up, writes the manifest atomically and
+ * regenerates versions.env. Returns the backup path and env warnings with the result.
+ */
+export async function mutateRecord<T>(
+  paths: RecordPaths,
+  images: Map<string, ServiceImage>,
+  command: string,
+  change: (current: LoadedManifest | null) => Mutation<T> | Promise<Mutation<T>>,
+): Promise<{ result: T; backup: string | null; warnings: string[]; changed: boolean }> {
+  return withLock(paths.manifest, { command }, async () => {
+    const current = await readManifest(paths.manifest);
+    const { manifest, result } = await change(current);
+    if (!manifest) return { result, backup: null, warnings: [], changed: false };
+    const text = renderManifest(manifest, current?.text);
+    const env = envFor(manifest, images);
+    const backup = await backupFile(paths.manifest);
+    await writeAtomic(paths.manifest, text);
+    await writeAtomic(paths.env, env.text);
+    return { result, backup, warnings: env.warnings, changed: true };
+  });
+}
