@@ -68,7 +68,8 @@ YML
 fi
 
 # Fixture images: busybox + a /version file; the default command serves HTTP on 8080 so
-# services can be probed and health-checked.
+# services can be probed and health-checked, under a shell that exits on SIGTERM (a bare
+# httpd as PID 1 ignores it, and every recreate would wait for Docker's kill timeout).
 busybox_bin=/bin/busybox
 build_image() { # repo tag
   local repo=$1 tag=$2 root
@@ -79,7 +80,7 @@ build_image() { # repo tag
   printf '%s %s\n' "$repo" "$tag" >"$root/version"
   printf '%s %s\n' "$repo" "$tag" >"$root/www/index.html"
   tar -C "$root" -cf - . | docker import \
-    -c 'CMD ["/bin/busybox","httpd","-f","-p","8080","-h","/www"]' \
+    -c 'CMD ["/bin/busybox","sh","-c","trap \"exit 0\" TERM INT; /bin/busybox httpd -f -p 8080 -h /www & wait"]' \
     -c 'EXPOSE 8080' -c "LABEL org.opencontainers.image.version=$tag" \
     - "$REGISTRY/$repo:$tag" >/dev/null
   rm -rf "$root"
