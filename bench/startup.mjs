@@ -1,0 +1,171 @@
+// Startup cost of the plugin, measured against what a user already pays, side by side in one
+// run: each pair's two commands alternate run by run, so drift of the machine cancels out.
+//   (a) `docker versions --version` through the Docker CLI  vs  `docker compose version`
+//   (b) `<executable> docker-cli-plugin-metadata`           vs  `node -e 0`
+// Usage: node bench/startup.mjs [RUNS] [--runs N] [--json]   (RUNS defaults to 15, at least 10)
+// Exits 0 whatever the figures; non-zero only when a command fails to run.
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { arch, loadavg, tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const ARCH = { x64: "x86_64", arm64: "aarch64" }[arch()] ?? arch();
+const exe = path.join(root, "dist", `docker-versions-linux-${ARCH}`);
+const WARMUP = 2;
+
+function parseArgs(argv) {
+  let runs = 15;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--json") json = true;
+    else if (a === "--runs") runs = Number(argv[++i]);
+    else if (a.startsWith("--runs=")) runs = Number(a.slice("--runs=".length));
+    else if (/^\d+$/.test(a)) runs = Number(a);
+    else throw new Error(`unknown argument '${a}' (usage: startup.mjs [RUNS] [--runs N] [--json])`);
+  }
+  if (!Number.isInteger(runs) || runs < 10)
+    throw new Error(`runs must be an integer of at least 10, got ${runs}`);
+  return { runs, json };
+}
+
+/** Runs one command to completion and returns its wall time in milliseconds. */
+function timed(cmd) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(cmd.file, cmd.args, {
+    env: cmd.env,
+    stdio: ["ignore", "pipe", "pipe"],
+    encoding: "utf8",
+  });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.error) throw new Error(`${cmd.label}: ${r.error.message}`);
+  if (r.status !== 0) {
+    throw new Error(
+      `${cmd.label} exited ${r.status ?? r.signal}: ${(r.stderr || r.stdout).trim().split("\n")[0]}`,
+    );
+  }
+  return ms;
+}
+
+function quantile(samples, q) {
+  const sorted = [...samples].sort((x, y) => x - y);
+  if (q === 0.5) {
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  }
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+function main() {
+  const { runs, json } = parseArgs(process.argv.slice(2));
+  if (!existsSync(exe)) {
+    process.stderr.write(`${path.relative(root, exe)} is missing: building it first\n`);
+    execFileSync(process.execPath, [path.join(root, "build/build.mjs")], { cwd: root, stdio: "inherit" });
+  }
+
+  // The plugin installed the way install.sh does it, in a DOCKER_CONFIG of its own.
+  const dockerConfig = mkdtempSync(path.join(tmpdir(), "dv-bench-"));
+  try {
+    mkdirSync(path.join(dockerConfig, "cli-plugins"));
+    const plugin = path.join(dockerConfig, "cli-plugins", "docker-versions");
+    copyFileSync(exe, plugin);
+    chmodSync(plugin, 0o755);
+    writeFileSync(path.join(dockerConfig, "config.json"), "{}\n");
+    const env = { ...process.env, DOCKER_CONFIG: dockerConfig, NO_COLOR: "1" };
+
+    const pairs = [
+      {
+        name: "a",
+        target: 2.0,
+        subject: { label: "docker versions --version", file: "docker", args: ["versions", "--version"], env },
+        baseline: { label: "docker compose version", file: "docker", args: ["compose", "version"], env },
+      },
+      {
+        name: "b",
+        target: 1.1,
+        subject: {
+          label: "<exe> docker-cli-plugin-metadata",
+          file: plugin,
+          args: ["docker-cli-plugin-metadata"],
+          env,
+        },
+        baseline: { label: "node -e 0", file: process.execPath, args: ["-e", "0"], env },
+      },
+    ];
+    const commands = pairs.flatMap((p) => [p.subject, p.baseline]);
+    const samples = new Map(commands.map((c) => [c, []]));
+
+    for (let i = 0; i < WARMUP; i++) for (const c of commands) timed(c);
+    for (let i = 0; i < runs; i++) {
+      // Alternate which command of the round goes first, so neither always follows the other.
+      const round = i % 2 ? [...commands].reverse() : commands;
+      for (const c of round) samples.get(c).push(timed(c));
+    }
+
+    const stat = (c) => ({
+      command: c.label,
+      medianMs: round1(quantile(samples.get(c), 0.5)),
+      p90Ms: round1(quantile(samples.get(c), 0.9)),
+    });
+    const report = {
+      runs,
+      executable: path.relative(root, exe),
+      node: process.version,
+      // Other work on the machine shows in every figure; the ratios are what to compare.
+      loadAverage: Math.round(loadavg()[0] * 100) / 100,
+      pairs: pairs.map((p) => {
+        const subject = stat(p.subject);
+        const baseline = stat(p.baseline);
+        const raw = quantile(samples.get(p.subject), 0.5) / quantile(samples.get(p.baseline), 0.5);
+        const ratio = Math.round(raw * 100) / 100;
+        return { pair: p.name, subject, baseline, ratio, target: p.target, met: ratio <= p.target };
+      }),
+    };
+    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : table(report));
+  } finally {
+    rmSync(dockerConfig, { recursive: true, force: true });
+  }
+}
+
+function round1(x) {
+  return Math.round(x * 10) / 10;
+}
+
+function table(report) {
+  const rows = [["pair", "command", "median ms", "p90 ms", "ratio", "target", "met"]];
+  for (const p of report.pairs) {
+    const verdict = p.met ? "yes" : "NO";
+    rows.push([
+      p.pair,
+      p.subject.command,
+      fmt(p.subject.medianMs),
+      fmt(p.subject.p90Ms),
+      `${p.ratio}`,
+      `≤ ${p.target}`,
+      verdict,
+    ]);
+    rows.push(["", p.baseline.command, fmt(p.baseline.medianMs), fmt(p.baseline.p90Ms), "", "", ""]);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const numeric = new Set([2, 3, 4]);
+  const lines = rows.map((r) =>
+    r
+      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd(),
+  );
+  return `startup, ${report.runs} runs each, interleaved (${report.executable}, node ${report.node}, load ${report.loadAverage})\n${lines.join("\n")}\n`;
+}
+
+function fmt(ms) {
+  return ms.toFixed(1);
+}
+
+try {
+  main();
+} catch (err) {
+  process.stderr.write(`bench/startup: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+}
