@@ -98,5 +98,8 @@ for repo in $REPOS; do
   docker push -q "$REGISTRY/$repo:latest" >/dev/null
 done
 
+# A second registry that demands Basic auth, for the tests of `docker login` credentials.
+DV_BED_STATE=$STATE bash "$(dirname "$0")/auth-registry.sh" "$REGISTRY"
+
 echo "REGISTRY=$REGISTRY"
 echo "STATE=$STATE"
