@@ -13,11 +13,6 @@ const pending = (name: string, group: Group, describe: string, aliases?: string[
 });
 
 export const pendingCommands: Command[] = [
-  pending(
-    "pull",
-    "Versions and updates",
-    "Pull the manifest's versions by digest (or what the compose file names)",
-  ),
   pending("update", "Versions and updates", "down, pull, build: the from-source workflow"),
   pending("update-safe", "Versions and updates", "Backed-up, health-checked update that rolls itself back"),
   pending("resolve-tags", "Registry", "Turn floating tags into the semantic tag with the same digest"),

@@ -90,3 +90,107 @@ export function readText(p: string): string {
 export function inspect(ref: string, format: string): string {
   return execFileSync("docker", ["inspect", "--format", format, ref], { encoding: "utf8" }).trim();
 }
+
+/** Copies the shared fixture repositories into a registry namespace private to one test. */
+export async function seedNamespace(
+  ns: string,
+  repos: readonly string[],
+  tags = ["1.61", "1.62", "1.63", "1.64", "latest"],
+): Promise<void> {
+  for (const repo of repos) {
+    for (const tag of tags) {
+      const from = `${bed.registry}/${repo}:${tag}`;
+      const to = `${bed.registry}/${ns}/${repo}:${tag}`;
+      await must("docker", ["pull", "-q", from]);
+      await must("docker", ["tag", from, to]);
+      await must("docker", ["push", "-q", to]);
+    }
+  }
+}
+
+/** Builds a new image (distinct content, hence digest) and pushes it under each tag given. */
+export async function pushImage(
+  repository: string,
+  tags: readonly string[],
+  content = `${repository} ${Date.now()} ${Math.random()}`,
+): Promise<void> {
+  const root = mkdtempSync(path.join(tmpdir(), "dv-img-"));
+  try {
+    mkdirSync(path.join(root, "bin"));
+    mkdirSync(path.join(root, "www"));
+    copyFileSync("/bin/busybox", path.join(root, "bin", "busybox"));
+    writeFileSync(path.join(root, "version"), `${content}\n`);
+    writeFileSync(path.join(root, "www", "index.html"), `${content}\n`);
+    const first = `${repository}:${tags[0]}`;
+    const tar = await sh("tar", [
+      "-C",
+      root,
+      "-cf",
+      path.join(root, "..", `${path.basename(root)}.tar`),
+      ".",
+    ]);
+    if (tar.code !== 0) throw new Error(tar.stderr);
+    await must("docker", [
+      "import",
+      "-c",
+      'CMD ["/bin/busybox","sh","-c","trap \\"exit 0\\" TERM INT; /bin/busybox httpd -f -p 8080 -h /www & wait"]',
+      path.join(root, "..", `${path.basename(root)}.tar`),
+      first,
+    ]);
+    rmSync(path.join(root, "..", `${path.basename(root)}.tar`), { force: true });
+    for (const tag of tags) {
+      await must("docker", ["tag", first, `${repository}:${tag}`]);
+      await must("docker", ["push", "-q", `${repository}:${tag}`]);
+    }
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** The digest the registry serves for repository:tag (Docker-Content-Digest of a HEAD). */
+export async function registryDigest(repository: string, tag: string): Promise<string> {
+  const res = await fetch(`http://${bed.registry}/v2/${repository}/manifests/${tag}`, {
+    method: "HEAD",
+    headers: {
+      Accept:
+        "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json",
+    },
+  });
+  const digest = res.headers.get("docker-content-digest");
+  if (!res.ok || !digest) throw new Error(`no digest for ${repository}:${tag} (${res.status})`);
+  return digest;
+}
+
+/** The registry digest the running container of `service` uses, read with docker inspect. */
+export async function runningDigest(
+  project: string,
+  service: string,
+  repository: string,
+): Promise<string | undefined> {
+  const id = (
+    await must("docker", [
+      "ps",
+      "-q",
+      "--filter",
+      `label=com.docker.compose.project=${project}`,
+      "--filter",
+      `label=com.docker.compose.service=${service}`,
+    ])
+  ).stdout
+    .trim()
+    .split("\n")[0];
+  if (!id) return undefined;
+  const image = inspect(id, "{{.Image}}");
+  const digests = JSON.parse(inspect(image, "{{json .RepoDigests}}")) as string[];
+  return digests.find((d) => d.startsWith(`${repository}@`))?.split("@")[1];
+}
+
+export async function must(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
+  const r = await sh(cmd, args, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return r;
+}
