@@ -1,0 +1,92 @@
+// The registry side of resolve-tags and check-updates for one image: feeds tags and digests
+// from the client into the pure rules of core/resolve and core/updates.
+import { type ImageRef, parseReference } from "../../core/reference.js";
+import { type Resolution, resolveFloatingTag } from "../../core/resolve.js";
+import { type AvailableUpdates, availableUpdates } from "../../core/updates.js";
+import type { RegistryClient } from "./client.js";
+import { RegistryError } from "./errors.js";
+import {
+  hostPlatform,
+  imageVersionLabel,
+  isIndexMediaType,
+  manifestDigest,
+  type Platform,
+  platformManifestDigest,
+} from "./manifests.js";
+import { listTags } from "./tags.js";
+
+export interface ResolveTagOptions {
+  /** The engine's platform, for images whose recorded digest is one platform's manifest. */
+  platform?: Platform;
+  /** Accept the image's version label when no tag's digest matches (weaker evidence; off by default). */
+  useLabel?: boolean;
+  maxCandidates?: number;
+}
+
+function toRef(image: string | ImageRef): ImageRef {
+  return typeof image === "string" ? parseReference(image) : image;
+}
+
+/**
+ * The semantic tag of `image` whose digest is `recordedDigest`. Costs one tags/list and one
+ * HEAD per candidate tried (newest first), so one HEAD when the floating tag is the newest.
+ */
+export async function resolveTag(
+  client: RegistryClient,
+  image: string | ImageRef,
+  recordedDigest: string,
+  opts: ResolveTagOptions = {},
+): Promise<Resolution> {
+  const ref = toRef(image);
+  const platform = opts.platform ?? hostPlatform();
+  const { tags } = await listTags(client, ref);
+  // The HEADs already tell which tags are indexes: only those can hold a platform manifest.
+  const indexes = new Set<string>();
+  return resolveFloatingTag({
+    tags,
+    digest: recordedDigest,
+    maxCandidates: opts.maxCandidates,
+    digestOf: async (tag) => {
+      const found = await manifestDigest(client, ref, tag);
+      if (isIndexMediaType(found.mediaType)) indexes.add(tag);
+      return found.digest;
+    },
+    platformDigestOf: async (tag) =>
+      indexes.has(tag) ? platformManifestDigest(client, ref, tag, platform) : null,
+    versionLabel: opts.useLabel
+      ? () =>
+          imageVersionLabel(client, ref, recordedDigest, platform).catch((e: unknown) => {
+            // The recorded image may be gone from the registry; then there is no label to read.
+            if (e instanceof RegistryError && e.kind === "tag-not-found") return null;
+            throw e;
+          })
+      : undefined,
+  });
+}
+
+export interface UpdateCheck {
+  /** Newer version tags than the current one; null when the current tag is not a version. */
+  updates: AvailableUpdates | null;
+  /** The floating tag's digest in the registry now, when one was asked about. */
+  floatingDigest?: string;
+  /** Whether that digest differs from the recorded one. */
+  floatingMoved?: boolean;
+}
+
+/** What check-updates reports for one image: newer tags, and whether its floating tag moved. */
+export async function checkUpdates(
+  client: RegistryClient,
+  image: string | ImageRef,
+  opts: { currentTag: string; floatingTag?: string; recordedDigest?: string; prereleases?: boolean },
+): Promise<UpdateCheck> {
+  const ref = toRef(image);
+  const { tags } = await listTags(client, ref);
+  const updates = availableUpdates(opts.currentTag, tags, { prereleases: opts.prereleases });
+  if (!opts.floatingTag) return { updates };
+  const { digest } = await manifestDigest(client, ref, opts.floatingTag);
+  return {
+    updates,
+    floatingDigest: digest,
+    floatingMoved: opts.recordedDigest ? digest !== opts.recordedDigest : undefined,
+  };
+}
