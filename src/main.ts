@@ -1,15 +1,21 @@
 // Entry point. The Docker CLI runs `docker-versions docker-cli-plugin-metadata` before every
 // `docker versions …`, so that answer comes first, before yargs or anything heavy is loaded.
-import { METADATA, PLUGIN_NAME } from "./meta.js";
+import { splitDockerGlobals } from "./docker-globals.js";
+import { METADATA, PLUGIN_NAME, VERSION } from "./meta.js";
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "docker-cli-plugin-metadata") {
     process.stdout.write(`${JSON.stringify(METADATA, null, 2)}\n`);
     return 0;
   }
-  const { splitDockerGlobals } = await import("./docker-globals.js");
+  const split = splitDockerGlobals(argv, PLUGIN_NAME);
+  // Scripts and the installer ask for the version; it needs no parser either.
+  if (split.args.length === 1 && split.args[0] === "--version") {
+    process.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
   const { run } = await import("./cli.js");
-  return run(splitDockerGlobals(argv, PLUGIN_NAME));
+  return run(split);
 }
 
 main(process.argv.slice(2)).then(
