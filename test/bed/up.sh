@@ -67,25 +67,7 @@ YML
   curl -fsS "http://$REGISTRY/v2/" >/dev/null || { log "registry did not start"; cat "$STATE/registry.log" >&2; exit 1; }
 fi
 
-# Fixture images: busybox + a /version file; the default command serves HTTP on 8080 so
-# services can be probed and health-checked, under a shell that exits on SIGTERM (a bare
-# httpd as PID 1 ignores it, and every recreate would wait for Docker's kill timeout).
-busybox_bin=/bin/busybox
-build_image() { # repo tag
-  local repo=$1 tag=$2 root
-  root=$(mktemp -d)
-  mkdir -p "$root/bin" "$root/www" "$root/tmp"
-  cp "$busybox_bin" "$root/bin/busybox"
-  for a in sh ls cat echo sleep wget httpd; do ln -s busybox "$root/bin/$a"; done
-  printf '%s %s\n' "$repo" "$tag" >"$root/version"
-  printf '%s %s\n' "$repo" "$tag" >"$root/www/index.html"
-  tar -C "$root" -cf - . | docker import \
-    -c 'CMD ["/bin/busybox","sh","-c","trap \"exit 0\" TERM INT; /bin/busybox httpd -f -p 8080 -h /www & wait"]' \
-    -c 'EXPOSE 8080' -c "LABEL org.opencontainers.image.version=$tag" \
-    - "$REGISTRY/$repo:$tag" >/dev/null
-  rm -rf "$root"
-  docker push -q "$REGISTRY/$repo:$tag" >/dev/null
-}
+# Fixture images (see image.sh): several tags per repository, each its own digest.
 newest=${TAGS##* }
 for repo in $REPOS; do
   have=$(curl -fsS "http://$REGISTRY/v2/$repo/tags/list" 2>/dev/null || true)
@@ -93,7 +75,7 @@ for repo in $REPOS; do
   for tag in $TAGS latest; do case "$have" in *"\"$tag\""*) ;; *) missing=1 ;; esac; done
   [ "$missing" = 0 ] && continue
   log "building $repo: $TAGS"
-  for tag in $TAGS; do build_image "$repo" "$tag"; done
+  for tag in $TAGS; do bash "$(dirname "$0")/image.sh" "$REGISTRY/$repo" "$repo $tag" "$tag"; done
   docker tag "$REGISTRY/$repo:$newest" "$REGISTRY/$repo:latest"
   docker push -q "$REGISTRY/$repo:latest" >/dev/null
 done

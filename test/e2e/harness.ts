@@ -114,37 +114,7 @@ export async function pushImage(
   tags: readonly string[],
   content = `${repository} ${Date.now()} ${Math.random()}`,
 ): Promise<void> {
-  const root = mkdtempSync(path.join(tmpdir(), "dv-img-"));
-  try {
-    mkdirSync(path.join(root, "bin"));
-    mkdirSync(path.join(root, "www"));
-    copyFileSync("/bin/busybox", path.join(root, "bin", "busybox"));
-    writeFileSync(path.join(root, "version"), `${content}\n`);
-    writeFileSync(path.join(root, "www", "index.html"), `${content}\n`);
-    const first = `${repository}:${tags[0]}`;
-    const tar = await sh("tar", [
-      "-C",
-      root,
-      "-cf",
-      path.join(root, "..", `${path.basename(root)}.tar`),
-      ".",
-    ]);
-    if (tar.code !== 0) throw new Error(tar.stderr);
-    await must("docker", [
-      "import",
-      "-c",
-      'CMD ["/bin/busybox","sh","-c","trap \\"exit 0\\" TERM INT; /bin/busybox httpd -f -p 8080 -h /www & wait"]',
-      path.join(root, "..", `${path.basename(root)}.tar`),
-      first,
-    ]);
-    rmSync(path.join(root, "..", `${path.basename(root)}.tar`), { force: true });
-    for (const tag of tags) {
-      await must("docker", ["tag", first, `${repository}:${tag}`]);
-      await must("docker", ["push", "-q", `${repository}:${tag}`]);
-    }
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  await must("bash", [path.resolve(import.meta.dirname, "../bed/image.sh"), repository, content, ...tags]);
 }
 
 /** The digest the registry serves for repository:tag (Docker-Content-Digest of a HEAD). */

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds one tiny fixture image and pushes it under each tag given:
+#   image.sh <registry>/<repository> <content> <tag> [<tag>...]
+# busybox-static plus a /version file holding <content> (different content, different digest);
+# the default command serves HTTP on 8080 under a shell that exits on SIGTERM (a bare httpd as
+# PID 1 ignores it, and every recreate would wait for Docker's kill timeout).
+set -euo pipefail
+repo=$1 content=$2
+shift 2
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/www" "$root/tmp"
+cp /bin/busybox "$root/bin/busybox"
+for a in sh ls cat echo sleep wget httpd; do ln -s busybox "$root/bin/$a"; done
+printf '%s\n' "$content" >"$root/version"
+printf '%s\n' "$content" >"$root/www/index.html"
+tar -C "$root" -cf - . | docker import \
+  -c 'CMD ["/bin/busybox","sh","-c","trap \"exit 0\" TERM INT; /bin/busybox httpd -f -p 8080 -h /www & wait"]' \
+  -c 'EXPOSE 8080' -c "LABEL org.opencontainers.image.version=$1" \
+  - "$repo:$1" >/dev/null
+for tag in "$@"; do
+  [ "$tag" = "$1" ] || docker tag "$repo:$1" "$repo:$tag"
+  docker push -q "$repo:$tag" >/dev/null
+done
