@@ -1,6 +1,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   credentialsFor,
@@ -9,6 +10,7 @@ import {
   normalizeRegistryKey,
   parseChallenge,
   parseTokenResponse,
+  RegistryAuth,
   serverAddress,
 } from "../../src/adapters/registry/auth.js";
 import { RegistryError } from "../../src/adapters/registry/errors.js";
@@ -202,5 +204,36 @@ esac
     const d = config('{"auths": {"ghcr.io": {"auth": "c2VjcmV0"}');
     const err = await credentialsFor("ghcr.io", d, env).catch((e) => e);
     expect(err.message).toBe(`the Docker config file ${path.join(d, "config.json")} is not valid JSON`);
+  });
+});
+
+describe("RegistryAuth", () => {
+  it("answers a Basic challenge with the saved credentials and never shows them when inspected", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "dv-auth-basic-"));
+    const auth = Buffer.from("someone:s3cret-value").toString("base64");
+    writeFileSync(path.join(dir, "config.json"), JSON.stringify({ auths: { "127.0.0.1:5078": { auth } } }));
+    const registryAuth = new RegistryAuth({
+      configDir: dir,
+      send: () => Promise.reject(new Error("a Basic challenge needs no request")),
+      plainAllowed: () => true,
+    });
+    const header = await registryAuth.answer("127.0.0.1:5078", "repository:a:pull", 'Basic realm="r"');
+    expect(header).toBe(`Basic ${auth}`);
+    // Later requests to the same registry authorize up front, for any repository.
+    expect(await registryAuth.header("127.0.0.1:5078", "repository:b:pull")).toBe(`Basic ${auth}`);
+    const shown = inspect(registryAuth, { depth: 10, showHidden: true });
+    expect(shown).not.toContain("s3cret");
+    expect(shown).not.toContain(auth);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("has nothing to answer a Basic challenge with when not logged in", async () => {
+    const registryAuth = new RegistryAuth({
+      configDir: path.join(tmpdir(), "dv-no-such-config"),
+      send: () => Promise.reject(new Error("no request expected")),
+      plainAllowed: () => true,
+    });
+    expect(await registryAuth.answer("ghcr.io", "repository:a:pull", 'Basic realm="r"')).toBeUndefined();
+    expect(await registryAuth.answer("ghcr.io", "repository:a:pull", "Negotiate")).toBeUndefined();
   });
 });

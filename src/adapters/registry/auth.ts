@@ -255,15 +255,16 @@ export function parseTokenResponse(body: unknown, now = Date.now()): Token | nul
  * new repository can authorize up front, and caches tokens per (host, scope).
  */
 export class RegistryAuth {
-  private readonly credentials = new Map<string, Promise<Credentials | null>>();
-  private readonly challenges = new Map<string, Challenge>();
-  private readonly tokens = new Map<string, Promise<Token>>();
+  // ES private fields: util.inspect and console.log of a client never show secrets or tokens.
+  readonly #credentials = new Map<string, Promise<Credentials | null>>();
+  readonly #challenges = new Map<string, Challenge>();
+  readonly #tokens = new Map<string, Promise<Token>>();
 
   constructor(private readonly opts: AuthOptions) {}
 
   /** The Authorization header to send up front, when this host has challenged us before. */
   async header(registry: string, scope: string): Promise<string | undefined> {
-    const challenge = this.challenges.get(registry);
+    const challenge = this.#challenges.get(registry);
     return challenge ? this.authorize(registry, scope, challenge, scope) : undefined;
   }
 
@@ -271,8 +272,8 @@ export class RegistryAuth {
   async answer(registry: string, scope: string, wwwAuthenticate: string | null): Promise<string | undefined> {
     const challenge = wwwAuthenticate ? parseChallenge(wwwAuthenticate) : null;
     if (!challenge) return undefined;
-    this.challenges.set(registry, challenge);
-    this.tokens.delete(`${registry} ${scope}`);
+    this.#challenges.set(registry, challenge);
+    this.#tokens.delete(`${registry} ${scope}`);
     // The server's own scope says exactly what this request needs; ours is the fallback.
     return this.authorize(registry, scope, challenge, challenge.params.scope || scope);
   }
@@ -283,10 +284,10 @@ export class RegistryAuth {
   }
 
   private credentialsOf(registry: string): Promise<Credentials | null> {
-    let found = this.credentials.get(registry);
+    let found = this.#credentials.get(registry);
     if (!found) {
       found = credentialsFor(registry, this.opts.configDir, this.opts.env);
-      this.credentials.set(registry, found);
+      this.#credentials.set(registry, found);
     }
     return found;
   }
@@ -303,14 +304,14 @@ export class RegistryAuth {
     }
     if (challenge.scheme !== "bearer") return undefined;
     const key = `${registry} ${cacheScope}`;
-    let token = this.tokens.get(key);
+    let token = this.#tokens.get(key);
     if (token) {
       const t = await token.catch(() => null);
       if (t && t.expiresAt > Date.now()) return t.header;
     }
     token = this.fetchToken(registry, challenge, requestScope);
-    this.tokens.set(key, token);
-    token.catch(() => this.tokens.delete(key));
+    this.#tokens.set(key, token);
+    token.catch(() => this.#tokens.delete(key));
     return (await token).header;
   }
 

@@ -130,7 +130,7 @@ export class RegistryClient {
   /** Requests sent, token requests included. */
   requests = 0;
   private readonly perRepository = new Map<string, number>();
-  private readonly auth: RegistryAuth;
+  readonly #auth: RegistryAuth;
   private readonly timeoutMs: number;
   private readonly policy: RetryPolicy;
 
@@ -141,7 +141,7 @@ export class RegistryClient {
       maxWaitMs: opts.maxRetryWaitMs ?? 30_000,
       backoffMs: opts.backoffMs ?? 500,
     };
-    this.auth = new RegistryAuth({
+    this.#auth = new RegistryAuth({
       configDir: opts.dockerConfigDir,
       env: opts.env,
       send: (url, init) => this.send(url, init, url.host),
@@ -167,7 +167,7 @@ export class RegistryClient {
   async request(repo: RepositoryRef, url: URL, opts: RequestOptions = {}): Promise<Response> {
     const scope = opts.scope ?? `repository:${repo.repository}:pull`;
     const counter = `${repo.registry}/${repo.repository}`;
-    let authorization = await this.auth.header(repo.registry, scope);
+    let authorization = await this.#auth.header(repo.registry, scope);
     let challenged = false;
     for (let attempt = 0; ; ) {
       const headers: Record<string, string> = {};
@@ -178,7 +178,7 @@ export class RegistryClient {
       await res.body?.cancel();
       if (res.status === 401 && !challenged) {
         challenged = true;
-        authorization = await this.auth.answer(repo.registry, scope, res.headers.get("www-authenticate"));
+        authorization = await this.#auth.answer(repo.registry, scope, res.headers.get("www-authenticate"));
         if (authorization) continue;
       }
       const wait = retryDelayMs(res.status, res.headers.get("retry-after"), attempt, this.policy);
@@ -234,7 +234,7 @@ export class RegistryClient {
     switch (res.status) {
       case 401:
       case 403: {
-        const why = (await this.auth.hasCredentials(repo.registry))
+        const why = (await this.#auth.hasCredentials(repo.registry))
           ? "the credentials saved by docker login were not accepted"
           : `not logged in (run 'docker login ${repo.registry}')`;
         return new RegistryError(
