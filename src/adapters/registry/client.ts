@@ -145,7 +145,7 @@ export class RegistryClient {
       configDir: opts.dockerConfigDir,
       env: opts.env,
       send: (url, init) => this.send(url, init, url.host),
-      plainAllowed: (url) => isLoopback(url.host) || (opts.insecureRegistries ?? []).includes(url.host),
+      plainAllowed: (url) => registryBaseUrl(url.host, opts.insecureRegistries).protocol === "http:",
     });
   }
 
@@ -247,7 +247,8 @@ export class RegistryClient {
           ? new RegistryError("tag-not-found", `${opts.missing} not found in ${name}`)
           : new RegistryError("repository-not-found", `repository ${name} not found`);
       case 429: {
-        const after = res.headers.get("retry-after");
+        const asked = res.headers.get("retry-after")?.trim();
+        const after = asked && /^\d+$/.test(asked) ? `${asked}s` : asked;
         return new RegistryError(
           "rate-limited",
           `registry ${repo.registry} is rate limiting requests (429)${after ? `; it asks to retry after ${after}` : ""}`,
@@ -265,7 +266,8 @@ export class RegistryClient {
   private async repositoryExists(repo: RepositoryRef, opts: RequestOptions): Promise<boolean> {
     if (!opts.missing) return false;
     try {
-      await this.request(repo, this.url(repo, "tags/list?n=1"));
+      const res = await this.request(repo, this.url(repo, "tags/list?n=1"));
+      await res.body?.cancel();
       return true;
     } catch (e) {
       if (e instanceof RegistryError && e.kind === "repository-not-found") return false;
