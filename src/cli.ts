@@ -3,7 +3,9 @@
 import yargs, { type Argv } from "yargs";
 import { dockerCli } from "./adapters/docker.js";
 import type { Command } from "./commands/command.js";
+import { completeWords, completion } from "./commands/completion.js";
 import { generateEnv } from "./commands/generate-env.js";
+import { groupedHelp, helpVersion } from "./commands/help.js";
 import { migrateVersions } from "./commands/migrate-versions.js";
 import { pendingCommands } from "./commands/pending.js";
 import { pull, pullLatest } from "./commands/pull.js";
@@ -31,6 +33,8 @@ const built = [
   rollbackTo,
   generateEnv,
   migrateVersions,
+  helpVersion,
+  completion,
 ] as unknown as Command[];
 export const commands: Command[] = [...built, ...pendingCommands];
 
@@ -43,7 +47,7 @@ interface GlobalArgs {
   manifest?: string;
 }
 
-function globalOptions(y: Argv): Argv<GlobalArgs> {
+export function globalOptions(y: Argv): Argv<GlobalArgs> {
   return y
     .option("file", {
       alias: "f",
@@ -88,6 +92,15 @@ export async function run(
 ): Promise<number> {
   const out = terminalOut(process.stdout, env);
   let exitCode = 0;
+  if (args[0] === "__complete") {
+    const versions = new Versions({ cli: dockerCli(dockerGlobals, env, process.cwd()), compose: {} });
+    out.write(await completeWords(args.slice(1), commands, () => versions.project(), globalOptions));
+    return 0;
+  }
+  if (args.length === 0 || (args.length === 1 && (args[0] === "--help" || args[0] === "-h"))) {
+    out.write(groupedHelp(commands, out.color));
+    return 0;
+  }
   const parser = globalOptions(yargs(args))
     .scriptName("docker versions")
     .usage(
@@ -104,11 +117,12 @@ export async function run(
       if (err) throw err;
       // yargs' suggestion alone ("Did you mean logs?") does not say what was wrong.
       if (msg?.startsWith("Did you mean")) fail(`unknown command '${args[0]}'. ${msg}`, 2);
-      fail(msg ?? "invalid arguments", 2);
+      // yargs spreads some messages over lines; an error is one line.
+      fail((msg ?? "invalid arguments").replace(/\s*\n\s*/g, " "), 2);
     });
   for (const cmd of commands) {
     parser.command({
-      command: cmd.name,
+      command: cmd.positionals ? `${cmd.name} ${cmd.positionals}` : cmd.name,
       aliases: cmd.aliases,
       describe: cmd.describe,
       builder: (y: Argv) => (cmd.builder ? cmd.builder(y) : y),

@@ -69,8 +69,9 @@ export async function requireManifest(file: string): Promise<LoadedManifest> {
 }
 
 export interface ServiceImage {
-  /** The `image:` line as written in the last compose file that sets it. */
+  /** The `image:` line as written in the last compose file that sets it, and that file. */
   raw?: string;
+  file?: string;
   variable: ImageVariable | null;
   /** Repository as Docker names it locally, from Compose's resolved image. */
   repository?: string;
@@ -78,25 +79,25 @@ export interface ServiceImage {
 
 /** For every service: the raw `image:` text and the variable its version comes from. */
 export function serviceImages(project: ComposeProject): Map<string, ServiceImage> {
-  const raws = new Map<string, string>();
+  const raws = new Map<string, { raw: string; file: string }>();
   for (const file of project.files) {
     const doc = parseDocument(readFileSync(file, "utf8")).toJS() as {
       services?: Record<string, { image?: unknown }>;
     } | null;
     for (const [name, svc] of Object.entries(doc?.services ?? {})) {
-      if (typeof svc?.image === "string") raws.set(name, svc.image);
+      if (typeof svc?.image === "string") raws.set(name, { raw: svc.image, file });
     }
   }
   const out = new Map<string, ServiceImage>();
   for (const [name, spec] of Object.entries(project.services)) {
-    const raw = raws.get(name);
+    const { raw, file } = raws.get(name) ?? {};
     let repository: string | undefined;
     try {
       repository = spec.image ? repositoryName(parseReference(spec.image)) : undefined;
     } catch {
       repository = undefined;
     }
-    out.set(name, { raw, variable: raw ? imageVariable(raw) : null, repository });
+    out.set(name, { raw, file, variable: raw ? imageVariable(raw) : null, repository });
   }
   return out;
 }

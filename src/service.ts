@@ -1,6 +1,7 @@
 // The operations of docker-versions, one method each, usable without the CLI: the commands and
 // the tests both call them with an options object and render what they return.
 import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import {
   type ComposeOptions,
   type ComposeProject,
@@ -11,7 +12,9 @@ import {
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
-import { writeAtomic } from "./adapters/store.js";
+import { backupFile, writeAtomic } from "./adapters/store.js";
+import { interpolateImage } from "./core/compose-edit.js";
+import { suggestedVariable } from "./core/env.js";
 import { findInHistory, previousVersion, recordDeployment } from "./core/history.js";
 import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
 import { isValidTag, parseReference } from "./core/reference.js";
@@ -103,7 +106,23 @@ export interface MigrationProposal {
   variable?: string;
 }
 
+export interface ComposeEdit {
+  service: string;
+  file: string;
+  before: string;
+  after: string;
+}
+
+export interface MigrateOptions {
+  dryRun?: boolean;
+  /** Asked for each service whose `image:` has no version variable; true rewrites that line. */
+  editCompose?: (edit: ComposeEdit) => Promise<boolean>;
+  /** The wizard: returns the tag to record for a proposal. */
+  decide?: (p: MigrationProposal) => Promise<string>;
+}
+
 export interface MigrationReport {
+  composeEdits: ComposeEdit[];
   created: boolean;
   proposals: MigrationProposal[];
   manifest: string;
@@ -573,13 +592,14 @@ export class Versions {
    * digest the container actually runs) or, for a service not running, from the compose file;
    * `decide` may change each proposal's tag (the wizard), then the manifest and env are written.
    */
-  async migrate(
-    opts: { dryRun?: boolean; decide?: (p: MigrationProposal) => Promise<string> } = {},
-  ): Promise<MigrationReport> {
+  async migrate(opts: MigrateOptions = {}): Promise<MigrationReport> {
     const project = await this.project();
     const paths = await this.paths();
-    if (await readManifest(paths.manifest))
-      return { created: false, proposals: [], manifest: paths.manifest, warnings: [] };
+    if (await readManifest(paths.manifest)) {
+      return { created: false, proposals: [], manifest: paths.manifest, warnings: [], composeEdits: [] };
+    }
+    const composeEdits =
+      opts.dryRun || !opts.editCompose ? [] : await this.interpolateImages(project, opts.editCompose);
     const images = serviceImages(project);
     const containers = await listContainers(this.ctx.cli, project);
     const infos = await inspectContainers(
@@ -607,7 +627,8 @@ export class Versions {
       if (opts.decide) p.tag = await opts.decide(p);
       if (!isValidTag(p.tag)) throw new UserError(`'${p.tag}' is not a valid tag for ${p.service}`);
     }
-    if (opts.dryRun) return { created: false, proposals, manifest: paths.manifest, warnings: [] };
+    if (opts.dryRun)
+      return { created: false, proposals, manifest: paths.manifest, warnings: [], composeEdits };
     const out = await mutateRecord(paths, images, "migrate-versions", (current) => {
       if (current) return { manifest: null, result: false };
       const at = this.now();
@@ -623,6 +644,33 @@ export class Versions {
       }
       return { manifest: { schema: 1, services }, result: true };
     });
-    return { created: out.result, proposals, manifest: paths.manifest, warnings: out.warnings };
+    return { created: out.result, proposals, manifest: paths.manifest, warnings: out.warnings, composeEdits };
+  }
+
+  /**
+   * Rewrites the `image:` line of every service that has no version variable, where `confirm`
+   * agrees, after a backup of each compose file it changes.
+   */
+  private async interpolateImages(
+    project: ComposeProject,
+    confirm: (edit: ComposeEdit) => Promise<boolean>,
+  ): Promise<ComposeEdit[]> {
+    const done: ComposeEdit[] = [];
+    const texts = new Map<string, string>();
+    for (const [service, img] of [...serviceImages(project)].sort(([a], [b]) => a.localeCompare(b))) {
+      if (img.variable || !img.file || !img.raw) continue;
+      const text = texts.get(img.file) ?? (await readFile(img.file, "utf8"));
+      const edit = interpolateImage(text, service, suggestedVariable(service));
+      if (!edit) continue;
+      const proposal: ComposeEdit = { service, file: img.file, before: edit.before, after: edit.after };
+      if (!(await confirm(proposal))) continue;
+      texts.set(img.file, edit.text);
+      done.push(proposal);
+    }
+    for (const [file, text] of texts) {
+      await backupFile(file);
+      await writeAtomic(file, text);
+    }
+    return done;
   }
 }

@@ -8,6 +8,8 @@ export type Group = "Start and stop" | "Versions and updates" | "Rollback" | "Re
 export interface Command<A = Record<string, unknown>> {
   name: string;
   aliases?: string[];
+  /** Positional arguments in yargs' notation, e.g. "[shell]". */
+  positionals?: string;
   describe: string;
   group: Group;
   builder?: (y: Argv) => Argv;

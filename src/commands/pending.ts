@@ -25,6 +25,4 @@ export const pendingCommands: Command[] = [
   pending("logs-today", "Logs", "Show today's captured app logs"),
   pending("dblogs-today", "Logs", "Show today's captured database logs"),
   pending("dblogs-errors", "Logs", "Show database errors: OOM kills, killed containers, fatal lines"),
-  pending("help-version", "Setup", "List every command, grouped"),
-  pending("completion", "Setup", "Print a shell completion script (bash, zsh, fish)"),
 ];
