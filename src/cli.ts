@@ -9,6 +9,7 @@ import { groupedHelp, helpVersion } from "./commands/help.js";
 import { migrateVersions } from "./commands/migrate-versions.js";
 import { pendingCommands } from "./commands/pending.js";
 import { pull, pullLatest } from "./commands/pull.js";
+import { checkUpdates, resolveTags } from "./commands/registry.js";
 import { rollback, rollbackService, rollbackTo } from "./commands/rollback.js";
 import { status } from "./commands/status.js";
 import { version } from "./commands/version.js";
@@ -33,6 +34,8 @@ const built = [
   rollbackTo,
   generateEnv,
   migrateVersions,
+  resolveTags,
+  checkUpdates,
   helpVersion,
   completion,
 ] as unknown as Command[];

@@ -12,10 +12,12 @@ import {
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
+import type { RegistryClient } from "./adapters/registry/client.js";
+import { manifestDigest } from "./adapters/registry/manifests.js";
 import { backupFile, writeAtomic } from "./adapters/store.js";
 import { interpolateImage } from "./core/compose-edit.js";
 import { suggestedVariable } from "./core/env.js";
-import { findInHistory, previousVersion, recordDeployment } from "./core/history.js";
+import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./core/history.js";
 import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
 import { isValidTag, parseReference } from "./core/reference.js";
 import { UserError } from "./errors.js";
@@ -30,6 +32,13 @@ import {
   type ServiceImage,
   serviceImages,
 } from "./record.js";
+import {
+  type Resolved,
+  registryClient,
+  resolveFloating,
+  type UpdateRow,
+  updatesFor,
+} from "./registry-ops.js";
 
 export interface Context {
   cli: DockerCli;
@@ -62,6 +71,8 @@ export interface VersionRef {
 
 export interface Change {
   service: string;
+  /** The floating tag this version was pulled as, when it was resolved to a semantic tag. */
+  resolvedFrom?: string;
   from?: VersionRef;
   to: VersionRef;
 }
@@ -167,6 +178,7 @@ const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
 export class Versions {
   #project?: Promise<ComposeProject>;
+  #registry?: RegistryClient;
 
   constructor(readonly ctx: Context) {}
 
@@ -379,7 +391,7 @@ export class Versions {
     command: string,
     project: ComposeProject,
     images: Map<string, ServiceImage>,
-    planned: { service: string; to: VersionRef; custom?: boolean }[],
+    planned: { service: string; to: VersionRef; custom?: boolean; resolvedFrom?: string }[],
     dryRun: boolean,
   ): Promise<ChangeReport> {
     const paths = await this.paths();
@@ -402,7 +414,7 @@ export class Versions {
         if (next === rec) unchanged.push(p.service);
         else {
           manifest.services[p.service] = next;
-          changes.push({ service: p.service, from, to: p.to });
+          changes.push({ service: p.service, from, to: p.to, resolvedFrom: p.resolvedFrom });
         }
       }
       return { manifest: changes.length > 0 ? manifest : null, changes, unchanged };
@@ -431,45 +443,132 @@ export class Versions {
       return { mode: "compose" };
     }
     const images = serviceImages(project);
-    const names = Object.keys(loaded.manifest.services)
+    const targets = Object.keys(loaded.manifest.services)
       .filter((s) => s in project.services)
-      .sort();
-    if (opts.dryRun) {
-      const planned = names.map((service) => {
+      .sort()
+      .map((service) => {
         const rec = loaded.manifest.services[service] as ServiceRecord;
-        return { service, to: { tag: rec.floating_tag ?? "latest" } };
+        return {
+          service,
+          rec,
+          tag: rec.floating_tag ?? "latest",
+          repository: this.repositoryOf(service, rec, images),
+        };
       });
-      return {
-        changes: planned.map((p) => ({
-          ...p,
-          from: { tag: loaded.manifest.services[p.service]?.current_tag ?? "" },
-        })),
-        unchanged: [],
-        dryRun: true,
-        backup: null,
-        warnings: [],
-        applied: [],
-      };
-    }
-    // Pull everything first: one failed pull records nothing.
-    const pulled = await mapLimit(names, CONCURRENCY, async (service) => {
-      const rec = loaded.manifest.services[service] as ServiceRecord;
-      const tag = rec.floating_tag ?? "latest";
-      const repo = this.repositoryOf(service, rec, images);
-      this.progress(`pulling ${service}: ${repo}:${tag}`);
-      const digest = await this.pullTag(repo, tag);
-      return { service, tag, digest };
+    // Pull everything first (a dry run asks the registry instead): one failure records nothing.
+    const client = this.registry();
+    const found = await mapLimit(targets, CONCURRENCY, async (t) => {
+      if (opts.dryRun)
+        return {
+          ...t,
+          digest: (await manifestDigest(client, parseReference(`${t.repository}:${t.tag}`), t.tag)).digest,
+        };
+      this.progress(`pulling ${t.service}: ${t.repository}:${t.tag}`);
+      return { ...t, digest: await this.pullTag(t.repository, t.tag) };
     });
     // A floating tag whose digest did not move is no change, even if the record names it by its semantic tag.
-    const planned = pulled
-      .filter((p) => p.digest === undefined || p.digest !== loaded.manifest.services[p.service]?.image_digest)
-      .map((p) => ({ service: p.service, to: { tag: p.tag, digest: p.digest } }));
-    const report = await this.record("pull-latest", project, images, planned, false);
-    report.unchanged.push(
-      ...pulled.filter((p) => !planned.some((q) => q.service === p.service)).map((p) => p.service),
-    );
+    const moved = found.filter((f) => f.digest === undefined || f.digest !== f.rec.image_digest);
+    const resolved = await resolveFloating(client, moved);
+    const warnings = resolved
+      .filter((r) => r.to === null)
+      .map((r) => `kept '${r.from}' for ${r.service}: ${r.reason}; run 'docker versions resolve-tags' later`);
+    const planned = moved.map((m) => {
+      const semantic = resolved.find((r) => r.service === m.service)?.to;
+      return {
+        service: m.service,
+        to: { tag: semantic ?? m.tag, digest: m.digest },
+        resolvedFrom: semantic ? m.tag : undefined,
+      };
+    });
+    const report = await this.record("pull-latest", project, images, planned, Boolean(opts.dryRun));
+    report.unchanged.push(...found.filter((f) => !moved.includes(f)).map((f) => f.service));
     report.unchanged.sort();
+    report.warnings.push(...warnings);
     return report;
+  }
+
+  /** The registry client for this command (credentials from the user's Docker config). */
+  registry(): RegistryClient {
+    this.#registry ??= registryClient(this.ctx.cli.globals, this.ctx.cli.env, this.ctx.cli.cwd);
+    return this.#registry;
+  }
+
+  /** `resolve-tags`: every floating tag in the manifest becomes the semantic tag with its digest. */
+  async resolveTags(opts: { dryRun?: boolean } = {}): Promise<ChangeReport> {
+    const project = await this.project();
+    const paths = await this.paths();
+    const { manifest } = await requireManifest(paths.manifest);
+    const images = serviceImages(project);
+    const items = Object.entries(manifest.services)
+      .filter(([service]) => service in project.services)
+      .map(([service, rec]) => ({
+        service,
+        repository: this.repositoryOf(service, rec, images),
+        tag: rec.current_tag,
+        digest: rec.image_digest,
+      }));
+    const resolved = await resolveFloating(this.registry(), items);
+    const warnings = resolved
+      .filter((r) => r.to === null)
+      .map((r) => `kept '${r.from}' for ${r.service}: ${r.reason}`);
+    const found = resolved.filter((r): r is Resolved & { to: string } => r.to !== null);
+    const at = this.now();
+    const compute = (current: LoadedManifest | null) => {
+      const next: Manifest = { schema: 1, services: { ...(current?.manifest.services ?? {}) } };
+      const changes: Change[] = [];
+      for (const r of found) {
+        const rec = next.services[r.service];
+        // Another command may have changed the service meanwhile: rename only what was resolved.
+        if (
+          !rec ||
+          rec.current_tag !== r.from ||
+          rec.image_digest !== items.find((i) => i.service === r.service)?.digest
+        )
+          continue;
+        next.services[r.service] = renameCurrentTag(rec, r.to, at, "resolve-tags");
+        changes.push({
+          service: r.service,
+          from: { tag: r.from, digest: rec.image_digest },
+          to: { tag: r.to, digest: rec.image_digest },
+          resolvedFrom: r.from,
+        });
+      }
+      return { manifest: changes.length > 0 ? next : null, changes };
+    };
+    const unchanged = items.filter((i) => !found.some((f) => f.service === i.service)).map((i) => i.service);
+    if (opts.dryRun) {
+      const { changes } = compute(await readManifest(paths.manifest));
+      return { changes, unchanged, dryRun: true, backup: null, warnings, applied: [] };
+    }
+    const out = await mutateRecord(paths, images, "resolve-tags", (current) => {
+      const { manifest: m, changes } = compute(current);
+      return { manifest: m, result: changes };
+    });
+    return {
+      changes: out.result,
+      unchanged,
+      dryRun: false,
+      backup: out.backup,
+      warnings: [...warnings, ...out.warnings],
+      applied: [],
+    };
+  }
+
+  /** `check-updates`: newer semantic tags per tracked service, and whether the floating tag moved. */
+  async checkUpdates(opts: { prereleases?: boolean; service?: string } = {}): Promise<UpdateRow[]> {
+    const project = await this.project();
+    const { manifest } = await requireManifest((await this.paths()).manifest);
+    if (opts.service) this.checkService(project, opts.service, manifest);
+    const images = serviceImages(project);
+    const services = Object.entries(manifest.services)
+      .filter(([service]) => service in project.services && (!opts.service || service === opts.service))
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([service, record]) => ({
+        service,
+        record,
+        repository: this.repositoryOf(service, record, images),
+      }));
+    return updatesFor(this.registry(), services, { prereleases: opts.prereleases });
   }
 
   /** `version-pull` / `version-set`: one service at a named tag. */
@@ -578,7 +677,7 @@ export class Versions {
   }
 
   /** Blanks the pinned variables in the child's environment so versions.env decides them. */
-  private async clearedVariables(): Promise<NodeJS.ProcessEnv> {
+  async clearedVariables(): Promise<NodeJS.ProcessEnv> {
     const images = serviceImages(await this.project());
     const env: NodeJS.ProcessEnv = {};
     for (const img of images.values())

@@ -39,7 +39,7 @@ export function renderChanges(
   }
   for (const c of report.changes) {
     out.write(
-      `${c.service}: ${showVersion(c.from)} → ${paint(out, "bold", showVersion(c.to))}${report.dryRun ? paint(out, "dim", " (dry run)") : ""}\n`,
+      `${c.service}: ${showVersion(c.from)} → ${paint(out, "bold", showVersion(c.to))}${c.resolvedFrom ? paint(out, "dim", ` [${c.resolvedFrom} → ${c.to.tag}]`) : ""}${report.dryRun ? paint(out, "dim", " (dry run)") : ""}\n`,
     );
   }
   if (report.unchanged.length > 0)

@@ -15,8 +15,6 @@ const pending = (name: string, group: Group, describe: string, aliases?: string[
 export const pendingCommands: Command[] = [
   pending("update", "Versions and updates", "down, pull, build: the from-source workflow"),
   pending("update-safe", "Versions and updates", "Backed-up, health-checked update that rolls itself back"),
-  pending("resolve-tags", "Registry", "Turn floating tags into the semantic tag with the same digest"),
-  pending("check-updates", "Registry", "List newer tags available per service"),
   pending("updb", "Start and stop", "Start the database services and wait until healthy"),
   pending("up", "Start and stop", "Start the app services with the manifest's versions"),
   pending("down", "Start and stop", "Stop every container of the project and the log captures"),

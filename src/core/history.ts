@@ -48,3 +48,18 @@ export function previousVersion(rec: ServiceRecord): HistoryEntry | undefined {
 export function findInHistory(rec: ServiceRecord, tag: string): HistoryEntry | undefined {
   return rec.history.find((e) => e.tag === tag);
 }
+
+/**
+ * The record with its current version known by another tag of the same digest (resolve-tags:
+ * `latest` → `1.64`). The deployment is the same one, so its history entry is renamed rather
+ * than a new one added.
+ */
+export function renameCurrentTag(rec: ServiceRecord, tag: string, at: string, source: string): ServiceRecord {
+  if (rec.current_tag === tag) return rec;
+  const [first, ...rest] = rec.history;
+  const history =
+    first && first.digest === rec.image_digest && first.tag === rec.current_tag
+      ? [{ ...first, tag }, ...rest]
+      : rec.history;
+  return { ...rec, current_tag: tag, updated_at: at, updated_by: source, history };
+}

@@ -62,14 +62,14 @@ describe.skipIf(!bed.available)("the version record", () => {
     );
   });
 
-  it("pull-latest records the registry's digest and pins it in versions.env", async () => {
+  it("pull-latest records the registry's digest, resolves its tag and pins both in versions.env", async () => {
     await pushImage(repo("apigateway"), ["1.65", "latest"]);
     const r = await ok("pull-latest");
     const expected = await registryDigest(`${ns}/apigateway`, "latest");
-    expect(r.stdout).toMatch(new RegExp(`^api: .* → latest \\(${expected.slice(7, 19)}\\)`, "m"));
+    expect(r.stdout).toMatch(new RegExp(`^api: .* → 1\\.65 \\(${expected.slice(7, 19)}\\) \\[latest → 1\\.65\\]`, "m"));
     expect(r.stdout).toMatch(/unchanged: db, worker/);
     expect(manifest()).toContain(`image_digest: ${expected}`);
-    expect(readFileSync(envPath, "utf8")).toMatch(new RegExp(`^API_VERSION=latest@${expected}$`, "m"));
+    expect(readFileSync(envPath, "utf8")).toMatch(new RegExp(`^API_VERSION=1\\.65@${expected}$`, "m"));
     await up("api");
     expect(await runningDigest(fx.project, "api", repo("apigateway"))).toBe(expected);
   });

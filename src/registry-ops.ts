@@ -1,0 +1,110 @@
+// The operations that ask the registry: resolving floating tags to the semantic tag with the
+// same digest, and listing newer tags. They share the client, which is built once per command
+// from the user's Docker config (credentials) and the insecure-registry setting.
+import { homedir } from "node:os";
+import path from "node:path";
+import { dockerConfigDir } from "./adapters/registry/auth.js";
+import { mapLimit, RegistryClient } from "./adapters/registry/client.js";
+import { checkUpdates, resolveTag } from "./adapters/registry/resolution.js";
+import type { ServiceRecord } from "./core/manifest.js";
+import { isFloatingTag } from "./core/tags.js";
+import type { AvailableUpdates } from "./core/updates.js";
+import { UserError } from "./errors.js";
+
+/** The Docker config directory as the docker CLI would use it: --config, DOCKER_CONFIG, ~/.docker. */
+export function configDirFor(globals: readonly string[], env: NodeJS.ProcessEnv, cwd: string): string {
+  for (let i = 0; i < globals.length; i++) {
+    const g = globals[i] as string;
+    if (g === "--config" && globals[i + 1]) return path.resolve(cwd, globals[i + 1] as string);
+    if (g.startsWith("--config=")) return path.resolve(cwd, g.slice("--config=".length));
+  }
+  return dockerConfigDir(env, homedir());
+}
+
+export function registryClient(
+  globals: readonly string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+): RegistryClient {
+  const insecure = (env.DOCKER_VERSIONS_INSECURE_REGISTRIES ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return new RegistryClient({
+    dockerConfigDir: configDirFor(globals, env, cwd),
+    insecureRegistries: insecure,
+    env,
+  });
+}
+
+export interface Resolved {
+  service: string;
+  from: string;
+  to: string | null;
+  /** Why a floating tag could not be resolved (the tag is kept). */
+  reason?: string;
+}
+
+/** For each service with a floating tag and a digest: the semantic tag with that digest. */
+export async function resolveFloating(
+  client: RegistryClient,
+  items: readonly { service: string; repository: string; tag: string; digest?: string }[],
+): Promise<Resolved[]> {
+  const floating = items.filter((i) => isFloatingTag(i.tag));
+  return mapLimit(floating, 4, async (i): Promise<Resolved> => {
+    if (!i.digest)
+      return {
+        service: i.service,
+        from: i.tag,
+        to: null,
+        reason: "no digest recorded (run docker versions pull)",
+      };
+    try {
+      const r = await resolveTag(client, `${i.repository}:${i.tag}`, i.digest);
+      if (r.tag !== null) return { service: i.service, from: i.tag, to: r.tag };
+      return { service: i.service, from: i.tag, to: null, reason: r.reason };
+    } catch (e) {
+      if (e instanceof UserError) return { service: i.service, from: i.tag, to: null, reason: e.message };
+      throw e;
+    }
+  });
+}
+
+export interface UpdateRow {
+  service: string;
+  current: string;
+  updates: AvailableUpdates | null;
+  floatingTag: string;
+  floatingMoved?: boolean;
+  error?: string;
+}
+
+/** check-updates for every tracked service; a registry failure is reported on its row. */
+export async function updatesFor(
+  client: RegistryClient,
+  services: readonly { service: string; repository: string; record: ServiceRecord }[],
+  opts: { prereleases?: boolean },
+): Promise<UpdateRow[]> {
+  return mapLimit(services, 4, async ({ service, repository, record }): Promise<UpdateRow> => {
+    const floatingTag = record.floating_tag ?? "latest";
+    try {
+      const r = await checkUpdates(client, repository, {
+        currentTag: record.current_tag,
+        floatingTag,
+        recordedDigest: record.image_digest,
+        prereleases: opts.prereleases,
+      });
+      return {
+        service,
+        current: record.current_tag,
+        updates: r.updates,
+        floatingTag,
+        floatingMoved: r.floatingMoved,
+      };
+    } catch (e) {
+      if (e instanceof UserError)
+        return { service, current: record.current_tag, updates: null, floatingTag, error: e.message };
+      throw e;
+    }
+  });
+}
