@@ -40,7 +40,7 @@ describe.skipIf(!bed.available)("plugin protocol and status", () => {
     expect(v.stdout.trim()).toBe(pkg.version);
   });
 
-  it("lists every command in --help; unbuilt ones say so and fail", async () => {
+  it("lists every command of the product in --help, grouped", async () => {
     const help = await sh("docker", ["versions", "--help"], { env: plugin.env });
     for (const cmd of [
       "version",
@@ -68,7 +68,7 @@ describe.skipIf(!bed.available)("plugin protocol and status", () => {
       "dblogs-today",
       "dblogs-errors",
     ]) {
-      expect(help.stdout).toMatch(new RegExp(`docker versions ${cmd}\\s`));
+      expect(help.stdout).toMatch(new RegExp(`^  ${cmd}\\s`, "m"));
     }
   });
 
