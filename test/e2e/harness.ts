@@ -158,7 +158,7 @@ export async function runningDigest(
 export async function must(
   cmd: string,
   args: readonly string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<Run> {
   const r = await sh(cmd, args, opts);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
