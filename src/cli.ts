@@ -2,10 +2,13 @@
 // command per file in commands/, and the single place where errors become exit codes.
 import yargs, { type Argv } from "yargs";
 import { dockerCli } from "./adapters/docker.js";
+import { captureLogs } from "./commands/capture.js";
 import type { Command } from "./commands/command.js";
 import { completeWords, completion } from "./commands/completion.js";
 import { generateEnv } from "./commands/generate-env.js";
 import { groupedHelp, helpVersion } from "./commands/help.js";
+import { down, restart, up, update, updb } from "./commands/lifecycle.js";
+import { dblogsErrors, dblogsToday, logs, logsToday } from "./commands/logs.js";
 import { migrateVersions } from "./commands/migrate-versions.js";
 import { pendingCommands } from "./commands/pending.js";
 import { pull, pullLatest } from "./commands/pull.js";
@@ -23,6 +26,14 @@ import { Versions } from "./service.js";
 
 const built = [
   status,
+  updb,
+  up,
+  down,
+  restart,
+  logs,
+  logsToday,
+  dblogsToday,
+  dblogsErrors,
   version,
   versionHistory,
   pull,
@@ -33,6 +44,7 @@ const built = [
   rollbackService,
   rollbackTo,
   generateEnv,
+  update,
   migrateVersions,
   resolveTags,
   checkUpdates,
@@ -40,6 +52,8 @@ const built = [
   completion,
 ] as unknown as Command[];
 export const commands: Command[] = [...built, ...pendingCommands];
+// Run by the plugin itself (the background log capture), never listed in help or completion.
+const internal = [captureLogs] as unknown as Command[];
 
 interface GlobalArgs {
   file?: string[];
@@ -123,7 +137,7 @@ export async function run(
       // yargs spreads some messages over lines; an error is one line.
       fail((msg ?? "invalid arguments").replace(/\s*\n\s*/g, " "), 2);
     });
-  for (const cmd of commands) {
+  for (const cmd of [...commands, ...internal]) {
     parser.command({
       command: cmd.positionals ? `${cmd.name} ${cmd.positionals}` : cmd.name,
       aliases: cmd.aliases,

@@ -1,6 +1,17 @@
-// `status`: the project, its files, the manifest and the state of every service's containers.
+// `status`: the project, its files, the manifest, every service with its role, state, health,
+// uptime, restarts and drift, and whether the log captures run.
 import { json, paint, table } from "../render.js";
 import type { Command } from "./command.js";
+import { lifecycleFor } from "./lifecycle.js";
+
+/** 42s, 5m12s, 3h4m, 2d5h. */
+export function duration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
+}
 
 export const status: Command<{ json: boolean }> = {
   name: "status",
@@ -8,7 +19,7 @@ export const status: Command<{ json: boolean }> = {
   group: "Start and stop",
   builder: (y) => y.option("json", { type: "boolean", default: false, describe: "Print JSON for scripts" }),
   async run(args, versions, out) {
-    const report = await versions.status();
+    const report = await lifecycleFor(versions, out).status();
     if (args.json) {
       out.write(json(report));
       return 0;
@@ -30,7 +41,7 @@ export const status: Command<{ json: boolean }> = {
                       ? c.health
                       : "running"
                     : c.state === "exited"
-                      ? `exited (${c.exitCode})`
+                      ? `exited (${c.exitCode}${c.oomKilled ? ", out of memory" : ""})`
                       : c.state;
                 const colour =
                   word === "healthy" || word === "running" ? "green" : word === "starting" ? "yellow" : "red";
@@ -40,6 +51,28 @@ export const status: Command<{ json: boolean }> = {
       return [s.service, s.image, state];
     });
     out.write(table(["SERVICE", "IMAGE", "STATE"], rows));
+    // What each service runs, then how it is doing: two narrow tables read better than one wide one.
+    const details = report.services.map((s) => {
+      const uptime = s.containers.map((c) => (c.uptime === undefined ? "-" : duration(c.uptime))).join(", ");
+      const restarts = s.containers.map((c) => String(c.restarts)).join(", ");
+      const drift =
+        s.drift === "in sync"
+          ? paint(out, "green", s.drift)
+          : s.drift === "drift"
+            ? paint(out, "red", s.drift)
+            : paint(out, "dim", s.drift);
+      return [s.service, s.role, uptime || "-", restarts || "-", drift];
+    });
+    out.write(`\n${table(["SERVICE", "ROLE", "UPTIME", "RESTARTS", "VERSION"], details)}`);
+    out.write("\nLog capture:\n");
+    for (const c of report.captures) {
+      const what = c.kind === "db" ? "database" : "app";
+      out.write(
+        c.running
+          ? `  ${what}: ${paint(out, "green", "running")} (pid ${c.pid}, ${c.pidFile}) into ${c.dir}/\n`
+          : `  ${what}: ${paint(out, "dim", "not running")}\n`,
+      );
+    }
     return 0;
   },
 };

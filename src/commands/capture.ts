@@ -1,0 +1,16 @@
+// `__capture-logs --kind app|db`: the background log capture, started detached by updb, up and
+// restart and stopped by down. Hidden from help: people never run it themselves.
+import { CAPTURE_COMMAND, type CaptureKind } from "../adapters/logs.js";
+import { Lifecycle } from "../lifecycle.js";
+import type { Command } from "./command.js";
+
+export const captureLogs: Command<{ kind: CaptureKind }> = {
+  name: CAPTURE_COMMAND,
+  // yargs hides a command whose description is false.
+  describe: false as unknown as string,
+  group: "Logs",
+  builder: (y) => y.option("kind", { choices: ["app", "db"], demandOption: true }),
+  async run(args, versions) {
+    return new Lifecycle(versions).capture(args.kind);
+  },
+};

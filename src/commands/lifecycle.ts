@@ -1,0 +1,122 @@
+// `updb`, `up`, `down`, `restart`, `update`: starting and stopping the deployment the way the
+// seed guide does, with progress as one line per step (Compose's own on a terminal).
+import type { Argv } from "yargs";
+import { Lifecycle, type StartReport } from "../lifecycle.js";
+import type { Out } from "../render.js";
+import type { Versions } from "../service.js";
+import { dryRunOption, serviceOption } from "./changes.js";
+import type { Command } from "./command.js";
+
+/** The lifecycle service of a command: steps go to stdout, Compose draws on a terminal. */
+export function lifecycleFor(versions: Versions, out: Out): Lifecycle {
+  return new Lifecycle(versions, {
+    step: (line) => out.write(`${line}\n`),
+    interactive: Boolean(process.stdout.isTTY),
+  });
+}
+
+type StartArgs = { timeout: number; settle: number; wait: boolean; dryRun: boolean };
+
+const startOptions = (y: Argv) =>
+  y
+    .option("timeout", {
+      type: "number",
+      default: 120,
+      requiresArg: true,
+      describe: "Seconds to wait for the services to be healthy",
+    })
+    .option("settle", {
+      type: "number",
+      default: 3,
+      requiresArg: true,
+      describe: "Seconds a service without a healthcheck must keep running to count as up",
+    })
+    .option("wait", {
+      type: "boolean",
+      default: true,
+      describe: "Wait for health (--no-wait: start and return)",
+    })
+    .option("dry-run", dryRunOption);
+
+const startOpts = (a: StartArgs) => ({
+  timeout: a.timeout,
+  settle: a.settle,
+  noWait: !a.wait,
+  dryRun: a.dryRun,
+});
+
+function finish(report: StartReport): number {
+  for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+  return 0;
+}
+
+export const updb: Command<StartArgs> = {
+  name: "updb",
+  describe: "Start the database services and wait until healthy",
+  group: "Start and stop",
+  builder: startOptions,
+  async run(args, versions, out) {
+    return finish(await lifecycleFor(versions, out).updb(startOpts(args)));
+  },
+};
+
+export const up: Command<StartArgs & { withDb: boolean }> = {
+  name: "up",
+  describe: "Start the app services with the manifest's versions",
+  group: "Start and stop",
+  builder: (y) =>
+    startOptions(y).option("with-db", {
+      type: "boolean",
+      default: false,
+      describe: "Start the databases first (updb) when they are not up",
+    }),
+  async run(args, versions, out) {
+    return finish(await lifecycleFor(versions, out).up({ ...startOpts(args), withDb: args.withDb }));
+  },
+};
+
+export const down: Command<{ dryRun: boolean; volumes: boolean }> = {
+  name: "down",
+  describe: "Stop every container of the project and the log captures",
+  group: "Start and stop",
+  builder: (y) =>
+    y
+      .option("volumes", {
+        alias: "v",
+        type: "boolean",
+        default: false,
+        describe: "Also remove the project's named volumes (their data is lost)",
+      })
+      .option("dry-run", dryRunOption),
+  async run(args, versions, out) {
+    await lifecycleFor(versions, out).down({ dryRun: args.dryRun, volumes: args.volumes });
+    return 0;
+  },
+};
+
+export const restart: Command<StartArgs & { service?: string }> = {
+  name: "restart",
+  describe: "down, updb, up (or recreate one service with --service)",
+  group: "Start and stop",
+  builder: (y) => startOptions(y).option("service", serviceOption),
+  async run(args, versions, out) {
+    const lc = lifecycleFor(versions, out);
+    return finish(
+      args.service
+        ? await lc.restartService(args.service, startOpts(args))
+        : await lc.restart(startOpts(args)),
+    );
+  },
+};
+
+export const update: Command<{ dryRun: boolean }> = {
+  name: "update",
+  describe: "down, pull, build: the from-source workflow",
+  group: "Versions and updates",
+  builder: (y) => y.option("dry-run", dryRunOption),
+  async run(args, versions, out) {
+    const r = await lifecycleFor(versions, out).update({ dryRun: args.dryRun });
+    if (!r.dryRun) out.write("next: run 'docker versions updb', then 'docker versions up'\n");
+    return 0;
+  },
+};
