@@ -2,6 +2,7 @@
 // command per file in commands/, and the single place where errors become exit codes.
 import yargs, { type Argv } from "yargs";
 import { dockerCli } from "./adapters/docker.js";
+import { unfinishedRun } from "./adapters/journal.js";
 import { captureLogs } from "./commands/capture.js";
 import type { Command } from "./commands/command.js";
 import { completeWords, completion } from "./commands/completion.js";
@@ -10,11 +11,11 @@ import { groupedHelp, helpVersion } from "./commands/help.js";
 import { down, restart, up, update, updb } from "./commands/lifecycle.js";
 import { dblogsErrors, dblogsToday, logs, logsToday } from "./commands/logs.js";
 import { migrateVersions } from "./commands/migrate-versions.js";
-import { pendingCommands } from "./commands/pending.js";
 import { pull, pullLatest } from "./commands/pull.js";
 import { checkUpdates, resolveTags } from "./commands/registry.js";
 import { rollback, rollbackService, rollbackTo } from "./commands/rollback.js";
 import { status } from "./commands/status.js";
+import { updateSafe } from "./commands/update-safe.js";
 import { version } from "./commands/version.js";
 import { versionHistory } from "./commands/version-history.js";
 import { versionPull, versionSet } from "./commands/version-pull.js";
@@ -23,6 +24,7 @@ import { UserError } from "./errors.js";
 import { VERSION } from "./meta.js";
 import { terminalOut } from "./render.js";
 import { Versions } from "./service.js";
+import { describeUnfinished } from "./update-safe.js";
 
 const built = [
   status,
@@ -48,10 +50,14 @@ const built = [
   migrateVersions,
   resolveTags,
   checkUpdates,
+  updateSafe,
   helpVersion,
   completion,
 ] as unknown as Command[];
-export const commands: Command[] = [...built, ...pendingCommands];
+export const commands: Command[] = built;
+// Commands that must not warn about an interrupted update-safe run: they report it themselves
+// or have nothing to do with the record.
+const NO_JOURNAL_WARNING = new Set(["update-safe", "help-version", "completion", "__capture-logs", "status"]);
 // Run by the plugin itself (the background log capture), never listed in help or completion.
 const internal = [captureLogs] as unknown as Command[];
 
@@ -101,6 +107,16 @@ export function globalOptions(y: Argv): Argv<GlobalArgs> {
 
 function fail(message: string, code: number): never {
   throw new UserError(message, code);
+}
+
+/** Says so when the last update-safe run was cut short; never fails the command itself. */
+async function warnIfInterrupted(versions: Versions): Promise<void> {
+  try {
+    const open = await unfinishedRun(await versions.manifestPath());
+    if (open) process.stderr.write(`warning: ${describeUnfinished(open)}\n`);
+  } catch {
+    // no project or no manifest: the command itself reports what matters
+  }
 }
 
 export async function run(
@@ -156,6 +172,7 @@ export async function run(
           },
           manifest: g.manifest,
         });
+        if (!NO_JOURNAL_WARNING.has(cmd.name)) await warnIfInterrupted(versions);
         exitCode = await cmd.run(argv, versions, out);
       },
     });

@@ -9,10 +9,3 @@ export class UserError extends Error {
     this.name = "UserError";
   }
 }
-
-/** A command that exists in the interface but whose behaviour has not been built yet. */
-export class NotImplementedError extends UserError {
-  constructor(command: string) {
-    super(`'${command}' is not available in this version of docker-versions yet`, 3);
-  }
-}

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parseDocument } from "yaml";
 import type { ComposeProject } from "./adapters/compose.js";
+import { appendAudit } from "./adapters/journal.js";
 import { backupFile, newestBackup, withLock, writeAtomic } from "./adapters/store.js";
 import {
   type EnvAssignment,
@@ -46,7 +47,11 @@ export interface LoadedManifest {
 /** The manifest, or null when the project has none; a corrupt one is a one-line error. */
 export async function readManifest(file: string): Promise<LoadedManifest | null> {
   const text = readIfExists(file);
-  if (text === null) return null;
+  return text === null ? null : parseLoaded(file, text);
+}
+
+/** Validates manifest text read from `file`; a corrupt one is a one-line error naming a backup. */
+export async function parseLoaded(file: string, text: string): Promise<LoadedManifest> {
   try {
     return { text, manifest: parseManifest(text) };
   } catch (e) {
@@ -162,11 +167,41 @@ export async function mutateRecord<T>(
     const current = await readManifest(paths.manifest);
     const { manifest, result } = await change(current);
     if (!manifest) return { result, backup: null, warnings: [], changed: false };
-    const text = renderManifest(manifest, current?.text);
-    const env = envFor(manifest, images);
-    const backup = await backupFile(paths.manifest);
-    await writeAtomic(paths.manifest, text);
-    await writeAtomic(paths.env, env.text);
-    return { result, backup, warnings: env.warnings, changed: true };
+    return { result, ...(await writeRecord(paths, images, command, current, manifest)), changed: true };
   });
+}
+
+const versionText = (rec: { current_tag: string; image_digest?: string } | undefined) =>
+  rec ? `${rec.current_tag}${rec.image_digest ? `@${rec.image_digest}` : ""}` : "(untracked)";
+
+/**
+ * Writes a new manifest over `current` (the caller holds the lock): backup first, then the
+ * manifest and versions.env atomically, then one audit line per service that changed.
+ */
+export async function writeRecord(
+  paths: RecordPaths,
+  images: Map<string, ServiceImage>,
+  command: string,
+  current: LoadedManifest | null,
+  manifest: Manifest,
+): Promise<{ backup: string | null; warnings: string[] }> {
+  const text = renderManifest(manifest, current?.text);
+  const env = envFor(manifest, images);
+  const backup = await backupFile(paths.manifest);
+  await writeAtomic(paths.manifest, text);
+  await writeAtomic(paths.env, env.text);
+  const before = current?.manifest.services ?? {};
+  const at = new Date().toISOString().slice(0, 19).concat("Z");
+  const lines = [...new Set([...Object.keys(before), ...Object.keys(manifest.services)])]
+    .sort()
+    .filter((s) => versionText(before[s]) !== versionText(manifest.services[s]))
+    .map((service) => ({
+      at,
+      command,
+      service,
+      from: versionText(before[service]),
+      to: versionText(manifest.services[service]),
+    }));
+  await appendAudit(paths.manifest, lines);
+  return { backup, warnings: env.warnings };
 }

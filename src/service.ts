@@ -12,6 +12,7 @@ import {
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
+import { appendJournal, readAudit, unfinishedRun } from "./adapters/journal.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
 import { manifestDigest } from "./adapters/registry/manifests.js";
 import { backupFile, writeAtomic } from "./adapters/store.js";
@@ -241,7 +242,7 @@ export class Versions {
   }
 
   /** Pulls `repository:tag` from the registry and returns the digest it has there. */
-  private async pullTag(repository: string, tag: string): Promise<string | undefined> {
+  async pullImageTag(repository: string, tag: string): Promise<string | undefined> {
     const ref = `${repository}:${tag}`;
     await pullImage(this.ctx.cli, ref);
     const info = await inspectImage(this.ctx.cli, ref);
@@ -464,7 +465,7 @@ export class Versions {
           digest: (await manifestDigest(client, parseReference(`${t.repository}:${t.tag}`), t.tag)).digest,
         };
       this.progress(`pulling ${t.service}: ${t.repository}:${t.tag}`);
-      return { ...t, digest: await this.pullTag(t.repository, t.tag) };
+      return { ...t, digest: await this.pullImageTag(t.repository, t.tag) };
     });
     // A floating tag whose digest did not move is no change, even if the record names it by its semantic tag.
     const moved = found.filter((f) => f.digest === undefined || f.digest !== f.rec.image_digest);
@@ -587,7 +588,7 @@ export class Versions {
     if (!opts.dryRun) {
       try {
         this.progress(`pulling ${opts.service}: ${repo}:${opts.tag}`);
-        digest = await this.pullTag(repo, opts.tag);
+        digest = await this.pullImageTag(repo, opts.tag);
       } catch (e) {
         // A hotfix image may exist only on this host (built or loaded here).
         const local = opts.custom ? await inspectImage(this.ctx.cli, `${repo}:${opts.tag}`) : null;
@@ -642,7 +643,30 @@ export class Versions {
     if (opts.apply && !opts.dryRun && report.changes.length > 0) {
       report.applied = await this.recreate(report.changes.map((c) => c.service));
     }
+    if (!opts.dryRun) await this.closeInterruptedUpdate("rollback");
     return report;
+  }
+
+  /** The audit log: who changed which service from what to what, oldest first. */
+  async audit(opts: { service?: string } = {}): Promise<string[]> {
+    const project = await this.project();
+    if (opts.service) this.checkService(project, opts.service);
+    const lines = await readAudit(await this.manifestPath());
+    return opts.service ? lines.filter((l) => l.includes(`\t${opts.service}: `)) : lines;
+  }
+
+  /** A rollback after an interrupted update-safe run settles it: the journal says so. */
+  private async closeInterruptedUpdate(command: string): Promise<void> {
+    const manifestPath = await this.manifestPath();
+    const open = await unfinishedRun(manifestPath);
+    if (!open?.[0]) return;
+    await appendJournal(manifestPath, {
+      id: open[0].id,
+      at: this.now(),
+      step: "end",
+      outcome: "superseded",
+      detail: `settled by ${command}`,
+    });
   }
 
   /** `generate-env`: rewrites versions.env from the manifest. */

@@ -30,6 +30,8 @@ export interface ComposeProject {
   workingDir: string;
   files: string[];
   services: Record<string, ServiceSpec>;
+  /** Top-level named volumes: key in the file → the engine's volume name. */
+  volumes: Record<string, { name?: string; external?: boolean }>;
   /** Env files passed to every Compose call, in order (the project's own first). */
   envFiles: string[];
   profiles: string[];
@@ -142,6 +144,7 @@ export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise
     workingDir,
     files,
     services: (spec.services ?? {}) as Record<string, ServiceSpec>,
+    volumes: (spec.volumes ?? {}) as Record<string, { name?: string; external?: boolean }>,
     envFiles: projectEnvFiles,
     profiles,
   };

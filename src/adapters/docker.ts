@@ -1,6 +1,7 @@
 // Runs the `docker` CLI as a child process, always with an argument array (never a shell
 // string), prefixed with the Docker global options the plugin was invoked with.
 import { spawn } from "node:child_process";
+import { open } from "node:fs/promises";
 import { UserError } from "../errors.js";
 
 export interface DockerCli {
@@ -85,4 +86,31 @@ export function lastLine(text: string): string {
     .map((l) => l.trim())
     .filter(Boolean);
   return lines[lines.length - 1] ?? "";
+}
+
+/** Runs `docker <globals> <args>` with its stdout written to `file` (for archives of any size). */
+export async function dockerToFile(
+  cli: DockerCli,
+  args: readonly string[],
+  file: string,
+): Promise<RunResult> {
+  const handle = await open(file, "w");
+  try {
+    return await new Promise((resolve, reject) => {
+      const child = spawn("docker", [...cli.globals, ...args], {
+        cwd: cli.cwd,
+        env: cli.env,
+        stdio: ["ignore", handle.fd, "pipe"],
+      });
+      const err: Buffer[] = [];
+      child.stderr?.on("data", (b: Buffer) => err.push(b));
+      child.on("error", reject);
+      child.on("close", (code) =>
+        resolve({ code: code ?? 1, stdout: "", stderr: Buffer.concat(err).toString("utf8") }),
+      );
+    });
+  } finally {
+    await handle.sync().catch(() => {});
+    await handle.close();
+  }
 }

@@ -4,13 +4,26 @@ import { json, paint } from "../render.js";
 import { jsonOption, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
 
-export const versionHistory: Command<{ json: boolean; service?: string }> = {
+export const versionHistory: Command<{ json: boolean; service?: string; audit: boolean }> = {
   name: "version-history",
   aliases: ["history"],
   describe: "Show the deployment history per service ([current], [previous])",
   group: "Rollback",
-  builder: (y) => y.option("service", serviceOption).option("json", jsonOption),
+  builder: (y) =>
+    y
+      .option("service", serviceOption)
+      .option("audit", {
+        type: "boolean",
+        default: false,
+        describe: "Show the audit log instead: every change, by whom, old → new",
+      })
+      .option("json", jsonOption),
   async run(args, versions, out) {
+    if (args.audit) {
+      const lines = await versions.audit({ service: args.service });
+      out.write(args.json ? json(lines) : lines.map((l) => `${l}\n`).join("") || "no change recorded yet\n");
+      return 0;
+    }
     const report = await versions.history({ service: args.service });
     if (args.json) {
       out.write(json(report));

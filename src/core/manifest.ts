@@ -27,6 +27,8 @@ export interface ServiceRecord {
   floating_tag?: string;
   /** Database or app; absent means "decide from the image". */
   role?: "database" | "app";
+  /** An HTTP(S) URL that answers 2xx when the service is healthy (update-safe checks it). */
+  health_url?: string;
   updated_at?: string;
   updated_by?: string;
   /** Newest first; the first entry is what is current. */
@@ -36,6 +38,8 @@ export interface ServiceRecord {
 export interface Manifest {
   schema: number;
   services: Record<string, ServiceRecord>;
+  /** update-safe's data backup: a command (argv, no shell) run instead of the volume snapshot. */
+  data_backup_command?: string[];
 }
 
 export class ManifestError extends Error {
@@ -54,6 +58,7 @@ const SERVICE_KEYS = [
   "custom",
   "floating_tag",
   "role",
+  "health_url",
   "updated_at",
   "updated_by",
   "history",
@@ -116,6 +121,13 @@ export function parseManifest(text: string): Manifest {
     const role = raw.role;
     if (role !== undefined && role !== "database" && role !== "app")
       throw new ManifestError(`service '${name}': role must be 'database' or 'app'`, at("role"));
+    const healthUrl = str(raw.health_url);
+    if (healthUrl !== undefined && !/^https?:\/\/\S+$/.test(healthUrl)) {
+      throw new ManifestError(
+        `service '${name}': health_url must be an http:// or https:// URL`,
+        at("health_url"),
+      );
+    }
     const rawHistory = raw.history ?? [];
     if (!Array.isArray(rawHistory))
       throw new ManifestError(`service '${name}': history must be a list`, at("history"));
@@ -152,12 +164,25 @@ export function parseManifest(text: string): Manifest {
       custom: raw.custom === true,
       floating_tag: str(raw.floating_tag),
       role,
+      health_url: healthUrl,
       updated_at: str(raw.updated_at ?? raw.last_updated),
       updated_by: str(raw.updated_by),
       history,
     };
   }
-  return { schema: SCHEMA_VERSION, services };
+  const command = root.data_backup_command;
+  if (
+    command !== undefined &&
+    (!Array.isArray(command) || command.length === 0 || !command.every((c) => typeof c === "string"))
+  ) {
+    throw new ManifestError(
+      "data_backup_command must be a non-empty list of strings (program and arguments)",
+      lineOf(doc, lc, ["data_backup_command"]),
+    );
+  }
+  return command
+    ? { schema: SCHEMA_VERSION, services, data_backup_command: command as string[] }
+    : { schema: SCHEMA_VERSION, services };
 }
 
 const HEADER =
@@ -192,6 +217,8 @@ export function renderManifest(manifest: Manifest, previousText?: string): strin
   const root = doc.contents as YAMLMap;
   if (!root.has("schema")) root.items.unshift(doc.createPair("schema", SCHEMA_VERSION));
   else root.set("schema", SCHEMA_VERSION);
+  if (manifest.data_backup_command)
+    root.set("data_backup_command", doc.createNode(manifest.data_backup_command));
   const found: unknown = root.get("services", true);
   const map = isMap(found) ? found : (doc.createNode({}) as YAMLMap);
   if (map !== found) root.set("services", map);

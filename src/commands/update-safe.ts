@@ -1,0 +1,87 @@
+// `update-safe`: backups, pulls and tag resolution first; then only what changed is recreated,
+// health-checked, and rolled back automatically when it is not healthy.
+import { json, paint } from "../render.js";
+import { UpdateSafe } from "../update-safe.js";
+import { dryRunOption, jsonOption, showVersion } from "./changes.js";
+import type { Command } from "./command.js";
+
+type Args = {
+  dryRun: boolean;
+  json: boolean;
+  timeout: number;
+  settle: number;
+  skipDataBackup: boolean;
+  fullRestart: boolean;
+  resume: boolean;
+};
+
+export const updateSafe: Command<Args> = {
+  name: "update-safe",
+  describe: "Backed-up, health-checked update of what changed; rolls itself back on failure",
+  group: "Versions and updates",
+  builder: (y) =>
+    y
+      .option("timeout", {
+        type: "number",
+        default: 120,
+        requiresArg: true,
+        describe: "Seconds to wait for the updated services to be healthy",
+      })
+      .option("settle", {
+        type: "number",
+        default: 3,
+        requiresArg: true,
+        describe: "Seconds a service without a healthcheck must keep running",
+      })
+      .option("skip-data-backup", {
+        type: "boolean",
+        default: false,
+        describe: "Do not copy the database volumes first",
+      })
+      .option("full-restart", {
+        type: "boolean",
+        default: false,
+        describe: "down → updb → up instead of recreating only what changed",
+      })
+      .option("resume", {
+        type: "boolean",
+        default: false,
+        describe: "Finish an update-safe run that was interrupted",
+      })
+      .option("dry-run", dryRunOption)
+      .option("json", jsonOption)
+      .example("docker versions update-safe --dry-run", "show which services would change")
+      .example("docker versions update-safe --timeout 300", "allow five minutes for health checks"),
+  async run(args, versions, out) {
+    const steps: string[] = [];
+    const runner = new UpdateSafe(versions, {
+      step: (line) => (args.json ? steps.push(line) : out.write(`${line}\n`)),
+      interactive: Boolean(process.stdout.isTTY),
+    });
+    const r = await runner.run({
+      dryRun: args.dryRun,
+      timeout: args.timeout,
+      settle: args.settle,
+      skipDataBackup: args.skipDataBackup,
+      fullRestart: args.fullRestart,
+      resume: args.resume,
+    });
+    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+    if (args.json) {
+      out.write(json({ ...r, steps }));
+      return 0;
+    }
+    for (const c of r.changes) {
+      out.write(
+        `${c.service}: ${showVersion(c.from)} → ${paint(out, "bold", showVersion(c.to))}${c.resolvedFrom ? paint(out, "dim", ` [${c.resolvedFrom} → ${c.to.tag}]`) : ""}\n`,
+      );
+    }
+    if (r.unchanged.length > 0) out.write(paint(out, "dim", `unchanged: ${r.unchanged.join(", ")}\n`));
+    if (r.outcome === "dry-run")
+      out.write(r.changes.length ? "dry run: nothing was changed\n" : "nothing to update\n");
+    else if (r.outcome === "nothing-to-do")
+      out.write("nothing to update: every service already runs its floating tag's digest\n");
+    else out.write(paint(out, "green", `updated and healthy: ${r.recreated.join(", ")}\n`));
+    return 0;
+  },
+};
