@@ -171,9 +171,11 @@ export class Lifecycle {
   }
 
   /** Every service's role: the manifest's `role:`, else its label, else its image. */
-  async roles(): Promise<Map<string, RoleDecision>> {
+  async roles(opts: { ignoreManifest?: boolean } = {}): Promise<Map<string, RoleDecision>> {
     const project = await this.versions.project();
-    const loaded = await readManifest(recordPaths(await this.versions.manifestPath()).manifest);
+    const loaded = opts.ignoreManifest
+      ? null
+      : await readManifest(recordPaths(await this.versions.manifestPath()).manifest);
     const roles = new Map<string, RoleDecision>();
     for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
       roles.set(
@@ -437,6 +439,11 @@ export class Lifecycle {
         report.ready.push(...db.ready);
       }
     }
+    return this.startApps(apps, opts, report);
+  }
+
+  /** Starts the app services, waits for them and starts their capture (the databases are up). */
+  private async startApps(apps: string[], opts: StartOptions, report: StartReport): Promise<StartReport> {
     if (apps.length === 0) {
       this.say("no app services in this project");
       return report;
@@ -489,7 +496,14 @@ export class Lifecycle {
   async restart(opts: StartOptions = {}): Promise<StartReport> {
     await this.down({ dryRun: opts.dryRun });
     const db = await this.updb(opts);
-    const app = await this.up(opts);
+    // The databases were just started (or, in a dry run, would have been): no need to ask.
+    const apps = await this.servicesOf("app");
+    const app = await this.startApps(apps, opts, {
+      services: apps,
+      ready: [],
+      warnings: [],
+      dryRun: Boolean(opts.dryRun),
+    });
     return {
       services: [...db.services, ...app.services],
       ready: [...db.ready, ...app.ready],
@@ -560,10 +574,20 @@ export class Lifecycle {
   /** `status`: the project's services with role, health, uptime, restarts, drift, and the captures. */
   async status(): Promise<LifecycleStatus> {
     const base = await this.versions.status();
-    const roles = await this.roles();
+    // A corrupt manifest must not hide the containers: roles then come from labels and images.
+    const roles = await this.roles().catch(() => this.roles({ ignoreManifest: true }));
     const names = base.services.flatMap((s) => s.containers.map((c) => c.name));
     const infos = await inspectContainers(this.cli, names);
-    const rows: VersionRow[] = base.manifest.present ? await this.versions.version() : [];
+    let rows: VersionRow[] = [];
+    let driftUnknown = false;
+    if (base.manifest.present) {
+      try {
+        rows = await this.versions.version();
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        driftUnknown = true;
+      }
+    }
     const now = Date.now();
     const project = await this.versions.project();
     const captures = await Promise.all(
@@ -578,7 +602,7 @@ export class Lifecycle {
           ...s,
           role: role.role,
           roleSource: role.source,
-          drift: row ? row.drift : "untracked",
+          drift: row ? row.drift : driftUnknown ? "unknown" : "untracked",
           containers: s.containers.map((c) => {
             const info = infos.find((i) => i.name === c.name);
             const started = info?.startedAt ? Date.parse(info.startedAt) : Number.NaN;

@@ -175,16 +175,56 @@ export function parseCaptured(raw: string): CapturedLine | null {
   };
 }
 
-/** Newest timestamp per container in captured text: where a restarted capture picks up. */
-export function lastTimestamps(text: string): Map<string, string> {
-  const last = new Map<string, string>();
-  for (const raw of text.split("\n")) {
-    const l = parseCaptured(raw);
-    if (!l || l.notice) continue;
-    const seen = last.get(l.container);
-    if (!seen || l.ts > seen) last.set(l.container, l.ts);
+/**
+ * Which container lines were written already. A high-water mark per container, and the exact
+ * timestamps of the last few minutes below it: Compose attaches late to a restarted container
+ * and can deliver its first lines after later ones, so "older than the newest" is not "seen".
+ */
+export class SeenLines {
+  readonly #last = new Map<string, string>();
+  readonly #recent = new Map<string, Set<string>>();
+
+  constructor(readonly windowMs = 5 * 60_000) {}
+
+  #cutoff(ts: string): string {
+    return isoNano(new Date(Date.parse(ts) - this.windowMs));
   }
-  return last;
+
+  /** True the first time a container's line with this timestamp is offered. */
+  fresh(container: string, ts: string): boolean {
+    const last = this.#last.get(container);
+    if (last && ts <= this.#cutoff(last)) return false;
+    let recent = this.#recent.get(container);
+    if (!recent) {
+      recent = new Set();
+      this.#recent.set(container, recent);
+    }
+    if (recent.has(ts)) return false;
+    recent.add(ts);
+    if (!last || ts > last) {
+      this.#last.set(container, ts);
+      if (recent.size > 2_000) {
+        const cutoff = this.#cutoff(ts);
+        for (const t of recent) if (t <= cutoff) recent.delete(t);
+      }
+    }
+    return true;
+  }
+
+  /** Where following from scratch should start: the oldest container's newest line. */
+  oldest(): string | undefined {
+    return [...this.#last.values()].sort()[0];
+  }
+
+  /** What a file already holds (its container lines; Compose's notices are not counted). */
+  static fromCaptured(text: string, windowMs?: number): SeenLines {
+    const seen = new SeenLines(windowMs);
+    for (const raw of text.split("\n")) {
+      const l = parseCaptured(raw);
+      if (l && !l.notice) seen.fresh(l.container, l.ts);
+    }
+    return seen;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -408,18 +448,18 @@ export interface RunCapture {
   say?: (line: string) => void;
 }
 
-/** The newest captured file of a kind, read from its end (enough to resume from). */
-function resumePoint(paths: CapturePaths): Map<string, string> {
+/** What the newest captured file of a kind holds, read from its end (enough to resume from). */
+function resumePoint(paths: CapturePaths): SeenLines {
   let files: string[];
   try {
     files = readdirSync(paths.dir)
       .filter((f) => /^\d{4}-\d\d-\d\d\.log$/.test(f))
       .sort();
   } catch {
-    return new Map();
+    return new SeenLines();
   }
   const newest = files[files.length - 1];
-  if (!newest) return new Map();
+  if (!newest) return new SeenLines();
   const file = path.join(paths.dir, newest);
   const size = statSync(file).size;
   const length = Math.min(size, 256 * 1024);
@@ -430,7 +470,7 @@ function resumePoint(paths: CapturePaths): Map<string, string> {
   } finally {
     closeSync(fd);
   }
-  return lastTimestamps(buf.toString("utf8"));
+  return SeenLines.fromCaptured(buf.toString("utf8"));
 }
 
 /** Writes captured lines into the file of the clock's current day, switching files at midnight. */
@@ -491,8 +531,9 @@ async function projectContainers(
 /**
  * Follows the logs of `services` into the day files until signalled, or until the project has
  * had no container for the grace period. Compose follows restarted and recreated containers
- * itself; when it ends (every followed container stopped) it is started again once one runs,
- * from the newest timestamp already written, and lines seen before are not written twice.
+ * itself, if late; when it ends (every followed container stopped), or a container of ours
+ * starts, it is run again from the newest timestamp already written, and lines seen before
+ * are not written twice.
  */
 export async function runCapture(opts: RunCapture): Promise<number> {
   const { paths, project, cli } = opts;
@@ -501,7 +542,13 @@ export async function runCapture(opts: RunCapture): Promise<number> {
     say(`a ${paths.kind} capture already runs for ${project.name} (pid ${readPid(paths.pidFile)}); exiting`);
     return 0;
   }
-  const last = resumePoint(paths);
+  const seen = resumePoint(paths);
+  // Where the next `compose logs` starts (ms since the epoch), when not from what the files hold:
+  // a little before the last one ended, or before a container of ours (re)started.
+  let resumeFrom: number | undefined;
+  const resumeAt = (ms: number) => {
+    resumeFrom = Math.min(resumeFrom ?? ms, ms);
+  };
   const writer = new DayWriter(paths, opts.clock);
   let follower: ChildProcess | undefined;
   let stopping = false;
@@ -522,9 +569,22 @@ export async function runCapture(opts: RunCapture): Promise<number> {
     });
   say(`capturing ${paths.kind} logs of ${project.name} (${opts.services.join(", ")}) into ${paths.dir}`);
 
+  /** Compose's lines as the file gets them: new ones only, timestamp first. */
+  const take = (raws: string[]): string[] => {
+    const now = isoNano(opts.clock());
+    const out: string[] = [];
+    for (const raw of raws) {
+      const line = parseComposeLine(raw);
+      if (!line || (line.ts && !seen.fresh(line.container, line.ts))) continue;
+      out.push(formatCaptured(line, now));
+    }
+    return out;
+  };
+
   const follow = () =>
     new Promise<number>((resolve) => {
-      const since = [...last.values()].sort()[0];
+      const since = resumeFrom !== undefined ? isoNano(new Date(resumeFrom)) : seen.oldest();
+      resumeFrom = undefined;
       const args = [
         ...cli.globals,
         ...composeArgs(project),
@@ -546,46 +606,79 @@ export async function runCapture(opts: RunCapture): Promise<number> {
       child.stdout?.on("data", (chunk: string) => {
         const parts = (partial + chunk).split("\n");
         partial = parts.pop() ?? "";
-        const now = isoNano(opts.clock());
-        const out: string[] = [];
-        for (const raw of parts) {
-          const line = parseComposeLine(raw);
-          if (!line) continue;
-          // Compose attaches to a recreated container late; following again from the last
-          // timestamp picks up its first lines (the ones already written are skipped).
-          if (line.notice && /has been recreated/.test(line.text))
-            setTimeout(() => child.kill("SIGTERM"), 1_000);
-          if (line.ts) {
-            const seen = last.get(line.container);
-            if (seen && line.ts <= seen) continue;
-            last.set(line.container, line.ts);
-          }
-          out.push(formatCaptured(line, now));
-        }
-        writer.write(out);
+        writer.write(take(parts));
       });
       child.stderr?.setEncoding("utf8");
       child.stderr?.on("data", (chunk: string) => {
-        for (const l of chunk.split("\n")) if (l.trim()) say(`compose: ${l.trim()}`);
+        // "canceled" is Compose acknowledging our own SIGTERM when we follow again.
+        for (const l of chunk.split("\n"))
+          if (l.trim() && l.trim() !== "canceled") say(`compose: ${l.trim()}`);
       });
       child.on("error", (e) => {
         say(`cannot run docker: ${e.message}`);
         resolve(127);
       });
       child.on("close", (code) => {
-        if (partial) {
-          const line = parseComposeLine(partial);
-          if (line) writer.write([formatCaptured(line, isoNano(opts.clock()))]);
-          partial = "";
-        }
+        writer.write(take([partial]));
+        partial = "";
+        resumeAt(Date.now() - 5_000);
         resolve(code ?? 0);
       });
     });
 
+  // Compose attaches to a restarted or recreated container late and misses its first lines;
+  // following again from the last timestamp written picks them up, so every start of one of
+  // our containers (seen in the engine's events) makes the capture follow again a moment later.
+  let refollow = false;
+  let refollowTimer: NodeJS.Timeout | undefined;
+  const refollowSoon = () => {
+    refollowTimer ??= setTimeout(() => {
+      refollowTimer = undefined;
+      refollow = true;
+      follower?.kill("SIGTERM");
+      wake?.();
+    }, 1_000);
+  };
+  let watcher: ChildProcess | undefined;
+  const watchStarts = () => {
+    const child = spawn(
+      "docker",
+      [
+        ...cli.globals,
+        "events",
+        "--filter",
+        "type=container",
+        "--filter",
+        `label=${COMPOSE_LABEL_PROJECT}=${project.name}`,
+        "--filter",
+        "event=start",
+        "--format",
+        '{{.TimeNano}} {{index .Actor.Attributes "com.docker.compose.service"}}',
+      ],
+      { env: cli.env, stdio: ["ignore", "pipe", "ignore"] },
+    );
+    child.stdout?.setEncoding("utf8");
+    child.stdout?.on("data", (chunk: string) => {
+      for (const l of chunk.split("\n")) {
+        const [nano, service] = l.trim().split(" ");
+        if (!service || !opts.services.includes(service)) continue;
+        resumeAt(Number(nano) / 1e6 - 1_000);
+        refollowSoon();
+      }
+    });
+    child.on("error", () => {});
+    child.on("close", () => {
+      if (watcher === child) watcher = undefined;
+    });
+    watcher = child;
+  };
+
   const grace = opts.goneGraceMs ?? 15_000;
   let goneSince: number | undefined;
+  let quickEnds = 0;
   try {
     while (!stopping) {
+      if (!watcher) watchStarts();
       const state = await projectContainers(cli, project.name);
       if (stopping) break;
       if (state && !state.any) {
@@ -595,14 +688,25 @@ export async function runCapture(opts: RunCapture): Promise<number> {
           break;
         }
       } else goneSince = undefined;
+      let wait = 3_000; // nothing of ours runs: look again now and then
       if (state && opts.services.some((s) => state.running.has(s))) {
+        const started = Date.now();
         const code = await follow();
         if (stopping) break;
+        if (refollow) {
+          refollow = false;
+          continue;
+        }
+        // Compose that ends at once again and again (a broken project) is not retried every second.
+        quickEnds = Date.now() - started < 5_000 ? quickEnds + 1 : 0;
+        wait = Math.min(30_000, 1_000 * 2 ** quickEnds);
         say(`docker compose logs ended (exit ${code}); following again when a container runs`);
       }
-      await pause(1_000);
+      await pause(wait);
     }
   } finally {
+    if (refollowTimer) clearTimeout(refollowTimer);
+    watcher?.kill("SIGTERM");
     writer.close();
     releasePidFile(paths);
   }

@@ -3,11 +3,11 @@ import {
   dayOf,
   formatCaptured,
   isErrorLine,
-  lastTimestamps,
   normalTimestamp,
   parseCaptured,
   parseComposeLine,
   parseSince,
+  SeenLines,
 } from "../../src/adapters/logs.js";
 
 describe("parseComposeLine", () => {
@@ -69,19 +69,43 @@ describe("captured lines", () => {
     });
   });
 
-  it("keeps the newest timestamp per container, ignoring notices and noise", () => {
-    const text = [
-      "2026-11-25T12:00:01.000000000Z db-1 | a",
-      "2026-11-25T12:00:03.000000000Z db-1 | b",
-      "2026-11-25T12:00:02.000000000Z cache-1 | c",
-      "2026-11-25T12:00:09.000000000Z db-1 * exited with code 0",
-      "garbage",
-      "2026-11-25T12:00:0",
-    ].join("\n");
-    expect([...lastTimestamps(text)]).toEqual([
-      ["db-1", "2026-11-25T12:00:03.000000000Z"],
-      ["cache-1", "2026-11-25T12:00:02.000000000Z"],
-    ]);
+  it("knows what a file holds, ignoring notices and noise", () => {
+    const seen = SeenLines.fromCaptured(
+      [
+        "2026-11-25T12:00:01.000000000Z db-1 | a",
+        "2026-11-25T12:00:03.000000000Z db-1 | b",
+        "2026-11-25T12:00:02.000000000Z cache-1 | c",
+        "2026-11-25T12:00:09.000000000Z db-1 * exited with code 0",
+        "garbage",
+        "2026-11-25T12:00:0",
+      ].join("\n"),
+    );
+    expect(seen.oldest()).toBe("2026-11-25T12:00:02.000000000Z");
+    expect(seen.fresh("db-1", "2026-11-25T12:00:03.000000000Z")).toBe(false);
+    expect(seen.fresh("cache-1", "2026-11-25T12:00:02.000000000Z")).toBe(false);
+    expect(seen.fresh("db-1", "2026-11-25T12:00:09.000000000Z")).toBe(true);
+  });
+});
+
+describe("SeenLines", () => {
+  const at = (s: number) => `2026-11-25T12:00:${String(s).padStart(2, "0")}.000000000Z`;
+  it("writes a line once, even when an older one arrives after a newer one", () => {
+    const seen = new SeenLines(30_000);
+    expect(seen.fresh("db-1", at(10))).toBe(true);
+    expect(seen.fresh("db-1", at(12))).toBe(true);
+    // A restarted container's first line, delivered late by Compose: new, though older.
+    expect(seen.fresh("db-1", at(11))).toBe(true);
+    // Following again from earlier repeats all three: none is written twice.
+    for (const s of [10, 11, 12]) expect(seen.fresh("db-1", at(s))).toBe(false);
+    // Another container's line with the same time is its own.
+    expect(seen.fresh("cache-1", at(11))).toBe(true);
+  });
+
+  it("takes anything older than its window below the newest line as written", () => {
+    const seen = new SeenLines(5_000);
+    expect(seen.fresh("db-1", at(30))).toBe(true);
+    expect(seen.fresh("db-1", at(20))).toBe(false);
+    expect(seen.fresh("db-1", at(26))).toBe(true);
   });
 });
 
