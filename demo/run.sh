@@ -27,19 +27,35 @@ done
 
 cd "$sample"
 docker compose down --remove-orphans --timeout 1 >/dev/null 2>&1 || true
-rm -rf version-manifest.yaml versions.env .version-backups logs
+rm -rf version-manifest.yaml versions.env .version-backups logs version-audit.log version-journal.jsonl
 
 say "docker compose up -d --wait   # a deployment as it runs before docker-versions"
 docker compose up -d --wait >/dev/null 2>&1
 run docker versions status
 run docker versions migrate-versions --yes
+run docker versions resolve-tags
 run docker versions version
 
 say "# a new release of req_router is published: 1.65, and latest moves to it"
 bash "$root/test/bed/image.sh" "$REGISTRY/demo/req_router" "req_router 1.65 $(date +%s)" 1.65 latest
+run docker versions check-updates
 run docker versions pull-latest
-run docker compose --env-file versions.env up -d req_router
+run docker versions restart --service req_router
 run docker versions version
 run docker versions rollback-service --service req_router --apply
 run docker versions version-history --service req_router
+
+say "# the seed guide's restart: down, then databases, then the application"
+run docker versions down
+run docker versions updb
+run docker versions up
+run docker versions status
+
+say "# a broken release of settings (1.66 never becomes healthy): update-safe rolls it back by itself"
+DV_IMAGE_CMD='["/bin/busybox","sh","-c","trap \"exit 0\" TERM; while true; do sleep 1; done"]' \
+  bash "$root/test/bed/image.sh" "$REGISTRY/demo/settings" "settings 1.66 broken $(date +%s)" 1.66 latest
+say docker versions update-safe --timeout 20
+docker versions update-safe --timeout 20 || echo "(exit $?: rolled back, as it should)"
 run docker versions version
+run docker versions version-history --audit --service settings
+run docker versions down

@@ -19,7 +19,6 @@ import {
   envFor,
   type LoadedManifest,
   parseLoaded,
-  readManifest,
   recordPaths,
   requireManifest,
   serviceImages,
@@ -91,7 +90,7 @@ export class UpdateSafe {
     if (!open && opts.resume) throw new UserError("there is no interrupted update-safe run to resume");
     if (opts.dryRun) return this.plan();
     // The lock is held for the whole update: a concurrent change would be undone by a rollback.
-    return withLock(paths.manifest, { command: "update-safe", timeoutMs: 30_000 }, () =>
+    return withLock(paths.manifest, { command: "update-safe" }, () =>
       open ? this.resume(open, opts) : this.update(opts),
     );
   }
@@ -133,6 +132,8 @@ export class UpdateSafe {
     const journal = (e: Omit<JournalEntry, "id" | "at">) =>
       appendJournal(paths.manifest, { id, at: stamp(), ...e });
     const tracked = Object.entries(current.manifest.services).filter(([s]) => s in project.services);
+    // Set once the record changes: from then on a failure is handled by the rollback, not "before".
+    let touched = false;
     await journal({ step: "begin", from: Object.fromEntries(tracked.map(([s, r]) => [s, versionOf(r)])) });
     try {
       // 1. Backups: the manifest, then the databases' data.
@@ -182,6 +183,7 @@ export class UpdateSafe {
         };
       });
       const services = changes.map((c) => c.service);
+      touched = true;
       await writeRecord(paths, images, "update-safe", current, next);
       await journal({
         step: "recorded",
@@ -197,10 +199,7 @@ export class UpdateSafe {
       const entries = (await unfinishedRun(paths.manifest)) ?? [];
       if (entries.some((x) => x.id === id))
         await journal({ step: "end", outcome: "failed", detail: e instanceof Error ? e.message : String(e) });
-      if (
-        e instanceof UserError &&
-        !(await readManifest(paths.manifest).then((m) => m?.text !== current.text))
-      ) {
+      if (e instanceof UserError && !touched) {
         throw new UserError(`update-safe stopped before changing anything: ${e.message}`, e.exitCode);
       }
       throw e;
