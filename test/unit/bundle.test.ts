@@ -5,10 +5,18 @@ import path from "node:path";
 import { expect, it } from "vitest";
 
 function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory()
+      ? sources(path.join(dir, e.name))
+      : e.name.endsWith(".ts")
+        ? [path.join(dir, e.name)]
+        : [],
+  );
 }
 
 it("never imports a Node built-in dynamically", () => {
-  const offenders = sources(path.resolve(import.meta.dirname, "../../src")).filter((f) => /import\(\s*["']node:/.test(readFileSync(f, "utf8")));
+  const offenders = sources(path.resolve(import.meta.dirname, "../../src")).filter((f) =>
+    /import\(\s*["']node:/.test(readFileSync(f, "utf8")),
+  );
   expect(offenders).toEqual([]);
 });
