@@ -7,7 +7,7 @@ export default defineConfig({
   define: { __DV_VERSION__: JSON.stringify(pkg.version) },
   test: {
     projects: [
-      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], sequence: { groupOrder: 0 } } },
       {
         extends: true,
         test: {
@@ -16,9 +16,11 @@ export default defineConfig({
           globalSetup: ["test/e2e/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // One engine and one registry are shared; two files at a time suit a 2-core host.
-          maxWorkers: 2,
+          // One engine and one registry are shared; the files mostly wait on Docker, so three at a time.
+          maxWorkers: 3,
           fileParallelism: true,
+          // After the unit tests, which are quick and say first what is broken.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
