@@ -222,6 +222,15 @@ describe.skipIf(!bed.available)("update-safe when the registry stops answering",
     expect(
       (await sh("docker", ["versions", "migrate-versions", "--yes"], { cwd: fx.dir, env: plugin.env })).code,
     ).toBe(0);
+    // A second version of api in the history, so there is something to roll back to offline.
+    await must("docker", ["pull", "-q", `${bed.registry}/apigateway:1.63`]);
+    await must("docker", ["tag", `${bed.registry}/apigateway:1.63`, `${ns}/apigateway:1.63`]);
+    await must("docker", ["push", "-q", `${ns}/apigateway:1.63`]);
+    const pulled = await sh("docker", ["versions", "version-pull", "--service", "api", "--tag", "1.63"], {
+      cwd: fx.dir,
+      env: plugin.env,
+    });
+    expect(pulled.code, pulled.stderr).toBe(0);
   });
   afterAll(async () => {
     registry?.kill("SIGKILL");
@@ -246,5 +255,21 @@ describe.skipIf(!bed.available)("update-safe when the registry stops answering",
     expect(await containers(fx.project)).toEqual(before);
     expect(readFileSync(path.join(fx.dir, "version-manifest.yaml"), "utf8")).toBe(manifest);
     expect((await sh("docker", ["versions", "version"], { cwd: fx.dir, env: plugin.env })).stderr).toBe("");
+  });
+
+  it("rolls back to a digest the host still holds while the registry is gone", async () => {
+    const r = await sh("docker", ["versions", "rollback-service", "--service", "api", "--apply"], {
+      cwd: fx.dir,
+      env: plugin.env,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^api: 1\.63 .* → latest /m);
+    const v = JSON.parse(
+      (await sh("docker", ["versions", "version", "--json"], { cwd: fx.dir, env: plugin.env })).stdout,
+    );
+    expect(v.find((x: { service: string }) => x.service === "api")).toMatchObject({
+      tag: "latest",
+      drift: "in sync",
+    });
   });
 });
