@@ -17,6 +17,7 @@ import {
   containerEvents,
   dayFile,
   dayOf,
+  finishTimes,
   isErrorLine,
   isoNano,
   logsRoot,
@@ -149,6 +150,17 @@ const POLL_MS = 500;
 const TAIL_LINES = 15;
 
 const kindOf = (role: Role): CaptureKind => (role === "database" ? "db" : "app");
+
+/** How an exit code reads in dblogs-errors; null for a clean end or an ordinary stop (SIGTERM). */
+function deathOf(code: number): Pick<DbError, "kind" | "detail"> | null {
+  if (code === 0 || code === 143) return null;
+  if (code === 137)
+    return {
+      kind: "killed",
+      detail: "exit 137: killed with SIGKILL (the kernel's OOM killer, or docker kill)",
+    };
+  return { kind: "exited", detail: `exit ${code}` };
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
@@ -699,80 +711,79 @@ export class Lifecycle {
     const events = (await containerEvents(this.cli, project.name, since, new Date()))
       .filter((e) => dbs.includes(e.service))
       .map((e) => ({ ...e, container: short(e.container) }));
+    // The engine keeps only its last few hundred events (healthchecks alone make several a
+    // second), so a death is also looked for in Compose's notices in the captured files and in
+    // each container's last exit; the same death seen twice is listed once, the engine first.
+    const add = (e: DbError) => {
+      const t = Date.parse(e.time);
+      const seen = errors.some(
+        (o) => o.container === e.container && o.kind === e.kind && Math.abs(Date.parse(o.time) - t) <= 10_000,
+      );
+      if (!seen) errors.push(e);
+    };
     const near = (a: Date, b: Date, ms: number) => Math.abs(a.getTime() - b.getTime()) <= ms;
     for (const e of events) {
       const sameContainer = events.filter((o) => o.id === e.id && o !== e);
-      if (e.action === "oom") {
-        errors.push({
-          time: isoNano(e.time),
-          service: e.service,
-          container: e.container,
-          kind: "oom",
-          detail: "the kernel killed it: out of memory",
-        });
-      } else if (e.action === "die" && e.exitCode !== undefined && e.exitCode !== 0) {
+      const where = { time: isoNano(e.time), service: e.service, container: e.container };
+      if (e.action === "oom") add({ ...where, kind: "oom", detail: "the kernel killed it: out of memory" });
+      else if (e.action === "die" && e.exitCode !== undefined) {
         const stopped = sameContainer.some((o) => o.action === "stop" && near(o.time, e.time, 2_000));
         const oom = sameContainer.some((o) => o.action === "oom" && near(o.time, e.time, 5_000));
         if (stopped && e.exitCode !== 137) continue; // an ordinary stop
-        if (e.exitCode === 137) {
-          errors.push({
-            time: isoNano(e.time),
-            service: e.service,
-            container: e.container,
-            kind: "killed",
-            detail: stopped
+        const ending = deathOf(e.exitCode);
+        if (!ending) continue;
+        add({
+          ...where,
+          ...ending,
+          detail:
+            e.exitCode === 137 && stopped
               ? "exit 137: killed after not stopping within its grace period"
-              : oom
+              : e.exitCode === 137 && oom
                 ? "exit 137: killed for running out of memory"
-                : "exit 137: killed with SIGKILL (the kernel's OOM killer, or docker kill)",
-          });
-        } else {
-          errors.push({
-            time: isoNano(e.time),
-            service: e.service,
-            container: e.container,
-            kind: "exited",
-            detail: `exit ${e.exitCode}`,
-          });
-        }
+                : ending.detail,
+        });
       }
     }
-    // What the engine says now: OOM flags, restarts.
-    for (const { ps, info } of await this.observe(dbs)) {
-      if (!info) continue;
-      if (info.oomKilled && !events.some((e) => e.id === info.id && e.action === "oom"))
-        errors.push({
-          time: normalTimestamp(info.startedAt) ?? info.startedAt,
-          service: ps.service,
-          container: short(ps.name),
-          kind: "oom",
-          detail: "State.OOMKilled: its last run ended out of memory",
-        });
-      if (info.restarting || info.restartCount > 0)
-        errors.push({
-          time: info.restarting ? isoNano(new Date()) : (normalTimestamp(info.startedAt) ?? info.startedAt),
-          service: ps.service,
-          container: short(ps.name),
-          kind: "restarting",
-          detail: `${info.restarting ? "restarting now; " : ""}restarted ${info.restartCount} time(s)`,
-        });
-    }
-    // Captured lines of every day from `since` on.
+    // Captured lines of every day from `since` on: Compose's exit notices and alarming lines.
     const paths = await this.capturePaths("db");
     const from = dayOf(since);
     const sinceTs = isoNano(since);
     for (const day of capturedDays(paths).filter((d) => d >= from)) {
       for (const raw of readCaptured(paths, day) ?? []) {
         const l: CapturedLine | null = parseCaptured(raw);
-        if (!l || l.notice || l.ts < sinceTs || !isErrorLine(l.text)) continue;
-        errors.push({
-          time: l.ts,
-          service: l.service,
-          container: l.container,
-          kind: "log",
-          detail: l.text.trim(),
-        });
+        if (!l || l.ts < sinceTs || !dbs.includes(l.service)) continue;
+        const where = { time: l.ts, service: l.service, container: l.container };
+        if (l.notice) {
+          const code = /^exited with code (\d+)/.exec(l.text)?.[1];
+          const ending = code === undefined ? null : deathOf(Number(code));
+          if (ending) add({ ...where, ...ending });
+        } else if (isErrorLine(l.text)) errors.push({ ...where, kind: "log", detail: l.text.trim() });
       }
+    }
+    // What the engine says now: how each container last ended, OOM flags, restarts.
+    const observed = await this.observe(dbs);
+    const finished = await finishTimes(
+      this.cli,
+      observed.flatMap((o) => (o.info ? [o.info.id] : [])),
+    );
+    for (const { ps, info } of observed) {
+      if (!info) continue;
+      const end = finished.get(info.id);
+      const ended = end ? normalTimestamp(end) : undefined;
+      const where = { service: ps.service, container: short(ps.name) };
+      if (ended && ended >= sinceTs) {
+        if (info.oomKilled)
+          add({ ...where, time: ended, kind: "oom", detail: "State.OOMKilled: it ran out of memory" });
+        const ending = info.running ? null : deathOf(info.exitCode);
+        if (ending) add({ ...where, time: ended, ...ending });
+      }
+      if (info.restarting || info.restartCount > 0)
+        add({
+          ...where,
+          time: info.restarting ? isoNano(new Date()) : (normalTimestamp(info.startedAt) ?? info.startedAt),
+          kind: "restarting",
+          detail: `${info.restarting ? "restarting now; " : ""}restarted ${info.restartCount} time(s)`,
+        });
     }
     errors.sort((a, b) => a.time.localeCompare(b.time));
     return { since: since.toISOString(), services: dbs, errors };

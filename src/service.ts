@@ -21,6 +21,7 @@ import { suggestedVariable } from "./core/env.js";
 import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./core/history.js";
 import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
 import { isValidTag, parseReference } from "./core/reference.js";
+import { decideRole, type Role } from "./core/roles.js";
 import { UserError } from "./errors.js";
 import {
   envFor,
@@ -96,6 +97,8 @@ export interface VersionRow {
   custom: boolean;
   updatedAt?: string;
   updatedBy?: string;
+  /** Database or app (manifest, then the com.docker-versions.role label, then the image). */
+  role: Role;
   drift: "in sync" | "drift" | "not running" | "unknown";
   running?: string;
 }
@@ -295,6 +298,11 @@ export class Versions {
             custom: rec.custom,
             updatedAt: rec.updated_at,
             updatedBy: rec.updated_by,
+            role: decideRole({
+              manifest: rec.role,
+              labels: project.services[service]?.labels,
+              image: project.services[service]?.image,
+            }).role,
             drift: "not running",
           };
           const ids = containers.filter((c) => c.service === service).map((c) => c.id);

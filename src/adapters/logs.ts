@@ -754,7 +754,28 @@ export interface ContainerEvent {
   signal?: string;
 }
 
-/** Container deaths, OOM events and stops of a project between two times, from `docker events`. */
+/** When each container last stopped (State.FinishedAt), by full ID; never-stopped ones are left out. */
+export async function finishTimes(cli: DockerCli, ids: readonly string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  if (ids.length === 0) return out;
+  const res = await runDocker(cli, [
+    "container",
+    "inspect",
+    "--format",
+    "{{.Id}} {{.State.FinishedAt}}",
+    ...ids,
+  ]);
+  for (const line of res.stdout.split("\n")) {
+    const [id, at] = line.trim().split(" ");
+    if (id && at && !at.startsWith("0001-")) out.set(id, at);
+  }
+  return out;
+}
+
+/**
+ * Container deaths, OOM events and stops of a project between two times, from `docker events`.
+ * The engine remembers only its most recent events: an empty answer proves nothing.
+ */
 export async function containerEvents(
   cli: DockerCli,
   project: string,
