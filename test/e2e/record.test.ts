@@ -66,7 +66,9 @@ describe.skipIf(!bed.available)("the version record", () => {
     await pushImage(repo("apigateway"), ["1.65", "latest"]);
     const r = await ok("pull-latest");
     const expected = await registryDigest(`${ns}/apigateway`, "latest");
-    expect(r.stdout).toMatch(new RegExp(`^api: .* → 1\\.65 \\(${expected.slice(7, 19)}\\) \\[latest → 1\\.65\\]`, "m"));
+    expect(r.stdout).toMatch(
+      new RegExp(`^api: .* → 1\\.65 \\(${expected.slice(7, 19)}\\) \\[latest → 1\\.65\\]`, "m"),
+    );
     expect(r.stdout).toMatch(/unchanged: db, worker/);
     expect(manifest()).toContain(`image_digest: ${expected}`);
     expect(readFileSync(envPath, "utf8")).toMatch(new RegExp(`^API_VERSION=1\\.65@${expected}$`, "m"));

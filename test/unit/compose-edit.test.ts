@@ -24,7 +24,12 @@ describe("interpolateImage", () => {
   it("rewrites only the image scalar, keeping every other byte", () => {
     const edit = interpolateImage(file, "api", "API_VERSION");
     expect(edit?.after).toBe("reg.example.com:5000/team/api:${API_VERSION:-1.42}");
-    expect(edit?.text).toBe(file.replace("reg.example.com:5000/team/api:1.42", "reg.example.com:5000/team/api:${API_VERSION:-1.42}"));
+    expect(edit?.text).toBe(
+      file.replace(
+        "reg.example.com:5000/team/api:1.42",
+        "reg.example.com:5000/team/api:${API_VERSION:-1.42}",
+      ),
+    );
   });
   it.each([
     ["web", "WEB_VERSION", '"nginx:${WEB_VERSION:-latest}"'],
