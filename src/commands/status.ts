@@ -48,11 +48,6 @@ export const status: Command<{ json: boolean }> = {
                 return paint(out, colour, word);
               })
               .join(", ");
-      return [s.service, s.image, state];
-    });
-    out.write(table(["SERVICE", "IMAGE", "STATE"], rows));
-    // What each service runs, then how it is doing: two narrow tables read better than one wide one.
-    const details = report.services.map((s) => {
       const uptime = s.containers.map((c) => (c.uptime === undefined ? "-" : duration(c.uptime))).join(", ");
       const restarts = s.containers.map((c) => String(c.restarts)).join(", ");
       const drift =
@@ -61,9 +56,9 @@ export const status: Command<{ json: boolean }> = {
           : s.drift === "drift"
             ? paint(out, "red", s.drift)
             : paint(out, "dim", s.drift);
-      return [s.service, s.role, uptime || "-", restarts || "-", drift];
+      return [s.service, s.role, s.image, state, uptime || "-", restarts || "-", drift];
     });
-    out.write(`\n${table(["SERVICE", "ROLE", "UPTIME", "RESTARTS", "VERSION"], details)}`);
+    out.write(table(["SERVICE", "ROLE", "IMAGE", "STATE", "UPTIME", "RESTARTS", "VERSION"], rows));
     out.write("\nLog capture:\n");
     for (const c of report.captures) {
       const what = c.kind === "db" ? "database" : "app";

@@ -23,9 +23,10 @@ export const version: Command<{ json: boolean }> = {
           : paint(out, "dim", d.drift);
     out.write(
       table(
-        ["SERVICE", "TAG", "DIGEST", "", "CHANGED", "BY", "RUNNING"],
+        ["SERVICE", "ROLE", "TAG", "DIGEST", "", "CHANGED", "BY", "RUNNING"],
         rows.map((r) => [
           r.service,
+          r.role,
           r.tag,
           shortDigest(r.digest),
           r.custom ? paint(out, "yellow", "[custom]") : "",

@@ -86,7 +86,9 @@ describe.skipIf(!bed.available)("plugin protocol and status", () => {
     expect(byName.settings.containers[0]).toMatchObject({ state: "running" });
 
     const table = await sh("docker", ["versions", "status"], { cwd: path.join(fx.dir), env: plugin.env });
-    expect(table.stdout).toMatch(/^postgres\s+\S+postgres:latest\s+healthy$/m);
+    expect(table.stdout).toMatch(
+      /^postgres\s+database\s+\S+postgres:latest\s+healthy\s+\d+[smhd]\S*\s+0\s+untracked$/m,
+    );
   });
 
   it("finds the project from a subdirectory, with -f, and with COMPOSE_FILE", async () => {

@@ -119,7 +119,7 @@ describe.skipIf(!bed.available)("the version record", () => {
   it("version-set marks a hotfix [custom] in every listing until a normal update", async () => {
     await pushImage(repo("taskservice"), ["1.64-hotfix-c123"]);
     await ok("version-set", "--service", "worker", "--tag", "1.64-hotfix-c123");
-    expect((await ok("version")).stdout).toMatch(/^worker\s+1\.64-hotfix-c123\s+\S+\s+\[custom\]/m);
+    expect((await ok("version")).stdout).toMatch(/^worker\s+app\s+1\.64-hotfix-c123\s+\S+\s+\[custom\]/m);
     await ok("version-pull", "--service", "worker", "--tag", "1.64");
     expect((await ok("version")).stdout).not.toContain("[custom]");
   });
