@@ -174,7 +174,8 @@ describe("writeAtomic", () => {
     );
   });
 
-  it("leaves the old or the new complete file when killed at any moment", { timeout: 60_000 }, async () => { // Real processes killed 32 times: slow on a loaded 2-core host; not a timing assertion.
+  it("leaves the old or the new complete file when killed at any moment", { timeout: 60_000 }, async () => {
+    // Real processes killed 32 times: slow on a loaded 2-core host; not a timing assertion.
     const size = 2 * 1024 * 1024;
     const [a, b] = ["A".repeat(size), "B".repeat(size)];
     const writer = `const [a, b] = ["A".repeat(${size}), "B".repeat(${size})];
