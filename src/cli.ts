@@ -158,7 +158,10 @@ export async function run(
       command: cmd.positionals ? `${cmd.name} ${cmd.positionals}` : cmd.name,
       aliases: cmd.aliases,
       describe: cmd.describe,
-      builder: (y: Argv) => (cmd.builder ? cmd.builder(y) : y),
+      builder: (y: Argv) => {
+        for (const [line, what] of cmd.examples ?? []) y.example(line, what);
+        return cmd.builder ? cmd.builder(y) : y;
+      },
       handler: async (argv: Record<string, unknown>) => {
         const g = argv as GlobalArgs;
         const versions = new Versions({

@@ -8,6 +8,8 @@ export type Group = "Start and stop" | "Versions and updates" | "Rollback" | "Re
 export interface Command<A = Record<string, unknown>> {
   name: string;
   aliases?: string[];
+  /** Shown by `docker versions <command> --help`: the command line and what it does. */
+  examples?: [string, string][];
   /** Positional arguments in yargs' notation, e.g. "[shell]". */
   positionals?: string;
   describe: string;

@@ -45,12 +45,12 @@ complete -c docker -n '__fish_seen_subcommand_from versions' -f -a '(__docker_ve
 export const completion: Command<{ shell?: string }> = {
   name: "completion",
   positionals: "[shell]",
+  examples: [
+    ["docker versions completion bash > /etc/bash_completion.d/docker-versions", "install for bash"],
+  ],
   describe: "Print a shell completion script (bash, zsh, fish)",
   group: "Setup",
-  builder: (y) =>
-    y
-      .positional("shell", { type: "string", choices: SHELLS as unknown as string[] })
-      .example("docker versions completion bash > /etc/bash_completion.d/docker-versions", ""),
+  builder: (y) => y.positional("shell", { type: "string", choices: SHELLS as unknown as string[] }),
   async run(args, _versions, out) {
     const shell = args.shell ?? "";
     if (!(SHELLS as readonly string[]).includes(shell))

@@ -5,6 +5,7 @@ import type { Command } from "./command.js";
 
 export const generateEnv: Command<{ dryRun: boolean }> = {
   name: "generate-env",
+  examples: [["docker versions generate-env", "rewrite versions.env after restoring a manifest backup"]],
   describe: "Rewrite versions.env from the manifest",
   group: "Versions and updates",
   builder: (y) => y.option("dry-run", dryRunOption),

@@ -69,6 +69,7 @@ export function markdownReference(commands: readonly Command[]): string {
 
 export const helpVersion: Command<{ markdown: boolean }> = {
   name: "help-version",
+  examples: [["docker versions help-version --markdown > commands.md", "the command reference as Markdown"]],
   describe: "List every command, grouped (--markdown for the README's reference)",
   group: "Setup",
   builder: (y) =>

@@ -52,6 +52,7 @@ function finish(report: StartReport): number {
 
 export const updb: Command<StartArgs> = {
   name: "updb",
+  examples: [["docker versions updb --timeout 300", "databases up and healthy, allowing five minutes"]],
   describe: "Start the database services and wait until healthy",
   group: "Start and stop",
   builder: startOptions,
@@ -62,6 +63,10 @@ export const updb: Command<StartArgs> = {
 
 export const up: Command<StartArgs & { withDb: boolean }> = {
   name: "up",
+  examples: [
+    ["docker versions up", "the app on the manifest's digests, once the databases run"],
+    ["docker versions up --with-db", "start the databases first when they are down"],
+  ],
   describe: "Start the app services with the manifest's versions",
   group: "Start and stop",
   builder: (y) =>
@@ -77,6 +82,7 @@ export const up: Command<StartArgs & { withDb: boolean }> = {
 
 export const down: Command<{ dryRun: boolean; volumes: boolean }> = {
   name: "down",
+  examples: [["docker versions down", "every container and log capture stops; volumes stay"]],
   describe: "Stop every container of the project and the log captures",
   group: "Start and stop",
   builder: (y) =>
@@ -96,6 +102,10 @@ export const down: Command<{ dryRun: boolean; volumes: boolean }> = {
 
 export const restart: Command<StartArgs & { service?: string }> = {
   name: "restart",
+  examples: [
+    ["docker versions restart", "down → updb → up, as after pull-latest"],
+    ["docker versions restart --service taskservice", "recreate one service only, as after rollback-service"],
+  ],
   describe: "down, updb, up (or recreate one service with --service)",
   group: "Start and stop",
   builder: (y) => startOptions(y).option("service", serviceOption),
@@ -111,6 +121,7 @@ export const restart: Command<StartArgs & { service?: string }> = {
 
 export const update: Command<{ dryRun: boolean }> = {
   name: "update",
+  examples: [["docker versions update", "from-source workflow: down, pull, build"]],
   describe: "down, pull, build: the from-source workflow",
   group: "Versions and updates",
   builder: (y) => y.option("dry-run", dryRunOption),

@@ -16,6 +16,7 @@ export const logs: Command<{
   timestamps: boolean;
 }> = {
   name: "logs",
+  examples: [["docker versions logs -f --service taskservice", "follow one service"]],
   describe: "Follow the project's logs",
   group: "Logs",
   builder: (y) =>
@@ -74,6 +75,10 @@ function page(out: Out, text: string): Promise<void> {
 
 const today = (kind: CaptureKind, name: string, what: string): Command<TodayArgs> => ({
   name,
+  examples: [
+    [`docker versions ${name} --tail 100`, "the last hundred captured lines of today"],
+    [`docker versions ${name} --since 30m`, "what was captured in the last half hour"],
+  ],
   describe: `Show today's captured ${what} logs`,
   group: "Logs",
   builder: todayOptions,
@@ -95,6 +100,12 @@ export const dblogsToday = today("db", "dblogs-today", "database");
 
 export const dblogsErrors: Command<{ since?: string; json: boolean }> = {
   name: "dblogs-errors",
+  examples: [
+    [
+      "docker versions dblogs-errors --since 2h",
+      "OOM kills, killed containers and fatal lines of the last two hours",
+    ],
+  ],
   describe: "Show database errors: OOM kills, killed containers, fatal lines",
   group: "Logs",
   builder: (y) =>

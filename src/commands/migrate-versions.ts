@@ -12,6 +12,13 @@ type Args = { yes: boolean; editCompose: boolean; dryRun: boolean; json: boolean
 
 export const migrateVersions: Command<Args> = {
   name: "migrate-versions",
+  examples: [
+    ["docker versions migrate-versions", "ask service by service, Enter accepts"],
+    [
+      "docker versions migrate-versions --yes --no-edit-compose",
+      "accept everything, never touch the compose files",
+    ],
+  ],
   describe: "Create a manifest from the running project (wizard; --yes for scripts)",
   group: "Setup",
   builder: (y) =>
@@ -29,12 +36,7 @@ export const migrateVersions: Command<Args> = {
           "Offer to make image: lines without a version variable interpolate one (--no-edit-compose leaves the files alone)",
       })
       .option("dry-run", dryRunOption)
-      .option("json", jsonOption)
-      .example("docker versions migrate-versions", "ask service by service, Enter accepts")
-      .example(
-        "docker versions migrate-versions --yes --no-edit-compose",
-        "accept everything, never touch the compose files",
-      ),
+      .option("json", jsonOption),
   async run(args, versions, out) {
     let rl: Interface | undefined;
     // Asked only when there is something to ask, so a migrated project answers without a terminal.

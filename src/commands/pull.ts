@@ -5,6 +5,13 @@ import type { Command } from "./command.js";
 
 export const pull: Command<{ service?: string; json: boolean }> = {
   name: "pull",
+  examples: [
+    [
+      "docker versions pull",
+      "pull exactly the recorded digests (what the compose file names without a manifest)",
+    ],
+    ["docker versions pull --service taskservice", "one service only"],
+  ],
   describe: "Pull the manifest's versions by digest (or what the compose file names)",
   group: "Versions and updates",
   builder: (y) => y.option("service", serviceOption).option("json", jsonOption),
@@ -22,6 +29,10 @@ export const pull: Command<{ service?: string; json: boolean }> = {
 
 export const pullLatest: Command<{ dryRun: boolean; json: boolean }> = {
   name: "pull-latest",
+  examples: [
+    ["docker versions pull-latest", "pull latest everywhere, record the digests, latest → 1.65"],
+    ["docker versions pull-latest --dry-run", "ask the registry what would change; pull nothing"],
+  ],
   describe: "Pull the floating tag (latest) of every service and record it",
   group: "Versions and updates",
   builder: (y) => y.option("dry-run", dryRunOption).option("json", jsonOption),

@@ -5,6 +5,7 @@ import type { Command } from "./command.js";
 
 export const resolveTags: Command<{ dryRun: boolean; json: boolean }> = {
   name: "resolve-tags",
+  examples: [["docker versions resolve-tags --dry-run", "which floating tags have a semantic twin"]],
   describe: "Turn floating tags (latest) into the semantic tag with the same digest",
   group: "Registry",
   builder: (y) => y.option("dry-run", dryRunOption).option("json", jsonOption),
@@ -26,6 +27,7 @@ export const checkUpdates: Command<{
   service?: string;
 }> = {
   name: "check-updates",
+  examples: [["docker versions check-updates --exit-code || echo updates available", "for cron jobs and CI"]],
   describe: "List newer tags per service (semver-aware) and whether the floating tag moved",
   group: "Registry",
   builder: (y) =>
@@ -41,8 +43,7 @@ export const checkUpdates: Command<{
         default: false,
         describe: "Exit 2 when updates exist (for scripts)",
       })
-      .option("json", jsonOption)
-      .example("docker versions check-updates --exit-code || echo updates available", ""),
+      .option("json", jsonOption),
   async run(args, versions, out) {
     const rows = await versions.checkUpdates({ prereleases: args.prereleases, service: args.service });
     const available = rows.some((r) => (r.updates?.newer.length ?? 0) > 0 || r.floatingMoved);

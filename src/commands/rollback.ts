@@ -12,6 +12,13 @@ const common = {
 
 export const rollback: Command<Args> = {
   name: "rollback",
+  examples: [
+    ["docker versions rollback", "every service whose previous version differs"],
+    [
+      "docker versions rollback --service taskservice --to 1.41 --apply",
+      "one service to a named version, and recreate it",
+    ],
+  ],
   describe: "Roll back every changed service to its previous version (or --service S [--to T])",
   group: "Rollback",
   builder: (y) =>
@@ -38,6 +45,12 @@ export const rollback: Command<Args> = {
 
 export const rollbackService: Command<Args> = {
   name: "rollback-service",
+  examples: [
+    [
+      "docker versions rollback-service --service taskservice --apply",
+      "previous version of one service, recreated at once",
+    ],
+  ],
   describe: "Roll back one service to its previous version",
   group: "Rollback",
   builder: (y) =>
@@ -54,6 +67,12 @@ export const rollbackService: Command<Args> = {
 
 export const rollbackTo: Command<Args> = {
   name: "rollback-to",
+  examples: [
+    [
+      "docker versions rollback-to --service taskservice --tag 1.41",
+      "a version from history, or from the registry",
+    ],
+  ],
   describe: "Roll back one service to a named version (from history or the registry)",
   group: "Rollback",
   builder: (y) =>

@@ -15,6 +15,10 @@ export function duration(seconds: number): string {
 
 export const status: Command<{ json: boolean }> = {
   name: "status",
+  examples: [
+    ["docker versions status", "every service: role, image, state, uptime, restarts, drift"],
+    ["docker versions -f prod.yaml status --json", "the same for scripts, for another compose file"],
+  ],
   describe: "Show the project, its manifest and the state of every service",
   group: "Start and stop",
   builder: (y) => y.option("json", { type: "boolean", default: false, describe: "Print JSON for scripts" }),

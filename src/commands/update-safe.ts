@@ -17,6 +17,10 @@ type Args = {
 
 export const updateSafe: Command<Args> = {
   name: "update-safe",
+  examples: [
+    ["docker versions update-safe --dry-run", "show which services would change"],
+    ["docker versions update-safe --timeout 300", "allow five minutes for health checks"],
+  ],
   describe: "Backed-up, health-checked update of what changed; rolls itself back on failure",
   group: "Versions and updates",
   builder: (y) =>
@@ -49,9 +53,7 @@ export const updateSafe: Command<Args> = {
         describe: "Finish an update-safe run that was interrupted",
       })
       .option("dry-run", dryRunOption)
-      .option("json", jsonOption)
-      .example("docker versions update-safe --dry-run", "show which services would change")
-      .example("docker versions update-safe --timeout 300", "allow five minutes for health checks"),
+      .option("json", jsonOption),
   async run(args, versions, out) {
     const steps: string[] = [];
     const runner = new UpdateSafe(versions, {

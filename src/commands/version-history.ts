@@ -6,6 +6,10 @@ import type { Command } from "./command.js";
 
 export const versionHistory: Command<{ json: boolean; service?: string; audit: boolean }> = {
   name: "version-history",
+  examples: [
+    ["docker versions version-history --service req_router", "what can be rolled back to"],
+    ["docker versions history --audit", "every change: when, who, which command, old → new"],
+  ],
   aliases: ["history"],
   describe: "Show the deployment history per service ([current], [previous])",
   group: "Rollback",

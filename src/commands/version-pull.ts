@@ -5,9 +5,15 @@ import type { Command } from "./command.js";
 
 type Args = { service: string; tag: string; dryRun: boolean; json: boolean };
 
-const make = (name: string, describe: string, custom: boolean): Command<Args> => ({
+const make = (
+  name: string,
+  describe: string,
+  custom: boolean,
+  examples: [string, string][],
+): Command<Args> => ({
   name,
   describe,
+  examples,
   group: "Versions and updates",
   builder: (y) =>
     y
@@ -26,9 +32,12 @@ const make = (name: string, describe: string, custom: boolean): Command<Args> =>
   },
 });
 
-export const versionPull = make("version-pull", "Pull one service at a given tag and record it", false);
+export const versionPull = make("version-pull", "Pull one service at a given tag and record it", false, [
+  ["docker versions version-pull --service taskservice --tag 1.42", "test one version, forward or back"],
+]);
 export const versionSet = make(
   "version-set",
   "Set a custom hotfix tag for one service, shown as [custom]",
   true,
+  [["docker versions version-set --service req_router --tag 1.35-hotfix-customer123", "a customer's patch"]],
 );

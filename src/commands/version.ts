@@ -6,6 +6,10 @@ import type { Command } from "./command.js";
 
 export const version: Command<{ json: boolean }> = {
   name: "version",
+  examples: [
+    ["docker versions version", "tag, digest and drift of every tracked service"],
+    ["docker versions version --json", "the same for scripts"],
+  ],
   describe: "Show each service's tag, digest, [custom] flag, deploy time and drift",
   group: "Versions and updates",
   builder: (y) => y.option("json", jsonOption),

@@ -14,6 +14,10 @@ describe("README", () => {
     expect(section).toBe(markdownReference(commands));
   });
 
+  it("gives every command at least one example for its --help", () => {
+    expect(commands.filter((c) => !c.examples?.length).map((c) => c.name)).toEqual([]);
+  });
+
   it("maps every command to a group and names no command twice", () => {
     const names = commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]);
     expect(new Set(names).size).toBe(names.length);
