@@ -164,3 +164,14 @@ export async function must(
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
   return r;
 }
+
+/** The basic-auth registry's port and test user, as test/bed/auth-registry.sh set it up. */
+export function authBed(): { registry: string; user: string; password: string } {
+  const env = readFileSync(path.resolve(import.meta.dirname, "../bed/auth-registry.env"), "utf8");
+  const get = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(env)?.[1] ?? "";
+  return {
+    registry: `127.0.0.1:${get("DV_AUTH_REGISTRY_PORT")}`,
+    user: get("DV_AUTH_USER"),
+    password: get("DV_AUTH_PASSWORD"),
+  };
+}

@@ -14,7 +14,7 @@ import { checkUpdates, resolveTag } from "../../src/adapters/registry/resolution
 import { listRepositories, listTags } from "../../src/adapters/registry/tags.js";
 import { parseReference } from "../../src/core/reference.js";
 import { pushTags } from "../bed/push-tags.mjs";
-import { bed, sh } from "./harness.js";
+import { authBed, bed, sh } from "./harness.js";
 
 const FIXTURES = [
   "req_router",
@@ -28,17 +28,6 @@ const FIXTURES = [
   "dagknows_nuxt",
   "postgres",
 ];
-
-/** The basic-auth registry's port and test user, as test/bed/auth-registry.sh set it up. */
-function authBed(): { registry: string; user: string; password: string } {
-  const env = readFileSync(path.resolve(import.meta.dirname, "../bed/auth-registry.env"), "utf8");
-  const get = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(env)?.[1] ?? "";
-  return {
-    registry: `127.0.0.1:${get("DV_AUTH_REGISTRY_PORT")}`,
-    user: get("DV_AUTH_USER"),
-    password: get("DV_AUTH_PASSWORD"),
-  };
-}
 
 async function must(cmd: string, args: string[], opts: Parameters<typeof sh>[2] = {}): Promise<string> {
   const r = await sh(cmd, args, opts);

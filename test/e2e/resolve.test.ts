@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  authBed,
   bed,
   fixtureProject,
   installPlugin,
@@ -13,16 +14,6 @@ import {
   seedNamespace,
   sh,
 } from "./harness.js";
-
-function authBed(): { registry: string; user: string; password: string } {
-  const text = readFileSync(path.resolve(import.meta.dirname, "../bed/auth-registry.env"), "utf8");
-  const get = (k: string) => new RegExp(`^${k}=(.*)$`, "m").exec(text)?.[1] ?? "";
-  return {
-    registry: `127.0.0.1:${get("DV_AUTH_REGISTRY_PORT")}`,
-    user: get("DV_AUTH_USER"),
-    password: get("DV_AUTH_PASSWORD"),
-  };
-}
 
 describe.skipIf(!bed.available)("tag resolution and update checks", () => {
   const plugin = installPlugin();
