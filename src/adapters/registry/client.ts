@@ -149,6 +149,11 @@ export class RegistryClient {
     });
   }
 
+  /** The environment this client was made for: credential helpers' PATH, and whether AWS credentials exist. */
+  get env(): NodeJS.ProcessEnv {
+    return this.opts.env ?? process.env;
+  }
+
   /** The URL of `/v2/<repository>/<rest>` on the repository's registry. */
   url(repo: RepositoryRef, rest: string): URL {
     return this.registryUrl(repo.registry, `${repo.repository}/${rest}`);

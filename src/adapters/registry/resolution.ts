@@ -1,19 +1,13 @@
 // The registry side of resolve-tags and check-updates for one image: feeds tags and digests
-// from the client into the pure rules of core/resolve and core/updates.
+// from its tag source (the registry's OCI API, or ECR Public's DescribeImages) into the pure
+// rules of core/resolve and core/updates.
 import { type ImageRef, parseReference } from "../../core/reference.js";
 import { type Resolution, resolveFloatingTag } from "../../core/resolve.js";
 import { type AvailableUpdates, availableUpdates } from "../../core/updates.js";
 import type { RegistryClient } from "./client.js";
 import { RegistryError } from "./errors.js";
-import {
-  hostPlatform,
-  imageVersionLabel,
-  isIndexMediaType,
-  manifestDigest,
-  type Platform,
-  platformManifestDigest,
-} from "./manifests.js";
-import { listTags } from "./tags.js";
+import { hostPlatform, imageVersionLabel, type Platform, platformManifestDigest } from "./manifests.js";
+import { openTagSource } from "./tag-source.js";
 
 export interface ResolveTagOptions {
   /** The engine's platform, for images whose recorded digest is one platform's manifest. */
@@ -28,8 +22,10 @@ function toRef(image: string | ImageRef): ImageRef {
 }
 
 /**
- * The semantic tag of `image` whose digest is `recordedDigest`. Costs one tags/list and one
- * HEAD per candidate tried (newest first), so one HEAD when the floating tag is the newest.
+ * The semantic tag of `image` whose digest is `recordedDigest`. Over the OCI API it costs one
+ * tags/list and one HEAD per candidate tried (newest first), so one HEAD when the floating tag
+ * is the newest; from ECR Public, one DescribeImages call per 1000 images. A platform's
+ * manifest and the version label are read from the registry API either way.
  */
 export async function resolveTag(
   client: RegistryClient,
@@ -39,16 +35,17 @@ export async function resolveTag(
 ): Promise<Resolution> {
   const ref = toRef(image);
   const platform = opts.platform ?? hostPlatform();
-  const { tags } = await listTags(client, ref);
-  // The HEADs already tell which tags are indexes: only those can hold a platform manifest.
+  const source = await openTagSource(client, ref);
+  const tags = await source.listTags();
+  // The digest lookups already tell which tags are indexes: only those can hold a platform manifest.
   const indexes = new Set<string>();
   return resolveFloatingTag({
     tags,
     digest: recordedDigest,
     maxCandidates: opts.maxCandidates,
     digestOf: async (tag) => {
-      const found = await manifestDigest(client, ref, tag);
-      if (isIndexMediaType(found.mediaType)) indexes.add(tag);
+      const found = await source.digestOf(tag);
+      if (found.index) indexes.add(tag);
       return found.digest;
     },
     platformDigestOf: async (tag) =>
@@ -79,11 +76,12 @@ export async function checkUpdates(
   image: string | ImageRef,
   opts: { currentTag: string; floatingTag?: string; recordedDigest?: string; prereleases?: boolean },
 ): Promise<UpdateCheck> {
-  const ref = toRef(image);
-  const { tags } = await listTags(client, ref);
-  const updates = availableUpdates(opts.currentTag, tags, { prereleases: opts.prereleases });
+  const source = await openTagSource(client, toRef(image));
+  const updates = availableUpdates(opts.currentTag, await source.listTags(), {
+    prereleases: opts.prereleases,
+  });
   if (!opts.floatingTag) return { updates };
-  const { digest } = await manifestDigest(client, ref, opts.floatingTag);
+  const { digest } = await source.digestOf(opts.floatingTag);
   return {
     updates,
     floatingDigest: digest,
