@@ -5,6 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { arch as nodeArch, platform } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,6 +25,37 @@ const target = path.join(dist, `docker-versions-${platform()}-${ARCH}`);
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
+// The AWS SDK is more than half of the bundle, and only ECR Public lookups load it. Bundled like
+// the rest, it would still weigh on every start: the code cache keeps V8's preparse data for
+// each of its functions (~190 KB), which made `docker-cli-plugin-metadata` ~6% slower. Held as
+// one string, it costs nothing until src/adapters/registry/ecr-public.ts imports it.
+const sdkAsText = {
+  name: "sdk-as-text",
+  setup(b) {
+    b.onResolve({ filter: /^@aws-sdk\/client-ecr-public$/ }, (args) =>
+      args.kind === "dynamic-import" ? { path: args.path, namespace: "sdk-as-text" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "sdk-as-text" }, async (args) => {
+      const sdk = await build({
+        entryPoints: [createRequire(import.meta.url).resolve(args.path)],
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        format: "cjs",
+        minify: true,
+        legalComments: "none",
+        write: false,
+        logLevel: "warning",
+      });
+      const code = JSON.stringify(sdk.outputFiles[0].text);
+      return {
+        contents: `const m = { exports: {} };\nnew Function("module", "exports", "require", ${code})(m, m.exports, require);\nmodule.exports = m.exports;\n`,
+        loader: "js",
+      };
+    });
+  },
+};
+
 const bundle = path.join(work, "docker-versions.cjs");
 await build({
   entryPoints: [path.join(root, "src/main.ts")],
@@ -38,6 +70,7 @@ await build({
   define: { "import.meta.url": "__dvImportMetaUrl", __DV_VERSION__: JSON.stringify(pkg.version) },
   banner: { js: 'const __dvImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   logLevel: "warning",
+  plugins: [sdkAsText],
 });
 if (process.argv.includes("--bundle-only")) process.exit(0);
 
