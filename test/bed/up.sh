@@ -44,6 +44,8 @@ fi
 if ! docker info >/dev/null 2>&1; then
   if ! pgrep -x dockerd >/dev/null; then
     log "starting dockerd"
+    # A dockerd that was killed leaves its pid file behind, and a new one refuses to start.
+    rm -f /var/run/docker.pid
     setsid dockerd >"$STATE/dockerd.log" 2>&1 </dev/null &
   fi
   for _ in $(seq 1 120); do docker info >/dev/null 2>&1 && break; sleep 0.5; done
