@@ -79,6 +79,14 @@ export interface Change {
   to: VersionRef;
 }
 
+/** The floating tags' news: what would change (to the semantic tag where one matched). */
+export interface FloatingPlan {
+  changes: Change[];
+  unchanged: string[];
+  /** One per floating tag that could not be resolved (the tag is kept). */
+  warnings: string[];
+}
+
 export interface ChangeReport {
   changes: Change[];
   unchanged: string[];
@@ -452,19 +460,36 @@ export class Versions {
       return { mode: "compose" };
     }
     const images = serviceImages(project);
-    const targets = Object.keys(loaded.manifest.services)
-      .filter((s) => s in project.services)
-      .sort()
-      .map((service) => {
-        const rec = loaded.manifest.services[service] as ServiceRecord;
-        return {
-          service,
-          rec,
-          tag: rec.floating_tag ?? "latest",
-          repository: this.repositoryOf(service, rec, images),
-        };
-      });
-    // Pull everything first (a dry run asks the registry instead): one failure records nothing.
+    const plan = await this.floatingPlan(loaded.manifest, images, { dryRun: opts.dryRun });
+    const report = await this.record("pull-latest", project, images, plan.changes, Boolean(opts.dryRun));
+    report.unchanged.push(...plan.unchanged);
+    report.unchanged.sort();
+    report.warnings.push(...plan.warnings.map((w) => `${w}; run 'docker versions resolve-tags' later`));
+    return report;
+  }
+
+  /**
+   * What the floating tags say now, for every tracked service of the project: each one is
+   * pulled (a dry run asks the registry for its digest instead) and, where the digest moved,
+   * named by the semantic tag with the same digest. Pulls all before returning, so a failure
+   * leaves nothing half-planned. Shared by pull-latest and update-safe.
+   */
+  async floatingPlan(
+    manifest: Manifest,
+    images: Map<string, ServiceImage>,
+    opts: { dryRun?: boolean; progress?: (line: string) => void } = {},
+  ): Promise<FloatingPlan> {
+    const say = opts.progress ?? ((line: string) => this.progress(line));
+    const project = await this.project();
+    const targets = Object.entries(manifest.services)
+      .filter(([service]) => service in project.services)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([service, rec]) => ({
+        service,
+        rec,
+        tag: rec.floating_tag ?? "latest",
+        repository: this.repositoryOf(service, rec, images),
+      }));
     const client = this.registry();
     const found = await mapLimit(targets, CONCURRENCY, async (t) => {
       if (opts.dryRun)
@@ -472,28 +497,27 @@ export class Versions {
           ...t,
           digest: (await manifestDigest(client, parseReference(`${t.repository}:${t.tag}`), t.tag)).digest,
         };
-      this.progress(`pulling ${t.service}: ${t.repository}:${t.tag}`);
+      say(`pulling ${t.service}: ${t.repository}:${t.tag}`);
       return { ...t, digest: await this.pullImageTag(t.repository, t.tag) };
     });
     // A floating tag whose digest did not move is no change, even if the record names it by its semantic tag.
     const moved = found.filter((f) => f.digest === undefined || f.digest !== f.rec.image_digest);
     const resolved = await resolveFloating(client, moved);
-    const warnings = resolved
-      .filter((r) => r.to === null)
-      .map((r) => `kept '${r.from}' for ${r.service}: ${r.reason}; run 'docker versions resolve-tags' later`);
-    const planned = moved.map((m) => {
-      const semantic = resolved.find((r) => r.service === m.service)?.to;
-      return {
-        service: m.service,
-        to: { tag: semantic ?? m.tag, digest: m.digest },
-        resolvedFrom: semantic ? m.tag : undefined,
-      };
-    });
-    const report = await this.record("pull-latest", project, images, planned, Boolean(opts.dryRun));
-    report.unchanged.push(...found.filter((f) => !moved.includes(f)).map((f) => f.service));
-    report.unchanged.sort();
-    report.warnings.push(...warnings);
-    return report;
+    return {
+      changes: moved.map((m) => {
+        const semantic = resolved.find((r) => r.service === m.service)?.to ?? undefined;
+        return {
+          service: m.service,
+          from: { tag: m.rec.current_tag, digest: m.rec.image_digest },
+          to: { tag: semantic ?? m.tag, digest: m.digest },
+          resolvedFrom: semantic ? m.tag : undefined,
+        };
+      }),
+      unchanged: found.filter((f) => !moved.includes(f)).map((f) => f.service),
+      warnings: resolved
+        .filter((r) => r.to === null)
+        .map((r) => `kept '${r.from}' for ${r.service}: ${r.reason}`),
+    };
   }
 
   /** The registry client for this command (credentials from the user's Docker config). */

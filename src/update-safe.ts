@@ -7,12 +7,9 @@ import path from "node:path";
 import { listContainers } from "./adapters/compose.js";
 import { type DataBackup, runBackupCommand, snapshotVolumes } from "./adapters/data-backup.js";
 import { appendAudit, appendJournal, type JournalEntry, unfinishedRun } from "./adapters/journal.js";
-import { mapLimit } from "./adapters/registry/client.js";
-import { manifestDigest } from "./adapters/registry/manifests.js";
 import { BACKUP_DIR, backupFile, withLock, writeAtomic } from "./adapters/store.js";
 import { recordDeployment } from "./core/history.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
-import { parseReference } from "./core/reference.js";
 import { UserError } from "./errors.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import {
@@ -24,7 +21,6 @@ import {
   serviceImages,
   writeRecord,
 } from "./record.js";
-import { resolveFloating } from "./registry-ops.js";
 import type { Change, Versions } from "./service.js";
 
 export interface UpdateSafeOptions {
@@ -97,30 +93,10 @@ export class UpdateSafe {
 
   /** --dry-run: what would change, from the registry, touching nothing. */
   private async plan(): Promise<UpdateSafeReport> {
-    const project = await this.versions.project();
     const { manifest } = await requireManifest(await this.versions.manifestPath());
-    const images = serviceImages(project);
-    const client = this.versions.registry();
-    const tracked = Object.entries(manifest.services).filter(([s]) => s in project.services);
-    const found = await mapLimit(tracked, 4, async ([service, rec]) => {
-      const repository = images.get(service)?.repository ?? rec.image ?? "";
-      const tag = rec.floating_tag ?? "latest";
-      const { digest } = await manifestDigest(client, parseReference(`${repository}:${tag}`), tag);
-      return { service, rec, repository, tag, digest };
-    });
-    const moved = found.filter((f) => f.digest !== f.rec.image_digest);
-    const resolved = await resolveFloating(client, moved);
-    const changes = moved.map((m) => {
-      const semantic = resolved.find((r) => r.service === m.service)?.to ?? undefined;
-      return {
-        service: m.service,
-        from: { tag: m.rec.current_tag, digest: m.rec.image_digest },
-        to: { tag: semantic ?? m.tag, digest: m.digest },
-        resolvedFrom: semantic ? m.tag : undefined,
-      };
-    });
-    const unchanged = found.filter((f) => !moved.includes(f)).map((f) => f.service);
-    return { outcome: "dry-run", changes, unchanged, backup: null, data: null, recreated: [], warnings: [] };
+    const images = serviceImages(await this.versions.project());
+    const plan = await this.versions.floatingPlan(manifest, images, { dryRun: true });
+    return { outcome: "dry-run", ...plan, backup: null, data: null, recreated: [] };
   }
 
   private async update(opts: UpdateSafeOptions): Promise<UpdateSafeReport> {
@@ -148,40 +124,25 @@ export class UpdateSafe {
         this.say("data backup skipped (--skip-data-backup): the database volumes are not copied");
       await journal({ step: "backed-up", backup });
 
-      // 2. Pull every floating tag before stopping anything; any failure ends the run here.
-      const client = this.versions.registry();
-      const pulled = await mapLimit(tracked, 4, async ([service, rec]) => {
-        const repository = images.get(service)?.repository ?? rec.image ?? "";
-        const tag = rec.floating_tag ?? "latest";
-        this.say(`pulling ${service}: ${repository}:${tag}`);
-        return { service, rec, repository, tag, digest: await this.versions.pullImageTag(repository, tag) };
+      // 2. Pull every floating tag before stopping anything (any failure ends the run here),
+      // 3. resolve tags and plan: only the services whose digest moved.
+      const plan = await this.versions.floatingPlan(current.manifest, images, {
+        progress: (line) => this.say(line),
       });
       await journal({ step: "pulled" });
-
-      // 3. Resolve tags and plan: only services whose digest moved.
-      const moved = pulled.filter((p) => p.digest === undefined || p.digest !== p.rec.image_digest);
-      const resolved = await resolveFloating(client, moved);
-      const warnings = resolved
-        .filter((r) => r.to === null)
-        .map((r) => `kept '${r.from}' for ${r.service}: ${r.reason}`);
-      const unchanged = pulled.filter((p) => !moved.includes(p)).map((p) => p.service);
-      if (moved.length === 0) {
+      const { changes, unchanged, warnings } = plan;
+      if (changes.length === 0) {
         await journal({ step: "end", outcome: "nothing-to-do" });
         return { outcome: "nothing-to-do", changes: [], unchanged, backup, data, recreated: [], warnings };
       }
       const at = stamp();
       const next: Manifest = { ...current.manifest, services: { ...current.manifest.services } };
-      const changes: Change[] = moved.map((m) => {
-        const semantic = resolved.find((r) => r.service === m.service)?.to ?? undefined;
-        const to = { tag: semantic ?? m.tag, digest: m.digest };
-        next.services[m.service] = recordDeployment(m.rec, { ...to, at, source: "update-safe" });
-        return {
-          service: m.service,
-          from: { tag: m.rec.current_tag, digest: m.rec.image_digest },
-          to,
-          resolvedFrom: semantic ? m.tag : undefined,
-        };
-      });
+      for (const c of changes)
+        next.services[c.service] = recordDeployment(next.services[c.service], {
+          ...c.to,
+          at,
+          source: "update-safe",
+        });
       const services = changes.map((c) => c.service);
       touched = true;
       await writeRecord(paths, images, "update-safe", current, next);
