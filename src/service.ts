@@ -406,7 +406,6 @@ export class Versions {
   /** Records `changes` (computed outside the lock) against the manifest as it is under the lock. */
   private async record(
     command: string,
-    project: ComposeProject,
     images: Map<string, ServiceImage>,
     planned: { service: string; to: VersionRef; custom?: boolean; resolvedFrom?: string }[],
     dryRun: boolean,
@@ -414,7 +413,12 @@ export class Versions {
     const paths = await this.paths();
     const at = this.now();
     const compute = (current: LoadedManifest | null) => {
-      const manifest: Manifest = { schema: 1, services: { ...(current?.manifest.services ?? {}) } };
+      // Top-level settings (data_backup_command) carry over; only services change here.
+      const manifest: Manifest = {
+        schema: 1,
+        ...current?.manifest,
+        services: { ...current?.manifest.services },
+      };
       const changes: Change[] = [];
       const unchanged: string[] = [];
       for (const p of planned) {
@@ -444,7 +448,6 @@ export class Versions {
       const { manifest, changes, unchanged } = compute(current);
       return { manifest, result: { changes, unchanged } };
     });
-    void project;
     return { ...out.result, dryRun: false, backup: out.backup, warnings: out.warnings, applied: [] };
   }
 
@@ -461,7 +464,7 @@ export class Versions {
     }
     const images = serviceImages(project);
     const plan = await this.floatingPlan(loaded.manifest, images, { dryRun: opts.dryRun });
-    const report = await this.record("pull-latest", project, images, plan.changes, Boolean(opts.dryRun));
+    const report = await this.record("pull-latest", images, plan.changes, Boolean(opts.dryRun));
     report.unchanged.push(...plan.unchanged);
     report.unchanged.sort();
     report.warnings.push(...plan.warnings.map((w) => `${w}; run 'docker versions resolve-tags' later`));
@@ -547,7 +550,7 @@ export class Versions {
     const found = resolved.filter((r): r is Resolved & { to: string } => r.to !== null);
     const at = this.now();
     const compute = (current: LoadedManifest | null) => {
-      const next: Manifest = { schema: 1, services: { ...(current?.manifest.services ?? {}) } };
+      const next: Manifest = { schema: 1, ...current?.manifest, services: { ...current?.manifest.services } };
       const changes: Change[] = [];
       for (const r of found) {
         const rec = next.services[r.service];
@@ -630,7 +633,6 @@ export class Versions {
     }
     return this.record(
       command,
-      project,
       images,
       [{ service: opts.service, to: { tag: opts.tag, digest }, custom: opts.custom }],
       Boolean(opts.dryRun),
@@ -671,7 +673,7 @@ export class Versions {
         t.to.digest = await this.ensureLocal(repo, t.to);
       });
     }
-    const report = await this.record("rollback", project, images, targets, Boolean(opts.dryRun));
+    const report = await this.record("rollback", images, targets, Boolean(opts.dryRun));
     if (opts.apply && !opts.dryRun && report.changes.length > 0) {
       report.applied = await this.recreate(report.changes.map((c) => c.service));
     }

@@ -81,6 +81,15 @@ describe("renderManifest", () => {
   });
 });
 
+describe("data_backup_command", () => {
+  it("is read as a list of strings, rendered back, and rejected in other shapes", () => {
+    const m = parseManifest("data_backup_command: [pg_dumpall, -f, /backup/all.sql]\nservices: {}\n");
+    expect(m.data_backup_command).toEqual(["pg_dumpall", "-f", "/backup/all.sql"]);
+    expect(parseManifest(renderManifest(m)).data_backup_command).toEqual(m.data_backup_command);
+    expect(() => parseManifest("data_backup_command: pg_dumpall -f x\nservices: {}\n")).toThrow(/list of strings/);
+  });
+});
+
 describe("history", () => {
   const at = (i: number) => `2026-01-0${i}T00:00:00Z`;
   it("keeps the newest five, newest first, and skips a redeploy of what is current", () => {
