@@ -9,6 +9,7 @@ import {
   listContainers,
   loadProject,
   manifestPathFor,
+  type ServiceSpec,
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
@@ -266,11 +267,20 @@ export class Versions {
       listContainers(this.ctx.cli, project),
       this.manifestPath(),
     ]);
+    // With a record, a tracked service runs the recorded tag, not what the file defaults to.
+    const recorded = (await readManifest(manifestPath))?.manifest.services ?? {};
+    const images = serviceImages(project);
+    const imageOf = (service: string, spec: ServiceSpec): string => {
+      const rec = recorded[service];
+      const repo = images.get(service)?.repository ?? rec?.image;
+      if (rec && repo && images.get(service)?.variable) return `${repo}:${rec.current_tag}`;
+      return spec.image ?? "(built locally)";
+    };
     const services = Object.entries(project.services)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([service, spec]) => ({
         service,
-        image: spec.image ?? "(built locally)",
+        image: imageOf(service, spec),
         containers: containers
           .filter((c) => c.service === service)
           .map(({ name, state, health, exitCode, status }) => ({ name, state, health, exitCode, status })),
