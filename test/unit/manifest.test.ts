@@ -86,7 +86,9 @@ describe("data_backup_command", () => {
     const m = parseManifest("data_backup_command: [pg_dumpall, -f, /backup/all.sql]\nservices: {}\n");
     expect(m.data_backup_command).toEqual(["pg_dumpall", "-f", "/backup/all.sql"]);
     expect(parseManifest(renderManifest(m)).data_backup_command).toEqual(m.data_backup_command);
-    expect(() => parseManifest("data_backup_command: pg_dumpall -f x\nservices: {}\n")).toThrow(/list of strings/);
+    expect(() => parseManifest("data_backup_command: pg_dumpall -f x\nservices: {}\n")).toThrow(
+      /list of strings/,
+    );
   });
 });
 
