@@ -31,7 +31,10 @@ export default function setup(project: TestProject) {
   if (bed.status !== 0) {
     const why = `the Docker test bed could not be brought up (test/bed/up.sh exited ${bed.status}; it needs a Debian host and root)`;
     if (ci) throw new Error(why);
-    console.error(`\n!!! ${why}: end-to-end tests are SKIPPED. Run as root on Debian, or in CI. !!!\n`);
+    const skipped = readdirSync(path.join(root, "test/e2e")).filter((f) => f.endsWith(".test.ts"));
+    console.error(
+      `\n!!! ${why}: run the tests as root on Debian (test/bed/up.sh installs docker.io, Compose v2 and docker-registry) — SKIPPED: ${skipped.join(", ")} !!!\n`,
+    );
     project.provide("bed", { available: false, registry: "", exe: EXE });
     return;
   }
