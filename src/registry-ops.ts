@@ -43,6 +43,21 @@ export interface Resolved {
   to: string | null;
   /** Why a floating tag could not be resolved (the tag is kept). */
   reason?: string;
+  /** Set when no tag has the digest and the image's version label named the tag instead. */
+  byLabel?: boolean;
+}
+
+/** Warnings to show about resolutions: kept floating tags, and tags taken from a label. */
+export function resolutionWarnings(resolved: readonly Resolved[], nextStep?: string): string[] {
+  return resolved.flatMap((r) =>
+    r.to === null
+      ? [`kept '${r.from}' for ${r.service}: ${r.reason}${nextStep ? `; ${nextStep}` : ""}`]
+      : r.byLabel
+        ? [
+            `${r.service}: no tag has the digest of '${r.from}'; named it ${r.to} from the image's org.opencontainers.image.version label`,
+          ]
+        : [],
+  );
 }
 
 /** For each service with a floating tag and a digest: the semantic tag with that digest. */
@@ -60,8 +75,10 @@ export async function resolveFloating(
         reason: "no digest recorded (run docker versions pull)",
       };
     try {
-      const r = await resolveTag(client, `${i.repository}:${i.tag}`, i.digest);
-      if (r.tag !== null) return { service: i.service, from: i.tag, to: r.tag };
+      // The image's version label is the second source, used only when no tag has the digest.
+      const r = await resolveTag(client, `${i.repository}:${i.tag}`, i.digest, { useLabel: true });
+      if (r.tag !== null)
+        return { service: i.service, from: i.tag, to: r.tag, byLabel: r.matchedBy === "label" };
       return { service: i.service, from: i.tag, to: null, reason: r.reason };
     } catch (e) {
       if (e instanceof UserError) return { service: i.service, from: i.tag, to: null, reason: e.message };

@@ -38,6 +38,7 @@ import {
 import {
   type Resolved,
   registryClient,
+  resolutionWarnings,
   resolveFloating,
   type UpdateRow,
   updatesFor,
@@ -477,7 +478,7 @@ export class Versions {
     const report = await this.record("pull-latest", images, plan.changes, Boolean(opts.dryRun));
     report.unchanged.push(...plan.unchanged);
     report.unchanged.sort();
-    report.warnings.push(...plan.warnings.map((w) => `${w}; run 'docker versions resolve-tags' later`));
+    report.warnings.push(...plan.warnings);
     return report;
   }
 
@@ -527,9 +528,7 @@ export class Versions {
         };
       }),
       unchanged: found.filter((f) => !moved.includes(f)).map((f) => f.service),
-      warnings: resolved
-        .filter((r) => r.to === null)
-        .map((r) => `kept '${r.from}' for ${r.service}: ${r.reason}`),
+      warnings: resolutionWarnings(resolved, "run 'docker versions resolve-tags' later"),
     };
   }
 
@@ -554,9 +553,7 @@ export class Versions {
         digest: rec.image_digest,
       }));
     const resolved = await resolveFloating(this.registry(), items);
-    const warnings = resolved
-      .filter((r) => r.to === null)
-      .map((r) => `kept '${r.from}' for ${r.service}: ${r.reason}`);
+    const warnings = resolutionWarnings(resolved);
     const found = resolved.filter((r): r is Resolved & { to: string } => r.to !== null);
     const at = this.now();
     const compute = (current: LoadedManifest | null) => {

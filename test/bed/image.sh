@@ -14,11 +14,12 @@ cp /bin/busybox "$root/bin/busybox"
 for a in sh ls cat echo sleep wget httpd; do ln -s busybox "$root/bin/$a"; done
 printf '%s\n' "$content" >"$root/version"
 printf '%s\n' "$content" >"$root/www/index.html"
-# DV_IMAGE_CMD replaces the default command (JSON form), e.g. for an image that never gets healthy.
+# DV_IMAGE_CMD replaces the default command (JSON form), e.g. for an image that never gets healthy;
+# DV_IMAGE_VERSION_LABEL replaces the org.opencontainers.image.version label (default: the first tag).
 cmd=${DV_IMAGE_CMD:-'["/bin/busybox","sh","-c","trap \"exit 0\" TERM INT; /bin/busybox httpd -f -p 8080 -h /www & wait"]'}
 tar -C "$root" -cf - . | docker import \
   -c "CMD $cmd" \
-  -c 'EXPOSE 8080' -c "LABEL org.opencontainers.image.version=$1" \
+  -c 'EXPOSE 8080' -c "LABEL org.opencontainers.image.version=${DV_IMAGE_VERSION_LABEL:-$1}" \
   - "$repo:$1" >/dev/null
 for tag in "$@"; do
   [ "$tag" = "$1" ] || docker tag "$repo:$1" "$repo:$tag"

@@ -111,6 +111,23 @@ describe.skipIf(!bed.available)("tag resolution and update checks", () => {
     expect((await tags()).tasks).toBe("latest");
   });
 
+  it("names a floating tag from the image's version label when no tag has its digest, and says so", async () => {
+    await pushImage(`${bed.registry}/${ns}/req_router`, ["1.70"]);
+    await must("env", [
+      "DV_IMAGE_VERSION_LABEL=1.70",
+      "bash",
+      path.resolve(import.meta.dirname, "../bed/image.sh"),
+      `${bed.registry}/${ns}/req_router`,
+      "router rebuilt",
+      "latest",
+    ]);
+    const r = await ok("pull-latest");
+    expect(r.stdout).toMatch(/^router: 1\.65 \(\w+\) → 1\.70 \(\w+\) \[latest → 1\.70\]$/m);
+    expect(r.stderr).toMatch(
+      /warning: router: no tag has the digest of 'latest'; named it 1\.70 from the image's org\.opencontainers\.image\.version label/,
+    );
+  });
+
   it("an unreachable registry leaves the manifest unchanged", async () => {
     const before = readFileSync(manifestPath, "utf8");
     writeFileSync(
