@@ -129,6 +129,11 @@ export interface MigrationProposal {
   /** Whether the digest comes from a running container (else from the local image, if any). */
   running: boolean;
   variable?: string;
+  /**
+   * The tag pull-latest and update-safe will follow: the one the compose file names, so that
+   * `postgres:16` keeps following 16 rather than jumping to latest; absent means latest.
+   */
+  floating?: string;
 }
 
 export interface ComposeEdit {
@@ -785,6 +790,7 @@ export class Versions {
         digest: local ? digestFor(local, img.repository) : undefined,
         running: Boolean(running),
         variable: img.variable?.name,
+        floating: tag === "latest" ? undefined : tag,
       });
     }
     for (const p of proposals) {
@@ -798,13 +804,14 @@ export class Versions {
       const at = this.now();
       const services: Record<string, ServiceRecord> = {};
       for (const p of proposals) {
-        services[p.service] = recordDeployment(undefined, {
+        const rec = recordDeployment(undefined, {
           tag: p.tag,
           digest: p.digest,
           at,
           source: "migrate-versions",
           image: p.repository,
         });
+        services[p.service] = p.floating ? { ...rec, floating_tag: p.floating } : rec;
       }
       return { manifest: { schema: 1, services }, result: true };
     });

@@ -76,7 +76,7 @@ export const migrateVersions: Command<Args> = {
           );
         for (const p of r.proposals)
           out.write(
-            `${p.service}: ${p.tag} (${shortDigest(p.digest)})${p.running ? "" : " [not running]"}\n`,
+            `${p.service}: ${p.tag} (${shortDigest(p.digest)})${p.running ? "" : " [not running]"}${p.floating ? ` [follows ${p.floating}]` : ""}\n`,
           );
         out.write(
           args.dryRun

@@ -93,6 +93,11 @@ describe.skipIf(!bed.available)("migrate-versions", () => {
       expect(row.drift).toBe("in sync");
     }
     expect(versions.map((v: { tag: string }) => v.tag)).toEqual(["1.62", "1.63", "latest"]);
+    // pull-latest follows what the compose file named: a hand-pinned 1.63 stays 1.63, no tag means latest.
+    const manifest = readFileSync(path.join(fx.dir, "version-manifest.yaml"), "utf8");
+    expect(manifest).toMatch(/ {2}settings:\n(?: {4}.*\n)*? {4}floating_tag: "?1\.63"?\n/);
+    expect(manifest).toMatch(/ {2}jobsched:\n(?: {4}.*\n)*? {4}floating_tag: "?1\.62"?\n/);
+    expect(manifest).not.toMatch(/ {2}wsfe:\n(?: {4}.*\n)*? {4}floating_tag/);
     const env = readFileSync(path.join(fx.dir, "versions.env"), "utf8");
     expect(env).toMatch(/^SETTINGS_VERSION=1\.63@sha256:[0-9a-f]{64}$/m);
     expect(env).toMatch(/^WSFE_VERSION=latest@sha256:[0-9a-f]{64}$/m);
