@@ -57,7 +57,7 @@ const built = [
 export const commands: Command[] = built;
 // Commands that must not warn about an interrupted update-safe run: they report it themselves
 // or have nothing to do with the record.
-const NO_JOURNAL_WARNING = new Set(["update-safe", "help-version", "completion", "__capture-logs", "status"]);
+const NO_JOURNAL_WARNING = new Set(["update-safe", "help-version", "completion", "__capture-logs"]);
 // Run by the plugin itself (the background log capture), never listed in help or completion.
 const internal = [captureLogs] as unknown as Command[];
 
