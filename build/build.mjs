@@ -80,7 +80,7 @@ writeFileSync(
   seaConfig,
   JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }),
 );
-execFileSync(process.execPath, ["--experimental-sea-config", seaConfig], { stdio: "inherit" });
+quiet(["--experimental-sea-config", seaConfig]);
 
 rmSync(target, { force: true });
 copyFileSync(process.execPath, target);
@@ -91,21 +91,26 @@ try {
 } catch {
   console.warn("strip not available: the executable keeps node's symbols");
 }
+/** Runs a build step quietly; its output is shown only when it fails. */
+function quiet(args) {
+  try {
+    execFileSync(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    process.stderr.write(`${e.stdout ?? ""}${e.stderr ?? ""}`);
+    throw e;
+  }
+}
+
+// postject warns about ELF note sections of a stripped binary that it does not need.
 const postject = path.join(root, "node_modules/postject/dist/cli.js");
-execFileSync(
-  process.execPath,
-  [
-    postject,
-    target,
-    "NODE_SEA_BLOB",
-    blob,
-    "--sentinel-fuse",
-    "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
-  ],
-  {
-    stdio: ["ignore", "ignore", "inherit"],
-  },
-);
+quiet([
+  postject,
+  target,
+  "NODE_SEA_BLOB",
+  blob,
+  "--sentinel-fuse",
+  "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
+]);
 
 const sum = createHash("sha256").update(readFileSync(target)).digest("hex");
 writeFileSync(path.join(dist, "checksums.txt"), `${sum}  ${path.basename(target)}\n`);
