@@ -1,5 +1,5 @@
 // The plugin protocol and `status`, through the real Docker CLI against a running project.
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -123,6 +123,15 @@ describe.skipIf(!bed.available)("plugin protocol and status", () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("/nonexistent/dv.sock");
     expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("without a manifest, pull and pull-latest are plain Compose pulls and create no files", async () => {
+    const before = readdirSync(fx.dir).sort();
+    for (const cmd of ["pull", "pull-latest"]) {
+      const r = await sh("docker", ["versions", cmd], { cwd: fx.dir, env: plugin.env });
+      expect(r.code, r.stderr).toBe(0);
+    }
+    expect(readdirSync(fx.dir).sort()).toEqual(before);
   });
 
   it("says in one line that there is no compose file", async () => {
