@@ -17,6 +17,7 @@ import {
 } from "./core/env.js";
 import { type Manifest, ManifestError, parseManifest, renderManifest } from "./core/manifest.js";
 import { parseReference, repositoryName } from "./core/reference.js";
+import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 
 export const ENV_FILE = "versions.env";
@@ -191,7 +192,7 @@ export async function writeRecord(
   await writeAtomic(paths.manifest, text);
   await writeAtomic(paths.env, env.text);
   const before = current?.manifest.services ?? {};
-  const at = new Date().toISOString().slice(0, 19).concat("Z");
+  const at = recordTime();
   const lines = [...new Set([...Object.keys(before), ...Object.keys(manifest.services)])]
     .sort()
     .filter((s) => versionText(before[s]) !== versionText(manifest.services[s]))

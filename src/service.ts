@@ -20,9 +20,11 @@ import { backupFile, writeAtomic } from "./adapters/store.js";
 import { interpolateImage } from "./core/compose-edit.js";
 import { suggestedVariable } from "./core/env.js";
 import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./core/history.js";
+import { mapLimit } from "./core/limit.js";
 import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
 import { isValidTag, parseReference } from "./core/reference.js";
 import { decideRole, type Role } from "./core/roles.js";
+import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import {
   envFor,
@@ -179,22 +181,6 @@ export interface RollbackOptions {
 
 const CONCURRENCY = 4;
 
-/** Runs `fn` over `items` with at most `limit` at a time, keeping order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
-const stamp = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
-
 export class Versions {
   #project?: Promise<ComposeProject>;
   #registry?: RegistryClient;
@@ -216,7 +202,7 @@ export class Versions {
   }
 
   private now(): string {
-    return stamp(this.ctx.now ? this.ctx.now() : new Date());
+    return recordTime(this.ctx.now ? this.ctx.now() : new Date());
   }
 
   private progress(line: string): void {

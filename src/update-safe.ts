@@ -10,6 +10,7 @@ import { appendAudit, appendJournal, type JournalEntry, unfinishedRun } from "./
 import { BACKUP_DIR, backupFile, withLock, writeAtomic } from "./adapters/store.js";
 import { recordDeployment } from "./core/history.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
+import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import {
@@ -46,7 +47,6 @@ export interface UpdateSafeReport {
   warnings: string[];
 }
 
-const stamp = () => `${new Date().toISOString().slice(0, 19)}Z`;
 const compact = (d: Date) => d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
 const versionOf = (r: ServiceRecord | undefined) =>
   r ? `${r.current_tag}${r.image_digest ? `@${r.image_digest}` : ""}` : "(untracked)";
@@ -106,7 +106,7 @@ export class UpdateSafe {
     const images = serviceImages(project);
     const id = `${compact(new Date())}-${process.pid}`;
     const journal = (e: Omit<JournalEntry, "id" | "at">) =>
-      appendJournal(paths.manifest, { id, at: stamp(), ...e });
+      appendJournal(paths.manifest, { id, at: recordTime(), ...e });
     const tracked = Object.entries(current.manifest.services).filter(([s]) => s in project.services);
     // Set once the record changes: from then on a failure is handled by the rollback, not "before".
     let touched = false;
@@ -135,7 +135,7 @@ export class UpdateSafe {
         await journal({ step: "end", outcome: "nothing-to-do" });
         return { outcome: "nothing-to-do", changes: [], unchanged, backup, data, recreated: [], warnings };
       }
-      const at = stamp();
+      const at = recordTime();
       const next: Manifest = { ...current.manifest, services: { ...current.manifest.services } };
       for (const c of changes)
         next.services[c.service] = recordDeployment(next.services[c.service], {
@@ -172,7 +172,7 @@ export class UpdateSafe {
     const paths = recordPaths(await this.versions.manifestPath());
     const id = (entries[0] as JournalEntry).id;
     const journal = (e: Omit<JournalEntry, "id" | "at">) =>
-      appendJournal(paths.manifest, { id, at: stamp(), ...e });
+      appendJournal(paths.manifest, { id, at: recordTime(), ...e });
     const recorded = entries.find((e) => e.step === "recorded");
     const backup = entries.find((e) => e.step === "backed-up")?.backup ?? null;
     if (!recorded) {
@@ -244,7 +244,7 @@ export class UpdateSafe {
     await backupFile(paths.manifest);
     await writeAtomic(paths.manifest, previous.text);
     await writeAtomic(paths.env, envFor(previous.manifest, images).text);
-    const at = stamp();
+    const at = recordTime();
     await appendAudit(
       paths.manifest,
       Object.keys(now.manifest.services)

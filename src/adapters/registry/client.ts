@@ -6,6 +6,9 @@ import type { ImageRef } from "../../core/reference.js";
 import { RegistryAuth } from "./auth.js";
 import { RegistryError } from "./errors.js";
 
+// Kept here too: the registry code and its tests have always taken it from this module.
+export { mapLimit } from "../../core/limit.js";
+
 export type RepositoryRef = Pick<ImageRef, "registry" | "repository">;
 
 export interface RegistryClientOptions {
@@ -78,30 +81,6 @@ export function retryDelayMs(
   if (Number.isNaN(asked)) return backoff;
   // Waiting less than the server asked is pointless, so a too-long ask ends the retries.
   return asked > policy.maxWaitMs ? null : Math.max(asked, 0);
-}
-
-/** Runs `fn` over `items` with at most `limit` at once, results in input order; the first failure rejects. */
-export async function mapLimit<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        results[i] = await fn(items[i] as T, i);
-      } catch (e) {
-        failed = true;
-        throw e;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
-  return results;
 }
 
 function networkReason(e: unknown, timeoutMs: number): string {
