@@ -25,6 +25,17 @@ const target = path.join(dist, `docker-versions-${platform()}-${ARCH}`);
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 
+// Both bundles (the plugin and the embedded SDK) run in the same Node of the single executable.
+const BUNDLE = {
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  legalComments: "none",
+  logLevel: "warning",
+};
+
 // The AWS SDK is more than half of the bundle, and only ECR Public lookups load it. Bundled like
 // the rest, it would still weigh on every start: the code cache keeps V8's preparse data for
 // each of its functions (~190 KB), which made `docker-cli-plugin-metadata` ~6% slower. Held as
@@ -37,15 +48,9 @@ const sdkAsText = {
     );
     b.onLoad({ filter: /.*/, namespace: "sdk-as-text" }, async (args) => {
       const sdk = await build({
+        ...BUNDLE,
         entryPoints: [createRequire(import.meta.url).resolve(args.path)],
-        bundle: true,
-        platform: "node",
-        target: "node20",
-        format: "cjs",
-        minify: true,
-        legalComments: "none",
         write: false,
-        logLevel: "warning",
       });
       const code = JSON.stringify(sdk.outputFiles[0].text);
       return {
@@ -59,17 +64,11 @@ const sdkAsText = {
 const bundle = path.join(work, "docker-versions.cjs");
 await build({
   entryPoints: [path.join(root, "src/main.ts")],
+  ...BUNDLE,
   outfile: bundle,
-  bundle: true,
-  platform: "node",
-  target: "node20",
-  format: "cjs",
-  minify: true,
-  legalComments: "none",
   // yargs is ESM and reads import.meta.url; in a CJS bundle it is derived from the file name.
   define: { "import.meta.url": "__dvImportMetaUrl", __DV_VERSION__: JSON.stringify(pkg.version) },
   banner: { js: 'const __dvImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  logLevel: "warning",
   plugins: [sdkAsText],
 });
 if (process.argv.includes("--bundle-only")) process.exit(0);
