@@ -7,15 +7,9 @@ import { parseDocument } from "yaml";
 import type { ComposeProject } from "./adapters/compose.js";
 import { appendAudit } from "./adapters/journal.js";
 import { backupFile, newestBackup, withLock, writeAtomic } from "./adapters/store.js";
-import {
-  type EnvAssignment,
-  type ImageVariable,
-  imageVariable,
-  pinnedValue,
-  renderEnv,
-  suggestedVariable,
-} from "./core/env.js";
+import { type EnvAssignment, renderEnv } from "./core/env.js";
 import { type Manifest, ManifestError, parseManifest, renderManifest } from "./core/manifest.js";
+import { type Pin, type PinPlan, planPins, type RecordedVersion } from "./core/pinning.js";
 import { parseReference, repositoryName } from "./core/reference.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
@@ -75,73 +69,81 @@ export async function requireManifest(file: string): Promise<LoadedManifest> {
 }
 
 export interface ServiceImage {
-  /** The `image:` line as written in the last compose file that sets it, and that file. */
-  raw?: string;
-  file?: string;
-  variable: ImageVariable | null;
-  /** Repository as Docker names it locally, from Compose's resolved image. */
+  /** `image:` as written (after merges, extends, overrides), before interpolation. */
+  template?: string;
+  /** Repository as Docker names it locally, from Compose's interpolated image. */
   repository?: string;
+  /** A digest the interpolated image itself names (pinned in the compose file). */
+  digest?: string;
+  /** In the project as loaded (its profiles active). */
+  active: boolean;
 }
 
-/** For every service: the raw `image:` text and the variable its version comes from. */
+/** For every service of the compose files: its image template and what Compose made of it. */
 export function serviceImages(project: ComposeProject): Map<string, ServiceImage> {
-  const raws = new Map<string, { raw: string; file: string }>();
-  for (const file of project.files) {
-    const doc = parseDocument(readFileSync(file, "utf8")).toJS() as {
-      services?: Record<string, { image?: unknown }>;
-    } | null;
-    for (const [name, svc] of Object.entries(doc?.services ?? {})) {
-      if (typeof svc?.image === "string") raws.set(name, { raw: svc.image, file });
-    }
-  }
   const out = new Map<string, ServiceImage>();
+  for (const [name, template] of Object.entries(project.templates)) {
+    if (!Object.hasOwn(project.services, name)) out.set(name, { template, active: false });
+  }
   for (const [name, spec] of Object.entries(project.services)) {
-    const { raw, file } = raws.get(name) ?? {};
     let repository: string | undefined;
+    let digest: string | undefined;
     try {
-      repository = spec.image ? repositoryName(parseReference(spec.image)) : undefined;
+      const ref = spec.image ? parseReference(spec.image) : undefined;
+      repository = ref ? repositoryName(ref) : undefined;
+      digest = ref?.digest;
     } catch {
       repository = undefined;
     }
-    out.set(name, { raw, file, variable: raw ? imageVariable(raw) : null, repository });
+    // Without the uninterpolated config (an old Compose), the interpolated image is all we know.
+    const template = Object.hasOwn(project.templates, name) ? project.templates[name] : spec.image;
+    out.set(name, { template, repository, digest, active: true });
   }
   return out;
+}
+
+/** Which variable pins which tracked service, from the templates and the record. */
+export function pinPlanFor(manifest: Manifest, images: Map<string, ServiceImage>): PinPlan {
+  const records = new Map<string, RecordedVersion>();
+  for (const [service, rec] of Object.entries(manifest.services)) {
+    records.set(service, { tag: rec.current_tag, digest: rec.image_digest, repository: rec.image });
+  }
+  return planPins(
+    [...images].map(([service, img]) => ({ service, ...img })),
+    records,
+  );
+}
+
+/** One line on a tracked service that versions.env cannot pin, with the edit that would. */
+export function unpinnedWarning(service: string, pin: Pin & { state: "unpinned" }): string {
+  const fix = pin.edit
+    ? `; to pin it, change its image: to ${pin.edit}`
+    : "; give it a variable of its own for its whole tag";
+  return `service '${service}' is not pinned: ${pin.reason}${fix}`;
 }
 
 /** versions.env text for a manifest, and one warning per tracked service Compose cannot pin. */
 export function envFor(
   manifest: Manifest,
   images: Map<string, ServiceImage>,
-): { text: string; warnings: string[] } {
-  const assignments: EnvAssignment[] = [];
+): { text: string; warnings: string[]; plan: PinPlan } {
   const warnings: string[] = [];
-  for (const [service, rec] of Object.entries(manifest.services)) {
-    const img = images.get(service);
-    if (!img) {
+  const plan = pinPlanFor(manifest, images);
+  for (const service of Object.keys(manifest.services).sort()) {
+    const pin = plan.pins.get(service);
+    if (!images.get(service)?.active) {
       warnings.push(
         `service '${service}' is in the manifest but not in the compose project; it is left out of ${ENV_FILE}`,
       );
-      continue;
-    }
-    if (!img.variable) {
-      const shown = img.raw ?? "(no image: line)";
-      const fix = img.repository
-        ? `${img.repository}:\${${suggestedVariable(service)}:-${rec.current_tag}}`
-        : `<repository>:\${${suggestedVariable(service)}}`;
-      warnings.push(
-        `service '${service}' is not pinned: its image '${shown}' has no version variable; change it to image: ${fix}`,
-      );
-      continue;
-    }
-    const repository = rec.image ?? img.repository ?? "";
-    assignments.push({
-      service,
-      variable: img.variable.name,
-      value: pinnedValue(img.variable, repository, rec.current_tag, rec.image_digest),
-    });
+    } else if (pin?.state === "unpinned") warnings.push(unpinnedWarning(service, pin));
   }
+  const assignments: EnvAssignment[] = plan.assignments.map((a) => ({
+    service: a.services.join(", "),
+    variable: a.variable,
+    value: a.value,
+  }));
   try {
-    return { text: renderEnv(assignments), warnings };
+    return { text: renderEnv(assignments), warnings, plan };
   } catch (e) {
     throw new UserError((e as Error).message);
   }

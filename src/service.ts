@@ -2,6 +2,8 @@
 // the tests both call them with an options object and render what they return.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { parseDocument } from "yaml";
 import {
   type ComposeOptions,
   type ComposeProject,
@@ -17,11 +19,11 @@ import { appendJournal, readAudit, unfinishedRun } from "./adapters/journal.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
 import { manifestDigest } from "./adapters/registry/manifests.js";
 import { backupFile, writeAtomic } from "./adapters/store.js";
-import { interpolateImage } from "./core/compose-edit.js";
-import { suggestedVariable } from "./core/env.js";
+import { findImageSites, replaceImage } from "./core/compose-edit.js";
 import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./core/history.js";
 import { mapLimit } from "./core/limit.js";
 import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
+import { type Pin, planPins } from "./core/pinning.js";
 import { isValidTag, parseReference } from "./core/reference.js";
 import { decideRole, type Role } from "./core/roles.js";
 import { recordTime } from "./core/time.js";
@@ -30,6 +32,7 @@ import {
   envFor,
   type LoadedManifest,
   mutateRecord,
+  pinPlanFor,
   type RecordPaths,
   readManifest,
   recordPaths,
@@ -111,8 +114,12 @@ export interface VersionRow {
   updatedBy?: string;
   /** Database or app (manifest, then the com.docker-versions.role label, then the image). */
   role: Role;
-  drift: "in sync" | "drift" | "not running" | "unknown";
+  drift: "in sync" | "drift" | "not running" | "unknown" | "unpinned";
+  /** How Compose is made to run the record: versions.env, the compose file's own digest, or not at all. */
+  pinnedBy: "versions.env" | "compose file" | "nothing";
   running?: string;
+  /** Why the state is not "in sync", and the command (or edit) that makes it so. */
+  next?: string;
 }
 
 export interface HistoryReport {
@@ -262,10 +269,11 @@ export class Versions {
     // With a record, a tracked service runs the recorded tag, not what the file defaults to.
     const recorded = (await readManifest(manifestPath))?.manifest.services ?? {};
     const images = serviceImages(project);
+    const pins = pinPlanFor({ schema: 1, services: recorded }, images).pins;
     const imageOf = (service: string, spec: ServiceSpec): string => {
       const rec = recorded[service];
       const repo = images.get(service)?.repository ?? rec?.image;
-      if (rec && repo && images.get(service)?.variable) return `${repo}:${rec.current_tag}`;
+      if (rec && repo && pins.get(service)?.state === "pinned") return `${repo}:${rec.current_tag}`;
       return spec.image ?? "(built locally)";
     };
     const services = Object.entries(project.services)
@@ -297,10 +305,17 @@ export class Versions {
       containers.filter((c) => c.state === "running").map((c) => c.id),
     );
     const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
+    const pins = pinPlanFor(manifest, images).pins;
     return Promise.all(
       Object.entries(manifest.services)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(async ([service, rec]): Promise<VersionRow> => {
+          const pin = pins.get(service);
+          const role = decideRole({
+            manifest: rec.role,
+            labels: project.services[service]?.labels,
+            image: project.services[service]?.image,
+          }).role;
           const row: VersionRow = {
             service,
             tag: rec.current_tag,
@@ -308,25 +323,42 @@ export class Versions {
             custom: rec.custom,
             updatedAt: rec.updated_at,
             updatedBy: rec.updated_by,
-            role: decideRole({
-              manifest: rec.role,
-              labels: project.services[service]?.labels,
-              image: project.services[service]?.image,
-            }).role,
+            role,
             drift: "not running",
+            pinnedBy:
+              pin?.state === "pinned" ? "versions.env" : pin?.state === "file" ? "compose file" : "nothing",
+            next: `docker versions ${role === "database" ? "updb" : "up"}`,
           };
+          if (pin?.state === "unpinned") {
+            return {
+              ...row,
+              drift: "unpinned",
+              next: pin.edit ? `change its image: to ${pin.edit} (${pin.reason})` : pin.reason,
+            };
+          }
           const ids = containers.filter((c) => c.service === service).map((c) => c.id);
           const running = infos.filter((i) => ids.some((id) => i.id.startsWith(id)));
           if (running.length === 0) return row;
           const repo = images.get(service)?.repository ?? rec.image;
-          if (!rec.image_digest || !repo) return { ...row, drift: "unknown" };
+          if (!rec.image_digest || !repo)
+            return {
+              ...row,
+              drift: "unknown",
+              next: `docker versions version-pull --service ${service} --tag ${rec.current_tag} (records its digest)`,
+            };
           for (const c of running) {
             if (!imageCache.has(c.imageId)) imageCache.set(c.imageId, inspectImage(this.ctx.cli, c.imageId));
             const img = await imageCache.get(c.imageId);
             const digest = img ? digestFor(img, repo) : undefined;
-            if (digest !== rec.image_digest) return { ...row, drift: "drift", running: digest ?? c.imageId };
+            if (digest !== rec.image_digest)
+              return {
+                ...row,
+                drift: "drift",
+                running: digest ?? c.imageId,
+                next: `docker versions restart --service ${service}`,
+              };
           }
-          return { ...row, drift: "in sync" };
+          return { ...row, drift: "in sync", next: undefined };
         }),
     );
   }
@@ -732,13 +764,20 @@ export class Versions {
     return services;
   }
 
-  /** Blanks the pinned variables in the child's environment so versions.env decides them. */
+  /** Blanks the variables versions.env sets in the child's environment, so versions.env decides them. */
   async clearedVariables(): Promise<NodeJS.ProcessEnv> {
-    const images = serviceImages(await this.project());
+    const paths = await this.paths();
+    let text = "";
+    try {
+      text = await readFile(paths.env, "utf8");
+    } catch {
+      return {};
+    }
     const env: NodeJS.ProcessEnv = {};
-    for (const img of images.values())
-      if (img.variable && this.ctx.cli.env[img.variable.name] !== undefined)
-        env[img.variable.name] = undefined;
+    for (const line of text.split("\n")) {
+      const name = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(line)?.[1];
+      if (name && this.ctx.cli.env[name] !== undefined) env[name] = undefined;
+    }
     return env;
   }
 
@@ -753,19 +792,24 @@ export class Versions {
     if (await readManifest(paths.manifest)) {
       return { created: false, proposals: [], manifest: paths.manifest, warnings: [], composeEdits: [] };
     }
-    const composeEdits =
-      opts.dryRun || !opts.editCompose ? [] : await this.interpolateImages(project, opts.editCompose);
-    const images = serviceImages(project);
+    const before = serviceImages(project);
     const containers = await listContainers(this.ctx.cli, project);
     const infos = await inspectContainers(
       this.ctx.cli,
       containers.filter((c) => c.state === "running").map((c) => c.id),
     );
     const proposals: MigrationProposal[] = [];
+    const warnings: string[] = [];
+    const built = Object.entries(project.services)
+      .filter(([, spec]) => !spec.image)
+      .map(([s]) => s)
+      .sort();
+    if (built.length > 0) warnings.push(`not tracked, they are built from source: ${built.join(", ")}`);
     for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
-      const img = images.get(service);
+      const img = before.get(service);
       if (!spec.image || !img?.repository) continue;
-      const tag = parseReference(spec.image).tag ?? "latest";
+      const ref = parseReference(spec.image);
+      const tag = ref.tag ?? "latest";
       const ids = containers.filter((c) => c.service === service).map((c) => c.id);
       const running = infos.find((i) => ids.some((id) => i.id.startsWith(id)));
       const local = await inspectImage(this.ctx.cli, running ? running.imageId : spec.image);
@@ -773,9 +817,9 @@ export class Versions {
         service,
         repository: img.repository,
         tag,
-        digest: local ? digestFor(local, img.repository) : undefined,
+        // A digest the compose file names is the record, whatever runs now.
+        digest: ref.digest ?? (local ? digestFor(local, img.repository) : undefined),
         running: Boolean(running),
-        variable: img.variable?.name,
         floating: tag === "latest" ? undefined : tag,
       });
     }
@@ -784,7 +828,10 @@ export class Versions {
       if (!isValidTag(p.tag)) throw new UserError(`'${p.tag}' is not a valid tag for ${p.service}`);
     }
     if (opts.dryRun)
-      return { created: false, proposals, manifest: paths.manifest, warnings: [], composeEdits };
+      return { created: false, proposals, manifest: paths.manifest, warnings, composeEdits: [] };
+    const composeEdits = opts.editCompose ? await this.pinByEdits(project, proposals, opts.editCompose) : [];
+    if (composeEdits.length > 0) this.#project = undefined; // the files changed: read them again
+    const images = serviceImages(await this.project());
     const out = await mutateRecord(paths, images, "migrate-versions", (current) => {
       if (current) return { manifest: null, result: false };
       const at = this.now();
@@ -801,33 +848,109 @@ export class Versions {
       }
       return { manifest: { schema: 1, services }, result: true };
     });
-    return { created: out.result, proposals, manifest: paths.manifest, warnings: out.warnings, composeEdits };
+    const plan = pinPlanFor(
+      {
+        schema: 1,
+        services: Object.fromEntries(
+          proposals.map((p) => [
+            p.service,
+            { current_tag: p.tag, image_digest: p.digest, custom: false, history: [] },
+          ]),
+        ),
+      },
+      images,
+    );
+    for (const p of proposals) {
+      const pin = plan.pins.get(p.service);
+      if (pin?.state === "pinned") p.variable = pin.variable;
+    }
+    return {
+      created: out.result,
+      proposals,
+      manifest: paths.manifest,
+      warnings: [...warnings, ...out.warnings],
+      composeEdits,
+    };
   }
 
   /**
-   * Rewrites the `image:` line of every service that has no version variable, where `confirm`
-   * agrees, after a backup of each compose file it changes.
+   * Edits the compose files, one `image:` value at a time, where `confirm` agrees, until every
+   * tracked service is pinned or no edit is left: each edit is planned on the files as the
+   * previous ones left them, so a service that one edit frees is not edited itself. Backs up
+   * each file it changes.
    */
-  private async interpolateImages(
+  private async pinByEdits(
     project: ComposeProject,
+    proposals: readonly MigrationProposal[],
     confirm: (edit: ComposeEdit) => Promise<boolean>,
   ): Promise<ComposeEdit[]> {
-    const done: ComposeEdit[] = [];
+    const records = new Map(
+      proposals.map((p) => [p.service, { tag: p.tag, digest: p.digest, repository: p.repository }]),
+    );
+    const inputs = [...serviceImages(project)].map(([service, img]) => ({ service, ...img }));
     const texts = new Map<string, string>();
-    for (const [service, img] of [...serviceImages(project)].sort(([a], [b]) => a.localeCompare(b))) {
-      if (img.variable || !img.file || !img.raw) continue;
-      const text = texts.get(img.file) ?? (await readFile(img.file, "utf8"));
-      const edit = interpolateImage(text, service, suggestedVariable(service));
-      if (!edit) continue;
-      const proposal: ComposeEdit = { service, file: img.file, before: edit.before, after: edit.after };
-      if (!(await confirm(proposal))) continue;
-      texts.set(img.file, edit.text);
-      done.push(proposal);
+    for (const file of await composeFilesWithExtends(project.files))
+      texts.set(file, await readFile(file, "utf8"));
+    const sources = () => [...texts].map(([file, text]) => ({ file, text }));
+    const asked = new Set<string>();
+    const changed = new Set<string>();
+    const done: ComposeEdit[] = [];
+    for (;;) {
+      const next = [...planPins(inputs, records).pins]
+        .filter(([s, p]) => p.state === "unpinned" && p.edit && !asked.has(s))
+        // A service blocked only by another's use of its variable may be freed by that one's edit.
+        .sort(
+          ([a, p], [b, q]) =>
+            Number(p.state === "unpinned" && p.shared) - Number(q.state === "unpinned" && q.shared) ||
+            a.localeCompare(b),
+        )[0];
+      if (!next) break;
+      const [service, pin] = next as [string, Pin & { state: "unpinned"; edit: string }];
+      asked.add(service);
+      const template = inputs.find((i) => i.service === service)?.template as string;
+      const site = findImageSites(sources(), service, template)[0];
+      if (!site) continue;
+      const text = replaceImage(texts.get(site.file) as string, site, pin.edit);
+      if (text === null) continue;
+      const edit: ComposeEdit = { service, file: site.file, before: template, after: pin.edit };
+      if (!(await confirm(edit))) continue;
+      // Every service that reads this very line (an anchor, an extended service) changes with it.
+      const readers = inputs.filter((i) => {
+        if (i.template !== template) return false;
+        const own = findImageSites(sources(), i.service, template)[0];
+        return own?.file === site.file && own.start === site.start;
+      });
+      for (const r of readers) r.template = pin.edit;
+      texts.set(site.file, text);
+      changed.add(site.file);
+      done.push(edit);
     }
-    for (const [file, text] of texts) {
+    for (const file of changed) {
       await backupFile(file);
-      await writeAtomic(file, text);
+      await writeAtomic(file, texts.get(file) as string);
     }
     return done;
   }
+}
+
+/** The compose files and every file their services' `extends` name, as absolute paths. */
+async function composeFilesWithExtends(files: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  const queue = [...files];
+  while (queue.length > 0 && out.length < 64) {
+    const file = queue.shift() as string;
+    if (out.includes(file)) continue;
+    out.push(file);
+    let doc: { services?: Record<string, { extends?: { file?: unknown } }> } | null = null;
+    try {
+      doc = parseDocument(await readFile(file, "utf8")).toJS({ maxAliasCount: -1 });
+    } catch {
+      continue;
+    }
+    for (const svc of Object.values(doc?.services ?? {})) {
+      const ref = svc?.extends?.file;
+      if (typeof ref === "string") queue.push(path.resolve(path.dirname(file), ref));
+    }
+  }
+  return out;
 }

@@ -30,6 +30,11 @@ export interface ComposeProject {
   workingDir: string;
   files: string[];
   services: Record<string, ServiceSpec>;
+  /**
+   * Each service's `image:` as written (after merges, `extends` and override files, before
+   * interpolation), for every service of the files, profiles off included.
+   */
+  templates: Record<string, string | undefined>;
   /** Top-level named volumes: key in the file → the engine's volume name. */
   volumes: Record<string, { name?: string; external?: boolean }>;
   /** Env files passed to every Compose call, in order (the project's own first). */
@@ -120,16 +125,30 @@ export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise
   args.push("--project-directory", workingDir);
   for (const e of envFiles) args.push("--env-file", e);
   for (const p of profiles) args.push("--profile", p);
-  args.push("config", "--format", "json");
-  const res = await runDocker(cli, args);
+  // The same config without interpolation says which variable decides which part of each
+  // image; both are asked at once.
+  const [res, raw] = await Promise.all([
+    runDocker(cli, [...args, "config", "--format", "json"]),
+    runDocker(cli, [...args, "config", "--no-interpolate", "--format", "json"]),
+  ]);
   if (res.code !== 0) {
     throw new UserError(
       `cannot load the compose project (${files.join(", ")}): ${lastLine(res.stderr) || `exit ${res.code}`}`,
     );
   }
   let spec: ComposeSpecification & { name?: string };
+  let templates: Record<string, string | undefined> = {};
   try {
     spec = JSON.parse(res.stdout) as ComposeSpecification & { name?: string };
+    if (raw.code === 0) {
+      const rawSpec = JSON.parse(raw.stdout) as { services?: Record<string, { image?: unknown }> };
+      templates = Object.fromEntries(
+        Object.entries(rawSpec.services ?? {}).map(([k, v]) => [
+          k,
+          typeof v?.image === "string" ? v.image : undefined,
+        ]),
+      );
+    }
   } catch {
     throw new UserError(
       "docker compose config did not print JSON: is Compose v2 installed (docker compose version)?",
@@ -144,6 +163,7 @@ export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise
     workingDir,
     files,
     services: (spec.services ?? {}) as Record<string, ServiceSpec>,
+    templates,
     volumes: (spec.volumes ?? {}) as Record<string, { name?: string; external?: boolean }>,
     envFiles: projectEnvFiles,
     profiles,

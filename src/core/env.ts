@@ -1,40 +1,10 @@
-// versions.env: which variable each service's `image:` interpolates (read from the raw compose
-// text, since `docker compose config` has already replaced it), and the file's generated text.
-
-export type ImageVariable = { kind: "tag"; name: string } | { kind: "image"; name: string };
-
-const WHOLE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(?::?[-?+])[^}]*)?\}$|^\$([A-Za-z_][A-Za-z0-9_]*)$/;
-const TAG_AT_END = /:\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(?::?[-?+])[^}]*)?\}$|:\$([A-Za-z_][A-Za-z0-9_]*)$/;
-
-/** The variable that decides an `image:` value's version, or null when none does. */
-export function imageVariable(rawImage: string): ImageVariable | null {
-  const whole = WHOLE.exec(rawImage.trim());
-  if (whole) return { kind: "image", name: (whole[1] ?? whole[2]) as string };
-  const tag = TAG_AT_END.exec(rawImage.trim());
-  if (tag) return { kind: "tag", name: (tag[1] ?? tag[2]) as string };
-  return null;
-}
-
-/** A name for the variable a service should interpolate, in the usual SHOUTING form. */
-export function suggestedVariable(service: string): string {
-  return `${service.toUpperCase().replace(/[^A-Z0-9]+/g, "_")}_VERSION`;
-}
+// versions.env: the file's generated text from the pin plan's assignments (which variable
+// pins which service is decided in pinning.ts).
 
 export interface EnvAssignment {
   service: string;
   variable: string;
   value: string;
-}
-
-/** Value that makes Compose run exactly the recorded image: `tag@digest` pins the digest. */
-export function pinnedValue(
-  v: ImageVariable,
-  repository: string,
-  tag: string,
-  digest: string | undefined,
-): string {
-  const version = digest ? `${tag}@${digest}` : tag;
-  return v.kind === "tag" ? version : `${repository}:${version}`;
 }
 
 export const ENV_HEADER = [

@@ -83,6 +83,12 @@ function parseParts(s: string, start: number, inBraces: boolean): [Part[], numbe
   return [parts, i];
 }
 
+/** Index of the last top-level variable, or -1. */
+export function lastVariableIndex(parts: readonly Part[]): number {
+  for (let i = parts.length - 1; i >= 0; i--) if (parts[i]?.kind === "var") return i;
+  return -1;
+}
+
 export function renderTemplate(parts: readonly Part[]): string {
   return parts.map((p) => p.raw).join("");
 }

@@ -6,6 +6,7 @@
 import {
   effectiveVariables,
   governTag,
+  lastVariableIndex,
   type Part,
   type Position,
   parseTemplate,
@@ -145,7 +146,7 @@ function plan(
     const last = parts.length - 1;
     const lastPart = parts[last];
     if (!lastPart || lastPart.kind !== "var") {
-      const lastVar = parts.findLastIndex((p) => p.kind === "var");
+      const lastVar = lastVariableIndex(parts);
       const position = lastVar >= 0 ? positionOf(parts, lastVar) : null;
       const tag = tagStart(parts);
       reasons.set(
@@ -318,12 +319,20 @@ function suggestEdit(
   if (!parts) return { edit: null };
   const taken = new Set<string>();
   for (const ps of parsed.values()) for (const o of effectiveVariables(ps, new Set())) taken.add(o.name);
-  let variable = variableFor(service);
-  for (let n = 2; taken.has(variable); n++) variable = `${variableFor(service)}_${n}`;
+  // A template several services share (an anchor, an extended service) is edited once for all
+  // of them: its variable is named after the repository they share.
+  const self = inputs.find((i) => i.service === service);
+  const sharers = inputs.filter((i) => i.template === self?.template && i.template !== undefined);
+  const base =
+    sharers.length > 1 && self?.repository
+      ? variableFor(self.repository.split("/").pop() as string)
+      : variableFor(service);
+  let variable = base;
+  for (let n = 2; taken.has(variable); n++) variable = `${base}_${n}`;
   const edit = governTag(parts, variable);
   if (!edit) return { edit: null };
   const again = plan(
-    inputs.map((i) => (i.service === service ? { ...i, template: edit } : i)),
+    inputs.map((i) => (sharers.includes(i) ? { ...i, template: edit } : i)),
     records,
     false,
   );

@@ -1,26 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { imageVariable, pinnedValue, renderEnv, suggestedVariable } from "../../src/core/env.js";
+import { renderEnv } from "../../src/core/env.js";
+import { variableFor } from "../../src/core/pinning.js";
 
 const D = `sha256:${"b".repeat(64)}`;
-
-describe("imageVariable", () => {
-  it.each([
-    ["reg/x:${X_VERSION:-latest}", { kind: "tag", name: "X_VERSION" }],
-    ["reg/x:${X_VERSION-latest}", { kind: "tag", name: "X_VERSION" }],
-    ["reg/x:${X_VERSION}", { kind: "tag", name: "X_VERSION" }],
-    ["reg/x:${X_VERSION:?set it}", { kind: "tag", name: "X_VERSION" }],
-    ["reg/x:$X_VERSION", { kind: "tag", name: "X_VERSION" }],
-    ["${REGISTRY}/team/x:${TAG:-1.0}", { kind: "tag", name: "TAG" }],
-    ["127.0.0.1:5000/x:${V:-latest}", { kind: "tag", name: "V" }],
-    ["${APP_IMAGE}", { kind: "image", name: "APP_IMAGE" }],
-    ["${APP_IMAGE:-reg/x:latest}", { kind: "image", name: "APP_IMAGE" }],
-    ["reg/x:latest", null],
-    ["${REGISTRY}/x:latest", null],
-    ["reg/x", null],
-  ])("%s", (raw, expected) => {
-    expect(imageVariable(raw)).toEqual(expected);
-  });
-});
 
 describe("versions.env", () => {
   it("pins tag@digest, sorted, with the do-not-edit header", () => {
@@ -28,12 +10,12 @@ describe("versions.env", () => {
       {
         service: "b",
         variable: "B_VERSION",
-        value: pinnedValue({ kind: "tag", name: "B_VERSION" }, "reg/b", "1.64", D),
+        value: `1.64@${D}`,
       },
       {
         service: "a",
         variable: "A_IMAGE",
-        value: pinnedValue({ kind: "image", name: "A_IMAGE" }, "reg/a", "latest", undefined),
+        value: "reg/a:latest",
       },
     ]);
     expect(text.split("\n").filter((l) => !l.startsWith("#"))).toEqual([
@@ -52,7 +34,7 @@ describe("versions.env", () => {
     ).toThrow(/share V/);
   });
   it("suggests a variable name from the service name", () => {
-    expect(suggestedVariable("req_router")).toBe("REQ_ROUTER_VERSION");
-    expect(suggestedVariable("dagknows-nuxt")).toBe("DAGKNOWS_NUXT_VERSION");
+    expect(variableFor("req_router")).toBe("REQ_ROUTER_VERSION");
+    expect(variableFor("dagknows-nuxt")).toBe("DAGKNOWS_NUXT_VERSION");
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   effectiveVariables,
   governTag,
+  lastVariableIndex,
   parseTemplate,
   positionOf,
   renderTemplate,
@@ -77,7 +78,7 @@ describe("positionOf the last variable", () => {
     "%s cannot be pinned by its variable",
     (raw) => {
       const parts = parseTemplate(raw);
-      const last = parts.findLastIndex((p) => p.kind === "var");
+      const last = lastVariableIndex(parts);
       expect(positionOf(parts, last).kind).toBe("none");
     },
   );
