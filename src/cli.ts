@@ -76,6 +76,8 @@ export function globalOptions(y: Argv): Argv<GlobalArgs> {
       alias: "f",
       type: "string",
       array: true,
+      // One value per flag, as Compose reads them: `-f a.yml status` is a file, then the command.
+      nargs: 1,
       requiresArg: true,
       describe: "Compose configuration file (repeatable)",
     })
@@ -89,12 +91,16 @@ export function globalOptions(y: Argv): Argv<GlobalArgs> {
     .option("env-file", {
       type: "string",
       array: true,
+      // One value per flag, as Compose reads them: `-f a.yml status` is a file, then the command.
+      nargs: 1,
       requiresArg: true,
       describe: "Compose env file (repeatable)",
     })
     .option("profile", {
       type: "string",
       array: true,
+      // One value per flag, as Compose reads them: `-f a.yml status` is a file, then the command.
+      nargs: 1,
       requiresArg: true,
       describe: "Compose profile to enable (repeatable)",
     })

@@ -106,6 +106,8 @@ export interface LifecycleServiceStatus extends Omit<ServiceStatus, "containers"
   roleSource: RoleDecision["source"];
   /** Whether what runs is the manifest's digest; "untracked" without a record. */
   drift: VersionRow["drift"] | "untracked";
+  /** What to run (or edit) to bring the service in sync, when it is not. */
+  next?: string;
   containers: ContainerStatus[];
 }
 
@@ -615,6 +617,7 @@ export class Lifecycle {
           role: role.role,
           roleSource: role.source,
           drift: row ? row.drift : driftUnknown ? "unknown" : "untracked",
+          next: row?.next,
           containers: s.containers.map((c) => {
             const info = infos.find((i) => i.name === c.name);
             const started = info?.startedAt ? Date.parse(info.startedAt) : Number.NaN;

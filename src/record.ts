@@ -3,13 +3,12 @@
 // from it and the raw compose files.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseDocument } from "yaml";
 import type { ComposeProject } from "./adapters/compose.js";
 import { appendAudit } from "./adapters/journal.js";
 import { backupFile, newestBackup, withLock, writeAtomic } from "./adapters/store.js";
 import { type EnvAssignment, renderEnv } from "./core/env.js";
 import { type Manifest, ManifestError, parseManifest, renderManifest } from "./core/manifest.js";
-import { type Pin, type PinPlan, planPins, type RecordedVersion } from "./core/pinning.js";
+import { type Pin, type PinPlan, planPins, type RecordedVersion, versionGroup } from "./core/pinning.js";
 import { parseReference, repositoryName } from "./core/reference.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
@@ -112,6 +111,18 @@ export function pinPlanFor(manifest: Manifest, images: Map<string, ServiceImage>
     [...images].map(([service, img]) => ({ service, ...img })),
     records,
   );
+}
+
+/** The tracked services that move with `service` (it included), as versionGroup decides. */
+export function groupMembers(
+  manifest: Manifest,
+  images: Map<string, ServiceImage>,
+  service: string,
+): string[] {
+  return versionGroup(
+    [...images].map(([s, img]) => ({ service: s, ...img })),
+    service,
+  ).filter((s) => s === service || Object.hasOwn(manifest.services, s));
 }
 
 /** One line on a tracked service that versions.env cannot pin, with the edit that would. */

@@ -30,6 +30,7 @@ import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import {
   envFor,
+  groupMembers,
   type LoadedManifest,
   mutateRecord,
   pinPlanFor,
@@ -518,8 +519,12 @@ export class Versions {
   ): Promise<FloatingPlan> {
     const say = opts.progress ?? ((line: string) => this.progress(line));
     const project = await this.project();
+    const pins = pinPlanFor(manifest, images).pins;
+    const byFile = Object.keys(manifest.services)
+      .filter((s) => pins.get(s)?.state === "file")
+      .sort();
     const targets = Object.entries(manifest.services)
-      .filter(([service]) => service in project.services)
+      .filter(([service]) => Object.hasOwn(project.services, service) && !byFile.includes(service))
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([service, rec]) => ({
         service,
@@ -550,8 +555,13 @@ export class Versions {
           resolvedFrom: semantic ? m.tag : undefined,
         };
       }),
-      unchanged: found.filter((f) => !moved.includes(f)).map((f) => f.service),
-      warnings: resolutionWarnings(resolved, "run 'docker versions resolve-tags' later"),
+      unchanged: [...found.filter((f) => !moved.includes(f)).map((f) => f.service), ...byFile],
+      warnings: [
+        ...byFile.map(
+          (s) => `${s} is pinned by digest in the compose file: left as it is (change the file to move it)`,
+        ),
+        ...resolutionWarnings(resolved, "run 'docker versions resolve-tags' later"),
+      ],
     };
   }
 
@@ -661,12 +671,14 @@ export class Versions {
         digest = digestFor(local, repo);
       }
     }
-    return this.record(
+    const group = groupMembers(manifest, images, opts.service);
+    const report = await this.record(
       command,
       images,
-      [{ service: opts.service, to: { tag: opts.tag, digest }, custom: opts.custom }],
+      group.map((service) => ({ service, to: { tag: opts.tag, digest }, custom: opts.custom })),
       Boolean(opts.dryRun),
     );
+    return withGroupNote(report, opts.service, group);
   }
 
   /** `rollback`, `rollback-service`, `rollback-to`. */
@@ -679,6 +691,7 @@ export class Versions {
     if (opts.service) this.checkService(project, opts.service, manifest);
     const images = serviceImages(project);
     const targets: { service: string; to: VersionRef }[] = [];
+    let group: string[] = [];
     if (opts.service) {
       const rec = manifest.services[opts.service] as ServiceRecord;
       const entry = opts.to !== undefined ? findInHistory(rec, opts.to) : previousVersion(rec);
@@ -686,10 +699,9 @@ export class Versions {
         throw new UserError(
           `no previous version of '${opts.service}' to roll back to (its history holds only ${rec.current_tag})`,
         );
-      targets.push({
-        service: opts.service,
-        to: entry ? { tag: entry.tag, digest: entry.digest } : { tag: opts.to as string },
-      });
+      const to = entry ? { tag: entry.tag, digest: entry.digest } : { tag: opts.to as string };
+      group = groupMembers(manifest, images, opts.service);
+      for (const service of group) targets.push({ service, to: { ...to } });
     } else {
       for (const [service, rec] of Object.entries(manifest.services).sort(([a], [b]) => a.localeCompare(b))) {
         const prev = previousVersion(rec);
@@ -698,12 +710,18 @@ export class Versions {
       }
     }
     if (!opts.dryRun) {
-      await mapLimit(targets, CONCURRENCY, async (t) => {
+      // Members of one group share a repository: what one resolves to, all do.
+      await mapLimit(group.length > 1 ? targets.slice(0, 1) : targets, CONCURRENCY, async (t) => {
         const repo = this.repositoryOf(t.service, manifest.services[t.service], images);
         t.to.digest = await this.ensureLocal(repo, t.to);
       });
     }
-    const report = await this.record("rollback", images, targets, Boolean(opts.dryRun));
+    if (group.length > 1) for (const t of targets) t.to.digest = targets[0]?.to.digest;
+    const report = withGroupNote(
+      await this.record("rollback", images, targets, Boolean(opts.dryRun)),
+      opts.service ?? "",
+      group,
+    );
     if (opts.apply && !opts.dryRun && report.changes.length > 0) {
       report.applied = await this.recreate(report.changes.map((c) => c.service));
     }
@@ -931,6 +949,17 @@ export class Versions {
     }
     return done;
   }
+}
+
+/** Says which services moved with the one named, because one variable pins them all. */
+function withGroupNote(report: ChangeReport, service: string, group: readonly string[]): ChangeReport {
+  const others = group.filter((s) => s !== service);
+  if (others.length > 0 && report.changes.length > 0) {
+    report.warnings.push(
+      `${others.join(", ")} ${others.length === 1 ? "shares" : "share"} one version variable with ${service} (same repository): recorded together`,
+    );
+  }
+  return report;
 }
 
 /** The compose files and every file their services' `extends` name, as absolute paths. */

@@ -100,6 +100,42 @@ export function findComposeFiles(opts: ComposeOptions, env: NodeJS.ProcessEnv, c
   );
 }
 
+interface RunningProject {
+  files: string[];
+  workingDir: string;
+  envFiles?: string[];
+}
+
+/**
+ * Where a project's files are, read from its containers' labels as Compose wrote them, or null
+ * when no container of that name exists (or its files are gone).
+ */
+async function runningProject(cli: DockerCli, name: string): Promise<RunningProject | null> {
+  const ps = await runDocker(cli, [
+    "ps",
+    "--all",
+    "--quiet",
+    "--filter",
+    `label=com.docker.compose.project=${name}`,
+  ]);
+  const id = ps.code === 0 ? ps.stdout.split("\n").find((l) => l.trim()) : undefined;
+  if (!id) return null;
+  const res = await runDocker(cli, ["inspect", "--format", "{{json .Config.Labels}}", id.trim()]);
+  if (res.code !== 0) return null;
+  let labels: Record<string, string>;
+  try {
+    labels = JSON.parse(res.stdout) as Record<string, string>;
+  } catch {
+    return null;
+  }
+  const get = (key: string): string | undefined => (Object.hasOwn(labels, key) ? labels[key] : undefined);
+  const workingDir = get("com.docker.compose.project.working_dir");
+  const files = get("com.docker.compose.project.config_files")?.split(",").filter(Boolean) ?? [];
+  if (!workingDir || files.length === 0 || !files.every(isFile)) return null;
+  const envFiles = get("com.docker.compose.project.environment_file")?.split(",").filter(isFile);
+  return { files, workingDir, envFiles: envFiles?.length ? envFiles : undefined };
+}
+
 /** `compose` plus the global options that pin a call to this project. */
 export function composeArgs(
   project: Pick<ComposeProject, "files" | "name" | "workingDir" | "envFiles" | "profiles">,
@@ -114,10 +150,21 @@ export function composeArgs(
 
 /** Loads the project through `docker compose config`. */
 export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise<ComposeProject> {
-  const files = findComposeFiles(opts, cli.env, cli.cwd);
+  let files: string[];
+  let labelled: RunningProject | null = null;
+  try {
+    files = findComposeFiles(opts, cli.env, cli.cwd);
+  } catch (e) {
+    // `-p NAME` from anywhere: a running project's containers say where its files are.
+    const name = opts.projectName ?? cli.env.COMPOSE_PROJECT_NAME;
+    labelled = !opts.files?.length && name ? await runningProject(cli, name) : null;
+    if (!labelled) throw e;
+    files = labelled.files;
+    opts = { ...opts, projectName: name, projectDirectory: opts.projectDirectory ?? labelled.workingDir };
+  }
   const firstDir = path.dirname(files[0] as string);
   const workingDir = opts.projectDirectory ? path.resolve(cli.cwd, opts.projectDirectory) : firstDir;
-  const envFiles = (opts.envFiles ?? []).map((e) => path.resolve(cli.cwd, e));
+  const envFiles = (opts.envFiles ?? labelled?.envFiles ?? []).map((e) => path.resolve(cli.cwd, e));
   const profiles = opts.profiles ?? [];
   const args = ["compose"];
   for (const f of files) args.push("-f", f);

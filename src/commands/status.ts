@@ -13,6 +13,12 @@ export function duration(seconds: number): string {
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
 }
 
+/** One line per service that is not in sync: its state and what brings it there. */
+export function nextSteps(rows: readonly { service: string; drift: string; next?: string }[]): string {
+  const lines = rows.filter((r) => r.next).map((r) => `  ${r.service} (${r.drift}): ${r.next}\n`);
+  return lines.length > 0 ? `\nNext:\n${lines.join("")}` : "";
+}
+
 export const status: Command<{ json: boolean }> = {
   name: "status",
   examples: [
@@ -59,10 +65,13 @@ export const status: Command<{ json: boolean }> = {
           ? paint(out, "green", s.drift)
           : s.drift === "drift"
             ? paint(out, "red", s.drift)
-            : paint(out, "dim", s.drift);
+            : s.drift === "unpinned"
+              ? paint(out, "yellow", s.drift)
+              : paint(out, "dim", s.drift);
       return [s.service, s.role, s.image, state, uptime || "-", restarts || "-", drift];
     });
     out.write(table(["SERVICE", "ROLE", "IMAGE", "STATE", "UPTIME", "RESTARTS", "VERSION"], rows));
+    out.write(nextSteps(report.services));
     out.write("\nLog capture:\n");
     for (const c of report.captures) {
       const what = c.kind === "db" ? "database" : "app";

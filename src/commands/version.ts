@@ -3,6 +3,7 @@ import { shortDigest } from "../core/reference.js";
 import { json, paint, table } from "../render.js";
 import { jsonOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { nextSteps } from "./status.js";
 
 export const version: Command<{ json: boolean }> = {
   name: "version",
@@ -24,7 +25,9 @@ export const version: Command<{ json: boolean }> = {
         ? paint(out, "green", d.drift)
         : d.drift === "drift"
           ? paint(out, "red", `drift (runs ${shortDigest(d.running)})`)
-          : paint(out, "dim", d.drift);
+          : d.drift === "unpinned"
+            ? paint(out, "yellow", d.drift)
+            : paint(out, "dim", d.drift);
     out.write(
       table(
         ["SERVICE", "ROLE", "TAG", "DIGEST", "", "CHANGED", "BY", "RUNNING"],
@@ -40,6 +43,7 @@ export const version: Command<{ json: boolean }> = {
         ]),
       ),
     );
+    out.write(nextSteps(rows));
     return 0;
   },
 };

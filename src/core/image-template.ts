@@ -119,8 +119,7 @@ export function effectiveVariables(parts: readonly Part[], set: ReadonlySet<stri
       const alternative = p.op === "+" || p.op === ":+";
       // `${V:+a}` yields `a`, not V's value; everything else yields V's value when V is set.
       if (!(isSet && alternative)) out.push({ name: p.name, index: top ? index : -1 });
-      const argUsed =
-        p.op === "-" || p.op === ":-" ? !isSet : alternative ? true : false; /* `?` args are messages */
+      const argUsed = p.op === "-" || p.op === ":-" ? !isSet : !!alternative; /* `?` args are messages */
       if (argUsed) walk(p.arg, false);
     });
   };
@@ -141,7 +140,7 @@ export type Position =
 /** The position of the top-level variable at `index` when it is the template's last part. */
 export function positionOf(parts: readonly Part[], index: number): Position {
   const p = parts[index];
-  if (!p || p.kind !== "var") return { kind: "none", why: "not a variable" };
+  if (p?.kind !== "var") return { kind: "none", why: "not a variable" };
   if (index !== parts.length - 1) {
     const after = renderTemplate(parts.slice(index + 1));
     return { kind: "none", why: `text follows \${${p.name}} ('${after}')` };
@@ -150,7 +149,7 @@ export function positionOf(parts: readonly Part[], index: number): Position {
     return { kind: "none", why: `\${${p.name}${p.op}…} does not yield its value` };
   if (index === 0) return { kind: "image" };
   const before = parts[index - 1];
-  if (!before || before.kind !== "text")
+  if (before?.kind !== "text")
     return { kind: "none", why: `\${${p.name}} directly follows another variable` };
   const tail = before.text;
   if (tail.endsWith("@")) return { kind: "digest" };

@@ -145,7 +145,7 @@ function plan(
     }
     const last = parts.length - 1;
     const lastPart = parts[last];
-    if (!lastPart || lastPart.kind !== "var") {
+    if (lastPart?.kind !== "var") {
       const lastVar = lastVariableIndex(parts);
       const position = lastVar >= 0 ? positionOf(parts, lastVar) : null;
       const tag = tagStart(parts);
@@ -337,4 +337,33 @@ function suggestEdit(
     false,
   );
   return again.pins.get(service)?.state === "pinned" ? { edit, variable } : { edit: null };
+}
+
+/**
+ * The services that move together with `service`: those whose tag (or whole image) is the same
+ * variable in the same place, for the same repository. One value pins them all, so a change of
+ * one is a change of each. Just the service itself when it shares nothing.
+ */
+export function versionGroup(inputs: readonly ImageInput[], service: string): string[] {
+  const keyOf = (input: ImageInput): string | null => {
+    if (!input.active || input.template === undefined || !input.repository) return null;
+    let parts: Part[];
+    try {
+      parts = parseTemplate(input.template);
+    } catch {
+      return null;
+    }
+    const last = parts[parts.length - 1];
+    if (last?.kind !== "var") return null;
+    const position = positionOf(parts, parts.length - 1);
+    if (position.kind === "none") return null;
+    return JSON.stringify([last.name, position, input.repository]);
+  };
+  const self = inputs.find((i) => i.service === service);
+  const key = self ? keyOf(self) : null;
+  if (key === null) return [service];
+  return inputs
+    .filter((i) => keyOf(i) === key)
+    .map((i) => i.service)
+    .sort();
 }
