@@ -841,13 +841,15 @@ export class Versions {
         floating: tag === "latest" ? undefined : tag,
       });
     }
+    // The compose edits are asked first, planned on the proposed tags.
+    const composeEdits =
+      opts.editCompose && !opts.dryRun ? await this.pinByEdits(project, proposals, opts.editCompose) : [];
     for (const p of proposals) {
       if (opts.decide) p.tag = await opts.decide(p);
       if (!isValidTag(p.tag)) throw new UserError(`'${p.tag}' is not a valid tag for ${p.service}`);
     }
     if (opts.dryRun)
       return { created: false, proposals, manifest: paths.manifest, warnings, composeEdits: [] };
-    const composeEdits = opts.editCompose ? await this.pinByEdits(project, proposals, opts.editCompose) : [];
     if (composeEdits.length > 0) this.#project = undefined; // the files changed: read them again
     const images = serviceImages(await this.project());
     const out = await mutateRecord(paths, images, "migrate-versions", (current) => {

@@ -126,7 +126,7 @@ describe.skipIf(!bed.available)("migrate-versions", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(path.join(fx.dir, "compose.yaml"), "utf8")).toBe(original);
     expect(r.stderr).toMatch(
-      /warning: service 'settings' is not pinned: .*change it to image: 127\.0\.0\.1:5077\/settings:\$\{SETTINGS_VERSION:-1\.63\}/,
+      /warning: service 'settings' is not pinned: .*to pin it, change its image: to 127\.0\.0\.1:5077\/settings:\$\{SETTINGS_VERSION:-1\.63\}/,
     );
   });
 
