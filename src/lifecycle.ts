@@ -30,6 +30,7 @@ import {
   stopCapture,
   stripAnsi,
 } from "./adapters/logs.js";
+import { parseReference } from "./core/reference.js";
 import { decideRole, type Role, type RoleDecision } from "./core/roles.js";
 import { UserError } from "./errors.js";
 import { readManifest, recordPaths } from "./record.js";
@@ -585,6 +586,25 @@ export class Lifecycle {
     return { pulled: pulled.pulled, built, dryRun: false };
   }
 
+  /** For a service the record does not hold: the command that records it, if one can. */
+  private untrackedNext(
+    service: string,
+    hasManifest: boolean,
+    corrupt: boolean,
+    project: ComposeProject,
+  ): string | undefined {
+    if (corrupt) return "the manifest cannot be read: see the error of 'docker versions version'";
+    const image = project.services[service]?.image;
+    if (!hasManifest || !image) return undefined; // no record at all, or built from source
+    let tag = "latest";
+    try {
+      tag = parseReference(image).tag ?? "latest";
+    } catch {
+      // the image's own error shows when Compose runs it
+    }
+    return `not in the manifest: docker versions version-pull --service ${service} --tag ${tag}`;
+  }
+
   /** `status`: the project's services with role, health, uptime, restarts, drift, and the captures. */
   async status(): Promise<LifecycleStatus> {
     const base = await this.versions.status();
@@ -617,7 +637,7 @@ export class Lifecycle {
           role: role.role,
           roleSource: role.source,
           drift: row ? row.drift : driftUnknown ? "unknown" : "untracked",
-          next: row?.next,
+          next: row?.next ?? this.untrackedNext(s.service, base.manifest.present, driftUnknown, project),
           containers: s.containers.map((c) => {
             const info = infos.find((i) => i.name === c.name);
             const started = info?.startedAt ? Date.parse(info.startedAt) : Number.NaN;
