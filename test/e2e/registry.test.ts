@@ -141,9 +141,19 @@ describe.skipIf(!bed.available)("registry client against the real registries", (
       recordedDigest: "sha256:0000000000000000000000000000000000000000000000000000000000000000",
     });
     expect(check).toEqual({
-      updates: { current: "1.62", newer: ["1.64", "1.63"], major: [], minor: ["1.64", "1.63"], patch: [] },
+      updates: {
+        current: "1.62",
+        follows: "latest",
+        newer: ["1.64", "1.63"],
+        major: [],
+        minor: ["1.64", "1.63"],
+        patch: [],
+        outside: [],
+      },
       floatingDigest: latest.digest,
       floatingMoved: true,
+      floatingTo: "1.64",
+      available: true,
     });
   });
 
