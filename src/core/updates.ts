@@ -41,7 +41,8 @@ function oneNamePerVersion(versions: VersionTag[], like: VersionTag): string[] {
  * tags one would name an image by are offered (not floating lines, not `version-`/`sha-`
  * aliases), pre-releases only with `prereleases`, and only strictly newer values (never the
  * running version under another name, never an older build). Null when `current` is not a
- * version: then only the floating tag's digest can tell whether something changed. For a
+ * version or is itself a floating line: then only the floating tag's digest can tell whether
+ * something changed. For a
  * named channel, `movedTo` is the tag its moved digest resolved to: that is its offer.
  */
 export function availableUpdates(
@@ -53,6 +54,8 @@ export function availableUpdates(
   if (!now) return null;
   const follows = opts.follows ?? "latest";
   const set = new TagSet([...tags, current]);
+  // A record still naming a floating line (`16-alpine` before resolve-tags) has no value to compare.
+  if (set.isFloating(now)) return null;
   const line = set.lineOf(follows);
   const result: AvailableUpdates = {
     current,

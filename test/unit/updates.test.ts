@@ -19,20 +19,20 @@ const TAGS = [
 describe("availableUpdates", () => {
   it.each([
     [
-      "1.64",
+      "1.64.1",
       {
-        newer: ["2.1", "2.0", "1.64.2", "1.64.1"],
+        newer: ["2.1", "2.0", "1.64.2"],
         major: ["2.1", "2.0"],
         minor: [],
-        patch: ["1.64.2", "1.64.1"],
+        patch: ["1.64.2"],
       },
     ],
     // 1.64 moves with 1.64.x: a floating line, not a version to offer.
     ["1.62", { major: ["2.1", "2.0"], minor: ["1.64.2", "1.64.1", "1.63"], patch: [] }],
     ["2.1", { newer: [], major: [], minor: [], patch: [] }],
     ["1.64.2", { newer: ["2.1", "2.0"] }],
-    ["v1.64", { major: ["2.1", "2.0"], patch: ["1.64.2", "1.64.1"] }], // the v prefix does not matter
-    ["1.64.0", { patch: ["1.64.2", "1.64.1"] }], // 1.64 is the same version, not an update
+    ["v1.64.1", { major: ["2.1", "2.0"], patch: ["1.64.2"] }], // the v prefix does not matter
+    ["1.64.0", { patch: ["1.64.2", "1.64.1"] }], // 1.64 is its floating line, not an update
     ["9.0", { newer: [] }],
   ])("from %s", (current, expected) => {
     expect(availableUpdates(current, TAGS)).toMatchObject({ current, ...expected });
@@ -77,7 +77,10 @@ describe("availableUpdates", () => {
     });
   });
 
-  it.each(["latest", "main", "sha-abc"])("has nothing to compare a floating tag %s with", (current) => {
-    expect(availableUpdates(current, TAGS)).toBeNull();
-  });
+  it.each(["latest", "main", "sha-abc", "1.64"])(
+    "has nothing to compare a floating tag %s with",
+    (current) => {
+      expect(availableUpdates(current, TAGS)).toBeNull();
+    },
+  );
 });
