@@ -119,7 +119,7 @@ describe.skipIf(!bed.available)("registry client against the real registries", (
     const resolution = await resolveTag(c, ref, digest);
     expect(resolution).toEqual({
       tag: null,
-      reason: `no version tag has digest ${digest.slice(7, 19)} (checked 2 version tags)`,
+      reason: `no version tag has digest ${digest.slice(7, 19)} (checked 2 version tags for 'edge')`,
     });
   });
 
