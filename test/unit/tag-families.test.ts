@@ -1,9 +1,10 @@
 // Tag families shaped like well-known public images (several tags per digest): what each
 // floating tag resolves to, how versions order, and what check-updates offers each service
 // before and after one new release of each line. Repositories are tables tag → digest.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { resolveFloatingTag } from "../../src/core/resolve.js";
-import { sortVersionTagsDesc } from "../../src/core/tags.js";
+import { parseVersion, sortVersionTagsDesc, TagSet } from "../../src/core/tags.js";
 import { checkService } from "../../src/core/updates.js";
 
 interface Family {
@@ -492,5 +493,49 @@ describe("what check-updates never offers", () => {
       digestOf: sonarr.digestOf,
     });
     expect(r.updates?.newer).toEqual(["4.0.11.2680-ls100", "4.0.11.2680-ls99"]);
+  });
+});
+
+describe("resolution properties", () => {
+  /** A repository built from parts: images of one version under its spellings, variants and aliases. */
+  const imageArb = fc
+    .record({
+      release: fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }),
+      build: fc.constantFrom("", "-ls7", "-ls12"),
+      variant: fc.constantFrom("", "-alpine", "-rootless"),
+      alias: fc.boolean(),
+      floating: fc.subarray(["latest", "stable", "alpine", "latest-rootless"]),
+    })
+    .map((p) => {
+      const v = `${p.release.join(".")}${p.build}`;
+      const lines = p.release
+        .slice(0, -1)
+        .map((_, i) => `${p.release.slice(0, i + 1).join(".")}${p.variant}`);
+      return [
+        `${v}${p.variant}`,
+        ...lines,
+        ...(p.alias ? [`version-${p.release.join(".")}${p.variant}`] : []),
+        ...p.floating,
+      ];
+    });
+
+  it("names a floating tag only by a tag of its own variant with the same digest, never an alias before a plain name", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(imageArb, { minLength: 1, maxLength: 8 }), async (images) => {
+        const repo = new Repo(images);
+        const set = new TagSet(repo.tags);
+        for (const floating of repo.tags) {
+          const digest = repo.digests.get(floating) as string;
+          const r = await resolveFloatingTag({ tags: repo.tags, floating, digest, digestOf: repo.digestOf });
+          if (r.tag === null || r.matchedBy === "specific") continue;
+          expect(repo.digests.get(r.tag)).toBe(digest);
+          const line = set.lineOf(floating);
+          expect(parseVersion(r.tag)?.variant).toBe(line.variant);
+          const plain = set.named(line).some((v) => repo.digests.get(v.raw) === digest);
+          if (plain) expect(parseVersion(r.tag)?.alias).toBe("");
+        }
+      }),
+      { numRuns: 200 },
+    );
   });
 });
