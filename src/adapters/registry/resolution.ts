@@ -37,9 +37,9 @@ export async function resolveTag(
   opts: ResolveTagOptions = {},
 ): Promise<Resolution> {
   const ref = toRef(image);
+  const platform = opts.platform ?? hostPlatform();
   const source = await openTagSource(client, ref);
   const tags = await source.listTags();
-  const platform = opts.platform ?? hostPlatform();
   // The digest lookups already tell which tags are indexes: only those can hold a platform manifest.
   const indexes = new Set<string>();
   return resolveFloatingTag({
