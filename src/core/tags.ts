@@ -7,6 +7,8 @@ export interface PreRelease {
   /** dev/nightly/snapshot < alpha < milestone < beta < preview < rc. */
   rank: number;
   num: number;
+  /** Whether a number was written: `3.14-rc` (none) names whatever pre-release of 3.14 is newest. */
+  numbered: boolean;
 }
 
 export interface VersionTag {
@@ -90,7 +92,8 @@ function isCommit(word: string): boolean {
 }
 
 function pre(word: string | undefined, num: string | undefined): PreRelease | null {
-  return word ? { rank: PRE_RANK[word.toLowerCase()] as number, num: num ? Number(num) : 0 } : null;
+  if (!word) return null;
+  return { rank: PRE_RANK[word.toLowerCase()] as number, num: num ? Number(num) : 0, numbered: Boolean(num) };
 }
 
 /** Parses the version part of a tag (after any alias prefix), or null when it is not a version. */
@@ -251,15 +254,21 @@ export class TagSet {
       for (let k = 1; k < v.release.length; k++)
         this.#hasMoreSpecific.add(key(v.variant, v.release.slice(0, k)));
       if (v.build !== null) this.#hasMoreSpecific.add(key(v.variant, v.release, v.pre));
+      if (v.pre === null) continue;
+      const n = v.pre.numbered ? v.release.length : v.release.length - 1;
+      for (let k = 1; k <= n; k++) this.#hasMoreSpecific.add(key(v.variant, v.release.slice(0, k), ANY_PRE));
     }
   }
 
   /**
    * Whether a version tag moves: another tag of its variant adds numbers (`16` of `16.6`,
-   * `1.64` of `1.64.0`) or a build counter (`version-4.0.11` of `4.0.11-ls100`) to it.
+   * `1.64` of `1.64.0`), a build counter (`version-4.0.11` of `4.0.11-ls100`), or numbers to
+   * its pre-release marker (`3.14-rc` of `3.14.0a3`) to it.
    */
   isFloating(v: VersionTag): boolean {
     if (v.build !== null) return false;
+    if (v.pre && !v.pre.numbered && this.#hasMoreSpecific.has(key(v.variant, v.release, ANY_PRE)))
+      return true;
     return this.#hasMoreSpecific.has(key(v.variant, v.release, v.pre));
   }
 
@@ -295,14 +304,23 @@ export class TagSet {
   }
 }
 
-function key(variant: string, release: readonly number[], p: PreRelease | null = null): string {
-  return `${variant}\u0000${release.join(".")}\u0000${p ? `${p.rank}.${p.num}` : ""}`;
+const ANY_PRE = "any pre-release";
+
+function key(
+  variant: string,
+  release: readonly number[],
+  p: PreRelease | null | typeof ANY_PRE = null,
+): string {
+  const marker = p === ANY_PRE ? p : p ? `${p.rank}.${p.num}` : "";
+  return `${variant}\u0000${release.join(".")}\u0000${marker}`;
 }
 
 /** Whether `v` belongs to `line` (a channel's members are every version of its variant). */
 export function inLine(line: Line, v: VersionTag): boolean {
   if (v.variant !== line.variant) return false;
   if (!line.release.every((n, i) => v.release[i] === n)) return false;
+  // `3.14-rc` follows every pre-release of 3.14; `3.14.0rc1` only itself (and its builds).
+  if (line.pre !== null && !line.pre.numbered) return v.pre !== null && line.build === null;
   if (line.pre !== null && (v.release.length !== line.release.length || comparePre(v.pre, line.pre) !== 0))
     return false;
   return line.build === null || v.build === line.build;

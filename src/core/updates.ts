@@ -66,8 +66,9 @@ export function availableUpdates(
     patch: [],
     outside: [],
   };
-  const newer = (v: VersionTag) =>
-    v.date === now.date && compareValue(v, now) > 0 && (opts.prereleases || v.pre === null);
+  // Following a pre-release line (`3.14-rc`) is asking for its pre-releases.
+  const pre = opts.prereleases || line.pre !== null;
+  const newer = (v: VersionTag) => v.date === now.date && compareValue(v, now) > 0 && (pre || v.pre === null);
   const moved = opts.movedTo ? parseVersion(opts.movedTo) : null;
   const inside =
     line.channel === null

@@ -374,6 +374,33 @@ const FAMILIES: Family[] = [
     releases: [["21.0.5_12-jre-alpine", "21-jre-alpine"]],
   },
   {
+    name: "python: slim variants and an -rc line that follows the newest pre-release",
+    images: [
+      ["3.13.0", "3.13.0-slim"],
+      ["3.13.1", "3.13", "3", "latest"],
+      ["3.13.1-slim", "3.13-slim", "3-slim", "slim"],
+      ["3.14.0a2"],
+      ["3.14.0a3", "3.14-rc"],
+      ["3.14.0a3-slim", "3.14-rc-slim"],
+    ],
+    resolves: {
+      latest: "3.13.1",
+      slim: "3.13.1-slim",
+      "3.14-rc": "3.14.0a3",
+      "3.14-rc-slim": "3.14.0a3-slim",
+    },
+    order: ["3.14.0a3", "3.14.0a2", "3.13.1", "3.13.0"],
+    services: [
+      { follows: "latest", current: "3.13.1", after: ["3.13.2"] },
+      { follows: "3.14-rc", current: "3.14.0a3", after: ["3.14.0b1"] },
+      { follows: "slim", current: "3.13.1-slim", after: [] },
+    ],
+    releases: [
+      ["3.13.2", "3.13", "3", "latest"],
+      ["3.14.0b1", "3.14-rc"],
+    ],
+  },
+  {
     name: "ubuntu: codenames as channels, the same version rebuilt",
     images: [
       ["22.04", "jammy"],

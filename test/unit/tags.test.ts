@@ -110,6 +110,9 @@ describe("floating lines", () => {
     "version-4.0.11",
     "4.0.11-ls100",
     "2",
+    "3.14-rc",
+    "3.14.0a3",
+    "1.0.0-beta",
   ]);
   it.each([
     ["16", true],
@@ -121,6 +124,9 @@ describe("floating lines", () => {
     ["version-4.0.11", true],
     ["4.0.11-ls100", false],
     ["2", false], // nothing more specific: a version, not a line
+    ["3.14-rc", true], // the newest pre-release of 3.14
+    ["3.14.0a3", false],
+    ["1.0.0-beta", false],
   ])("%s floating: %s", (tag, floating) => {
     expect(set.isFloating(parseVersion(tag) as NonNullable<ReturnType<typeof parseVersion>>)).toBe(floating);
   });
