@@ -1,8 +1,9 @@
 // Cost of resolving a floating tag, side by side in one run against the bed's real registry:
 // our resolution (tags newest-first, stop at the first digest match) versus a naive baseline
 // (HEAD every tag, then pick the newest one with the recorded digest), over 9 repositories of
-// 100 version tags each, in three cases: latest is the newest tag (the usual one), latest
-// lags 10 versions behind, and the recorded image has no version tag at all.
+// 100 version tags each, in four cases: latest is the newest tag (the usual one), a service
+// following the line 1.9 (as `postgres:16` does; resolved within the line), latest lags 10
+// versions behind, and the recorded image has no version tag at all.
 // Usage: node bench/resolve.mjs [--runs N] [--json]    (registry: $DV_BENCH_REGISTRY or the bed's)
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -100,12 +101,16 @@ async function main() {
     const newest = VERSIONS.length - 1;
     recorded[ref.repository] = {
       "latest = newest": (await m.manifestDigest(setup, ref, "latest")).digest,
+      "follows 1.9": (await m.manifestDigest(setup, ref, NEWEST)).digest,
       "latest lags 10": (await m.manifestDigest(setup, ref, VERSIONS[newest - 10])).digest,
       "no version twin": NO_TWIN,
     };
   }
 
-  const ours = async (client, ref, digest) => (await m.resolveTag(client, ref, digest)).tag;
+  // The tag a service follows: latest, or the line 1.9 in the "follows 1.9" case.
+  const following = (scenario) => (scenario === "follows 1.9" ? "1.9" : undefined);
+  const ours = async (client, ref, digest, scenario) =>
+    (await m.resolveTag(client, { ...ref, tag: following(scenario) }, digest)).tag;
   const naive = async (client, ref, digest) => {
     const { tags } = await m.listTags(client, ref);
     const digests = new Map();
@@ -119,13 +124,13 @@ async function main() {
     const client = newClient();
     const start = process.hrtime.bigint();
     const tags = await m.mapLimit(refs, m.DEFAULT_CONCURRENCY, (ref) =>
-      fn(client, ref, recorded[ref.repository][scenario]),
+      fn(client, ref, recorded[ref.repository][scenario], scenario),
     );
     return { ms: Number(process.hrtime.bigint() - start) / 1e6, requests: client.requests, tags };
   };
 
   const results = [];
-  for (const scenario of ["latest = newest", "latest lags 10", "no version twin"]) {
+  for (const scenario of ["latest = newest", "follows 1.9", "latest lags 10", "no version twin"]) {
     const times = Object.fromEntries(Object.keys(methods).map((k) => [k, []]));
     const last = {};
     for (const fn of Object.values(methods)) await pass(fn, scenario); // warm-up: connections, JIT

@@ -7,7 +7,6 @@ import { dockerConfigDir } from "./adapters/registry/auth.js";
 import { mapLimit, RegistryClient } from "./adapters/registry/client.js";
 import { checkUpdates, resolveTag } from "./adapters/registry/resolution.js";
 import type { ServiceRecord } from "./core/manifest.js";
-import { isFloatingTag } from "./core/tags.js";
 import type { AvailableUpdates } from "./core/updates.js";
 import { UserError } from "./errors.js";
 
@@ -40,6 +39,7 @@ export function registryClient(
 export interface Resolved {
   service: string;
   from: string;
+  /** The most specific tag with the digest; `from` itself when nothing more specific exists. */
   to: string | null;
   /** Why a floating tag could not be resolved (the tag is kept). */
   reason?: string;
@@ -60,13 +60,15 @@ export function resolutionWarnings(resolved: readonly Resolved[], nextStep?: str
   );
 }
 
-/** For each service with a floating tag and a digest: the semantic tag with that digest. */
+/**
+ * For each service: the most specific tag of the line its tag follows with its digest (`16` →
+ * `16.6`); `hint` is the version it ran before, where a named channel most likely moved from.
+ */
 export async function resolveFloating(
   client: RegistryClient,
-  items: readonly { service: string; repository: string; tag: string; digest?: string }[],
+  items: readonly { service: string; repository: string; tag: string; digest?: string; hint?: string }[],
 ): Promise<Resolved[]> {
-  const floating = items.filter((i) => isFloatingTag(i.tag));
-  return mapLimit(floating, 4, async (i): Promise<Resolved> => {
+  return mapLimit(items, 4, async (i): Promise<Resolved> => {
     if (!i.digest)
       return {
         service: i.service,
@@ -76,7 +78,10 @@ export async function resolveFloating(
       };
     try {
       // The image's version label is the second source, used only when no tag has the digest.
-      const r = await resolveTag(client, `${i.repository}:${i.tag}`, i.digest, { useLabel: true });
+      const r = await resolveTag(client, `${i.repository}:${i.tag}`, i.digest, {
+        useLabel: true,
+        hint: i.hint,
+      });
       if (r.tag !== null)
         return { service: i.service, from: i.tag, to: r.tag, byLabel: r.matchedBy === "label" };
       return { service: i.service, from: i.tag, to: null, reason: r.reason };
@@ -93,6 +98,10 @@ export interface UpdateRow {
   updates: AvailableUpdates | null;
   floatingTag: string;
   floatingMoved?: boolean;
+  /** What the moved floating tag now names (null: no version tag has its digest). */
+  floatingTo?: string | null;
+  /** Whether something strictly newer than what runs exists in the line the service follows. */
+  available: boolean;
   error?: string;
 }
 
@@ -117,10 +126,19 @@ export async function updatesFor(
         updates: r.updates,
         floatingTag,
         floatingMoved: r.floatingMoved,
+        floatingTo: r.floatingTo,
+        available: r.available,
       };
     } catch (e) {
       if (e instanceof UserError)
-        return { service, current: record.current_tag, updates: null, floatingTag, error: e.message };
+        return {
+          service,
+          current: record.current_tag,
+          updates: null,
+          floatingTag,
+          available: false,
+          error: e.message,
+        };
       throw e;
     }
   });

@@ -544,7 +544,10 @@ export class Versions {
     });
     // A floating tag whose digest did not move is no change, even if the record names it by its semantic tag.
     const moved = found.filter((f) => f.digest === undefined || f.digest !== f.rec.image_digest);
-    const resolved = await resolveFloating(client, moved);
+    const resolved = await resolveFloating(
+      client,
+      moved.map((m) => ({ ...m, hint: m.rec.current_tag })),
+    );
     return {
       changes: moved.map((m) => {
         const semantic = resolved.find((r) => r.service === m.service)?.to ?? undefined;
@@ -552,7 +555,7 @@ export class Versions {
           service: m.service,
           from: { tag: m.rec.current_tag, digest: m.rec.image_digest },
           to: { tag: semantic ?? m.tag, digest: m.digest },
-          resolvedFrom: semantic ? m.tag : undefined,
+          resolvedFrom: semantic && semantic !== m.tag ? m.tag : undefined,
         };
       }),
       unchanged: [...found.filter((f) => !moved.includes(f)).map((f) => f.service), ...byFile],
@@ -587,7 +590,7 @@ export class Versions {
       }));
     const resolved = await resolveFloating(this.registry(), items);
     const warnings = resolutionWarnings(resolved);
-    const found = resolved.filter((r): r is Resolved & { to: string } => r.to !== null);
+    const found = resolved.filter((r): r is Resolved & { to: string } => r.to !== null && r.to !== r.from);
     const at = this.now();
     const compute = (current: LoadedManifest | null) => {
       const next: Manifest = { schema: 1, ...current?.manifest, services: { ...current?.manifest.services } };

@@ -28,7 +28,7 @@ export const checkUpdates: Command<{
 }> = {
   name: "check-updates",
   examples: [["docker versions check-updates --exit-code || echo updates available", "for cron jobs and CI"]],
-  describe: "List newer tags per service (semver-aware) and whether the floating tag moved",
+  describe: "List newer versions in each service's line and whether the floating tag moved",
   group: "Registry",
   builder: (y) =>
     y
@@ -36,35 +36,44 @@ export const checkUpdates: Command<{
       .option("prereleases", {
         type: "boolean",
         default: false,
-        describe: "Include pre-release tags (1.2.0-rc.1)",
+        describe: "Include pre-release tags (1.2.0-rc.1, 2024.12.0b2)",
       })
       .option("exit-code", {
         type: "boolean",
         default: false,
-        describe: "Exit 2 when updates exist (for scripts)",
+        describe: "Exit 2 when something newer exists in a service's line (for scripts)",
       })
       .option("json", jsonOption),
   async run(args, versions, out) {
     const rows = await versions.checkUpdates({ prereleases: args.prereleases, service: args.service });
-    const available = rows.some((r) => (r.updates?.newer.length ?? 0) > 0 || r.floatingMoved);
+    const available = rows.some((r) => r.available);
     if (args.json) out.write(json(rows));
     else {
       const list = (tags: readonly string[] | undefined) => (tags && tags.length > 0 ? tags.join(", ") : "-");
+      const floating = (r: (typeof rows)[number]) =>
+        !r.floatingMoved
+          ? `${r.floatingTag} unchanged`
+          : paint(
+              out,
+              "yellow",
+              r.floatingTo ? `${r.floatingTag} → ${r.floatingTo}` : `${r.floatingTag} moved`,
+            );
       out.write(
         table(
-          ["SERVICE", "CURRENT", "MAJOR", "MINOR", "PATCH", "FLOATING"],
-          rows.map((r) => [
-            r.service,
-            r.current,
-            r.error ? paint(out, "red", r.error) : list(r.updates?.major),
-            r.error ? "" : list(r.updates?.minor),
-            r.error ? "" : list(r.updates?.patch),
+          ["SERVICE", "CURRENT", "MAJOR", "MINOR", "PATCH", "OUTSIDE LINE", "FLOATING"],
+          rows.map((r) =>
             r.error
-              ? ""
-              : r.floatingMoved
-                ? paint(out, "yellow", `${r.floatingTag} moved`)
-                : `${r.floatingTag} unchanged`,
-          ]),
+              ? [r.service, r.current, paint(out, "red", r.error), "", "", "", ""]
+              : [
+                  r.service,
+                  r.current,
+                  list(r.updates?.major),
+                  list(r.updates?.minor),
+                  list(r.updates?.patch),
+                  r.updates?.outside[0] ?? "-",
+                  floating(r),
+                ],
+          ),
         ),
       );
     }

@@ -1,11 +1,23 @@
-// Floating tag → semantic tag: the newest version tag whose digest is the recorded one. Tries
-// candidates newest-first and stops at the first match, so the usual case costs one lookup.
-// Pure: the registry is reached only through the functions passed in.
-import { isPrerelease, parseVersion, sortVersionTagsDesc } from "./tags.js";
+// Floating tag → the most specific tag of its line with the recorded digest (`16` → `16.6`,
+// `alpine` → `17.2-alpine`, `latest-rootless` → `1.22.6-rootless`). Tries candidates in the
+// order the tag most likely moved and stops at the first match, so the usual case costs one
+// lookup. Pure: the registry is reached only through the functions passed in.
+import {
+  compareValue,
+  compareVersionTags,
+  type Line,
+  parseVersion,
+  TagSet,
+  type VersionTag,
+} from "./tags.js";
 
 export interface ResolveInput {
-  /** Every tag of the repository, in any order; tags that are not versions are ignored. */
+  /** Every tag of the repository, in any order. */
   tags: readonly string[];
+  /** The tag followed (`latest` when not given). */
+  floating?: string;
+  /** The version the service had before, if any: where a named channel most likely moved from. */
+  hint?: string;
   /** The digest recorded for the floating tag (what `docker pull` reported). */
   digest: string;
   /** The digest a tag points at now (an index digest for a multi-platform image). */
@@ -22,15 +34,51 @@ export interface ResolveInput {
 }
 
 export type Resolution =
-  | { tag: string; matchedBy: "digest" | "platform-digest" | "label" }
+  | { tag: string; matchedBy: "digest" | "platform-digest" | "label" | "specific" }
   | { tag: null; reason: string };
 
 export const DEFAULT_MAX_CANDIDATES = 100;
 
-/** Release tags newest-first, then pre-releases (and suffixed tags like 1.2-alpine) newest-first. */
-export function candidateTags(tags: readonly string[]): string[] {
-  const all = sortVersionTagsDesc(tags, { prereleases: true });
-  return [...all.filter((t) => !isPrerelease(t)), ...all.filter(isPrerelease)];
+/**
+ * The tags that could name `floating`'s image, in the order to try them: releases, then
+ * pre-releases, then aliases (`version-…`, `amd64-…`) for when no plain name has the digest.
+ * Newest first, except for a named channel with a hint: it usually moved a step forward from
+ * the hint, so the versions from the hint up come first, oldest first. Null when `floating`
+ * is itself a version nothing more specific exists of: it names its image already.
+ */
+export function candidates(set: TagSet, floating: string, hint?: string): VersionTag[] | null {
+  const line = set.lineOf(floating);
+  const self = parseVersion(floating);
+  if (self && self.alias === "" && !set.isFloating(self)) return null;
+  const named = set.members(line).filter((v) => !set.isFloating(v) && v.raw !== floating);
+  const from = hint ? parseVersion(hint) : null;
+  // Of two names for one version (`v3.2.1`, `3.2.1`), the one spelled like the tag followed.
+  const like = (self ?? from)?.prefix ?? "";
+  const byLine = orderFor(line, from);
+  const order = (a: VersionTag, b: VersionTag) =>
+    compareValue(a, b) === 0 && a.prefix !== b.prefix ? (a.prefix === like ? -1 : 1) : byLine(a, b);
+  const group = (keep: (v: VersionTag) => boolean) => named.filter(keep).sort(order);
+  return [
+    ...group((v) => v.alias === "" && v.pre === null),
+    ...group((v) => v.alias === "" && v.pre !== null),
+    ...group((v) => v.alias !== ""),
+  ];
+}
+
+function orderFor(line: Line, from: VersionTag | null): (a: VersionTag, b: VersionTag) => number {
+  const newestFirst = (a: VersionTag, b: VersionTag) => compareVersionTags(b, a);
+  if (line.channel === null || from === null) return newestFirst;
+  return (a, b) => {
+    const aUp = compareValue(a, from) >= 0;
+    const bUp = compareValue(b, from) >= 0;
+    if (aUp !== bUp) return aUp ? -1 : 1;
+    return aUp ? -newestFirst(a, b) : newestFirst(a, b);
+  };
+}
+
+/** Release tags newest-first, then pre-releases, as resolution of `latest` tries them. */
+export function candidateTags(tags: readonly string[], floating = "latest", hint?: string): string[] {
+  return (candidates(new TagSet(tags), floating, hint) ?? []).map((v) => v.raw);
 }
 
 function short(digest: string): string {
@@ -38,29 +86,35 @@ function short(digest: string): string {
 }
 
 export async function resolveFloatingTag(input: ResolveInput): Promise<Resolution> {
-  const all = candidateTags(input.tags);
+  const floating = input.floating ?? "latest";
+  const set = new TagSet(input.tags);
+  const all = candidates(set, floating, input.hint);
+  if (all === null) return { tag: floating, matchedBy: "specific" };
   const max = input.maxCandidates ?? DEFAULT_MAX_CANDIDATES;
-  const candidates = all.slice(0, max);
-  for (const tag of candidates) {
+  const tried = all.slice(0, max).map((v) => v.raw);
+  for (const tag of tried) {
     if ((await input.digestOf(tag)) === input.digest) return { tag, matchedBy: "digest" };
   }
   if (input.platformDigestOf) {
-    for (const tag of candidates) {
+    for (const tag of tried) {
       if ((await input.platformDigestOf(tag)) === input.digest) return { tag, matchedBy: "platform-digest" };
     }
   }
   if (input.versionLabel) {
     const label = await input.versionLabel();
-    // Only a label naming a version tag that exists can be recorded: the tag must stay pullable.
-    if (label && parseVersion(label) && input.tags.includes(label)) return { tag: label, matchedBy: "label" };
+    // Only a tag of the line that exists can be recorded: it must stay pullable and the same variant.
+    const variant = set.lineOf(floating).variant;
+    const named = label
+      ? all.find((v) => v.raw === label || (variant !== "" && v.raw === `${label}-${variant}`))
+      : undefined;
+    if (named) return { tag: named.raw, matchedBy: "label" };
   }
-  if (all.length === 0) return { tag: null, reason: "the repository has no version tags" };
-  const scope =
-    candidates.length < all.length
-      ? `the newest ${candidates.length} of ${all.length} version tags`
-      : `${all.length} version tag${all.length === 1 ? "" : "s"}`;
+  const inLine = floating === "latest" ? "" : ` for '${floating}'`;
+  if (all.length === 0) return { tag: null, reason: `the repository has no version tags${inLine}` };
+  const n = (k: number) => `${k} version tag${k === 1 ? "" : "s"}`;
+  const scope = tried.length < all.length ? `${tried.length} of ${all.length} version tags` : n(all.length);
   return {
     tag: null,
-    reason: `no version tag has digest ${short(input.digest)} (checked ${scope})`,
+    reason: `no version tag has digest ${short(input.digest)} (checked ${scope}${inLine})`,
   };
 }

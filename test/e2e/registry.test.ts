@@ -119,7 +119,7 @@ describe.skipIf(!bed.available)("registry client against the real registries", (
     const resolution = await resolveTag(c, ref, digest);
     expect(resolution).toEqual({
       tag: null,
-      reason: `no version tag has digest ${digest.slice(7, 19)} (checked 2 version tags)`,
+      reason: `no version tag has digest ${digest.slice(7, 19)} (checked 2 version tags for 'edge')`,
     });
   });
 
@@ -141,9 +141,19 @@ describe.skipIf(!bed.available)("registry client against the real registries", (
       recordedDigest: "sha256:0000000000000000000000000000000000000000000000000000000000000000",
     });
     expect(check).toEqual({
-      updates: { current: "1.62", newer: ["1.64", "1.63"], major: [], minor: ["1.64", "1.63"], patch: [] },
+      updates: {
+        current: "1.62",
+        follows: "latest",
+        newer: ["1.64", "1.63"],
+        major: [],
+        minor: ["1.64", "1.63"],
+        patch: [],
+        outside: [],
+      },
       floatingDigest: latest.digest,
       floatingMoved: true,
+      floatingTo: "1.64",
+      available: true,
     });
   });
 

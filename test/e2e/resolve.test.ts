@@ -83,13 +83,13 @@ describe.skipIf(!bed.available)("tag resolution and update checks", () => {
 
   it("check-updates lists newer tags and a moved floating tag; --exit-code says so to scripts", async () => {
     expect((await ok("check-updates", "--exit-code")).stdout).toMatch(
-      /^router\s+1\.64\s+-\s+-\s+-\s+latest unchanged$/m,
+      /^router\s+1\.64\s+-\s+-\s+-\s+-\s+latest unchanged$/m,
     );
     await pushImage(`${bed.registry}/${ns}/req_router`, ["1.65", "latest"]);
     await pushImage(`${bed.registry}/${ns}/req_router`, ["2.0.0-rc.1"]);
     const r = await dv("check-updates", "--exit-code");
     expect(r.code).toBe(2);
-    expect(r.stdout).toMatch(/^router\s+1\.64\s+-\s+1\.65\s+-\s+latest moved$/m);
+    expect(r.stdout).toMatch(/^router\s+1\.64\s+-\s+1\.65\s+-\s+-\s+latest → 1\.65$/m);
     const pre = JSON.parse(
       (await dv("check-updates", "--json", "--prereleases", "--service", "router")).stdout,
     );

@@ -247,9 +247,19 @@ describe("resolution through ECR Public", () => {
       recordedDigest: digest("a"),
     });
     expect(check).toEqual({
-      updates: { current: "1.62", newer: ["1.64", "1.63"], major: [], minor: ["1.64", "1.63"], patch: [] },
+      updates: {
+        current: "1.62",
+        follows: "latest",
+        newer: ["1.64", "1.63"],
+        major: [],
+        minor: ["1.64", "1.63"],
+        patch: [],
+        outside: [],
+      },
       floatingDigest: digest("b"),
       floatingMoved: true,
+      floatingTo: "1.64",
+      available: true,
     });
     expect(calls).toHaveLength(2);
     expect(c.requests).toBe(0);

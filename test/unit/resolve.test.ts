@@ -29,7 +29,11 @@ describe("candidateTags", () => {
     ],
     [
       ["1.2-alpine", "1.2", "1.3"],
-      ["1.3", "1.2", "1.2-alpine"],
+      ["1.3", "1.2"], // another variant is another line
+    ],
+    [
+      ["1.2", "1.2.1", "1", "1.3.0", "version-1.3.0", "sha-1a2b3c4"],
+      ["1.3.0", "1.2.1", "version-1.3.0"], // floating lines never, aliases only after every plain name
     ],
     [["latest", "main"], []],
   ])("%j → %j", (tags, expected) => {
@@ -96,7 +100,7 @@ describe("resolveFloatingTag", () => {
     const res = await resolveFloatingTag({ ...r, digest: D(999), maxCandidates: 10 });
     expect(res).toMatchObject({ tag: null });
     expect(r.asked).toHaveLength(10);
-    expect(res.tag === null && res.reason).toContain("the newest 10 of 30 version tags");
+    expect(res.tag === null && res.reason).toContain("checked 10 of 30 version tags");
   });
 
   it.each([
@@ -120,5 +124,45 @@ describe("resolveFloatingTag", () => {
       },
     });
     expect(res.tag).toBe("1.0");
+  });
+
+  it("names a tag that nothing more specific exists of by itself, without a lookup", async () => {
+    const r = repo({ "1.64": D(4), "1.63": D(3), latest: D(4) });
+    expect(await resolveFloatingTag({ ...r, floating: "1.64", digest: D(9) })).toEqual({
+      tag: "1.64",
+      matchedBy: "specific",
+    });
+    expect(r.asked).toEqual([]);
+  });
+
+  it("tries a named channel's versions from where it was, upwards", async () => {
+    const r = repo({
+      "1.25.5": D(1),
+      "1.26.2": D(2),
+      "1.26.3": D(3),
+      "1.27.3": D(4),
+      "1.27.4": D(5),
+      stable: D(3),
+    });
+    const res = await resolveFloatingTag({ ...r, floating: "stable", hint: "1.26.2", digest: D(3) });
+    expect(res).toEqual({ tag: "1.26.3", matchedBy: "digest" });
+    expect(r.asked).toEqual(["1.26.2", "1.26.3"]);
+  });
+
+  it("names a version spelled like the tag followed (v3 → v3.2.1, 3 → 3.2.1)", async () => {
+    const r = repo({ "v3.2.1": D(1), "3.2.1": D(1), v3: D(1), "3": D(1), latest: D(1) });
+    expect((await resolveFloatingTag({ ...r, floating: "v3", digest: D(1) })).tag).toBe("v3.2.1");
+    expect((await resolveFloatingTag({ ...r, floating: "3", digest: D(1) })).tag).toBe("3.2.1");
+  });
+
+  it("takes a label naming the version of a variant line (16.6 → 16.6-alpine)", async () => {
+    const r = repo({ "16.6-alpine": D(1), "16.6": D(2), "16-alpine": D(3) });
+    const res = await resolveFloatingTag({
+      ...r,
+      floating: "16-alpine",
+      digest: D(3),
+      versionLabel: async () => "16.6",
+    });
+    expect(res).toEqual({ tag: "16.6-alpine", matchedBy: "label" });
   });
 });

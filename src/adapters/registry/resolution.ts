@@ -3,7 +3,7 @@
 // rules of core/resolve and core/updates.
 import { type ImageRef, parseReference } from "../../core/reference.js";
 import { type Resolution, resolveFloatingTag } from "../../core/resolve.js";
-import { type AvailableUpdates, availableUpdates } from "../../core/updates.js";
+import { checkService, type UpdateCheck } from "../../core/updates.js";
 import type { RegistryClient } from "./client.js";
 import { RegistryError } from "./errors.js";
 import { hostPlatform, imageVersionLabel, type Platform, platformManifestDigest } from "./manifests.js";
@@ -15,6 +15,8 @@ export interface ResolveTagOptions {
   /** Accept the image's version label when no tag's digest matches (weaker evidence; off by default). */
   useLabel?: boolean;
   maxCandidates?: number;
+  /** The version recorded before: where a named channel (`stable`) most likely moved from. */
+  hint?: string;
 }
 
 function toRef(image: string | ImageRef): ImageRef {
@@ -22,10 +24,11 @@ function toRef(image: string | ImageRef): ImageRef {
 }
 
 /**
- * The semantic tag of `image` whose digest is `recordedDigest`. Over the OCI API it costs one
- * tags/list and one HEAD per candidate tried (newest first), so one HEAD when the floating tag
- * is the newest; from ECR Public, one DescribeImages call per 1000 images. A platform's
- * manifest and the version label are read from the registry API either way.
+ * The most specific tag of the line `image`'s tag follows (`latest` when it names none) whose
+ * digest is `recordedDigest`. Over the OCI API it costs one tags/list and one HEAD per
+ * candidate tried, so one HEAD when the tag points at the newest of its line; from ECR
+ * Public, one DescribeImages call per 1000 images. A platform's manifest and the version
+ * label are read from the registry API either way.
  */
 export async function resolveTag(
   client: RegistryClient,
@@ -41,6 +44,8 @@ export async function resolveTag(
   const indexes = new Set<string>();
   return resolveFloatingTag({
     tags,
+    floating: ref.tag ?? "latest",
+    hint: opts.hint,
     digest: recordedDigest,
     maxCandidates: opts.maxCandidates,
     digestOf: async (tag) => {
@@ -61,30 +66,31 @@ export async function resolveTag(
   });
 }
 
-export interface UpdateCheck {
-  /** Newer version tags than the current one; null when the current tag is not a version. */
-  updates: AvailableUpdates | null;
-  /** The floating tag's digest in the registry now, when one was asked about. */
-  floatingDigest?: string;
-  /** Whether that digest differs from the recorded one. */
-  floatingMoved?: boolean;
-}
-
-/** What check-updates reports for one image: newer tags, and whether its floating tag moved. */
+/**
+ * What check-updates reports for one image (see core/updates checkService): one tags/list and
+ * one HEAD of the floating tag when it did not move; a moved one is resolved (more HEADs).
+ */
 export async function checkUpdates(
   client: RegistryClient,
   image: string | ImageRef,
   opts: { currentTag: string; floatingTag?: string; recordedDigest?: string; prereleases?: boolean },
 ): Promise<UpdateCheck> {
-  const source = await openTagSource(client, toRef(image));
-  const updates = availableUpdates(opts.currentTag, await source.listTags(), {
+  const ref = toRef(image);
+  const source = await openTagSource(client, ref);
+  const platform = hostPlatform();
+  const indexes = new Set<string>();
+  return checkService({
+    tags: await source.listTags(),
+    current: opts.currentTag,
+    follows: opts.floatingTag ?? "latest",
+    recordedDigest: opts.recordedDigest,
     prereleases: opts.prereleases,
+    digestOf: async (tag) => {
+      const found = await source.digestOf(tag);
+      if (found.index) indexes.add(tag);
+      return found.digest;
+    },
+    platformDigestOf: async (tag) =>
+      indexes.has(tag) ? platformManifestDigest(client, ref, tag, platform) : null,
   });
-  if (!opts.floatingTag) return { updates };
-  const { digest } = await source.digestOf(opts.floatingTag);
-  return {
-    updates,
-    floatingDigest: digest,
-    floatingMoved: opts.recordedDigest ? digest !== opts.recordedDigest : undefined,
-  };
 }
