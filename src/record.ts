@@ -3,10 +3,11 @@
 // from it and the raw compose files.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { parseDocument } from "yaml";
 import type { ComposeProject } from "./adapters/compose.js";
 import { appendAudit } from "./adapters/journal.js";
-import { backupFile, newestBackup, withLock, writeAtomic } from "./adapters/store.js";
+import { readOwned } from "./adapters/owned-files.js";
+import { backupFile, MAX_RECORD_BYTES, newestBackup, withLock, writeAtomic } from "./adapters/store.js";
+import { parseComposeText } from "./core/compose-yaml.js";
 import {
   type EnvAssignment,
   type ImageVariable,
@@ -15,7 +16,14 @@ import {
   renderEnv,
   suggestedVariable,
 } from "./core/env.js";
-import { type Manifest, ManifestError, parseManifest, renderManifest } from "./core/manifest.js";
+import {
+  type Manifest,
+  ManifestError,
+  parseManifest,
+  renderManifest,
+  type ServiceRecord,
+} from "./core/manifest.js";
+import { byName } from "./core/names.js";
 import { parseReference, repositoryName } from "./core/reference.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
@@ -32,12 +40,7 @@ export function recordPaths(manifestPath: string): RecordPaths {
 }
 
 function readIfExists(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
-  }
+  return readOwned(file, MAX_RECORD_BYTES);
 }
 
 export interface LoadedManifest {
@@ -87,7 +90,13 @@ export interface ServiceImage {
 export function serviceImages(project: ComposeProject): Map<string, ServiceImage> {
   const raws = new Map<string, { raw: string; file: string }>();
   for (const file of project.files) {
-    const doc = parseDocument(readFileSync(file, "utf8")).toJS() as {
+    let data: unknown;
+    try {
+      data = parseComposeText(readFileSync(file, "utf8"), file);
+    } catch (e) {
+      throw new UserError((e as Error).message);
+    }
+    const doc = data as {
       services?: Record<string, { image?: unknown }>;
     } | null;
     for (const [name, svc] of Object.entries(doc?.services ?? {})) {
@@ -191,7 +200,7 @@ export async function writeRecord(
   const backup = await backupFile(paths.manifest);
   await writeAtomic(paths.manifest, text);
   await writeAtomic(paths.env, env.text);
-  const before = current?.manifest.services ?? {};
+  const before = current?.manifest.services ?? byName<ServiceRecord>();
   const at = recordTime();
   const lines = [...new Set([...Object.keys(before), ...Object.keys(manifest.services)])]
     .sort()
