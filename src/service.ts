@@ -22,6 +22,7 @@ import { suggestedVariable } from "./core/env.js";
 import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./core/history.js";
 import { mapLimit } from "./core/limit.js";
 import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
+import { byName, has } from "./core/names.js";
 import { isValidTag, parseReference } from "./core/reference.js";
 import { decideRole, type Role } from "./core/roles.js";
 import { recordTime } from "./core/time.js";
@@ -213,12 +214,12 @@ export class Versions {
 
   /** Checks a --service value against the project (and the manifest when given). */
   private checkService(project: ComposeProject, service: string, manifest?: Manifest): void {
-    if (!(service in project.services)) {
+    if (!has(project.services, service)) {
       throw new UserError(
         `unknown service '${service}' (the project has: ${Object.keys(project.services).sort().join(", ")})`,
       );
     }
-    if (manifest && !(service in manifest.services)) {
+    if (manifest && !has(manifest.services, service)) {
       throw new UserError(
         `service '${service}' is not tracked in the manifest (tracked: ${Object.keys(manifest.services).sort().join(", ")})`,
       );
@@ -375,8 +376,8 @@ export class Versions {
       };
     }
     const images = serviceImages(project);
-    const names = (opts.service ? [opts.service] : Object.keys(loaded.manifest.services)).filter(
-      (s) => s in project.services,
+    const names = (opts.service ? [opts.service] : Object.keys(loaded.manifest.services)).filter((s) =>
+      has(project.services, s),
     );
     const pulled: string[] = [];
     const present: string[] = [];
@@ -394,7 +395,7 @@ export class Versions {
       pulled.push(service);
     });
     const untracked = (opts.service ? [opts.service] : Object.keys(project.services)).filter(
-      (s) => !(s in loaded.manifest.services) && project.services[s]?.image,
+      (s) => !has(loaded.manifest.services, s) && project.services[s]?.image,
     );
     if (untracked.length > 0) {
       const res = await compose(this.ctx.cli, project, ["pull", ...untracked], { inherit: true });
@@ -419,7 +420,7 @@ export class Versions {
       const manifest: Manifest = {
         schema: 1,
         ...current?.manifest,
-        services: { ...current?.manifest.services },
+        services: byName(current?.manifest.services),
       };
       const changes: Change[] = [];
       const unchanged: string[] = [];
@@ -487,7 +488,7 @@ export class Versions {
     const say = opts.progress ?? ((line: string) => this.progress(line));
     const project = await this.project();
     const targets = Object.entries(manifest.services)
-      .filter(([service]) => service in project.services)
+      .filter(([service]) => has(project.services, service))
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([service, rec]) => ({
         service,
@@ -536,7 +537,7 @@ export class Versions {
     const { manifest } = await requireManifest(paths.manifest);
     const images = serviceImages(project);
     const items = Object.entries(manifest.services)
-      .filter(([service]) => service in project.services)
+      .filter(([service]) => has(project.services, service))
       .map(([service, rec]) => ({
         service,
         repository: this.repositoryOf(service, rec, images),
@@ -548,7 +549,11 @@ export class Versions {
     const found = resolved.filter((r): r is Resolved & { to: string } => r.to !== null);
     const at = this.now();
     const compute = (current: LoadedManifest | null) => {
-      const next: Manifest = { schema: 1, ...current?.manifest, services: { ...current?.manifest.services } };
+      const next: Manifest = {
+        schema: 1,
+        ...current?.manifest,
+        services: byName(current?.manifest.services),
+      };
       const changes: Change[] = [];
       for (const r of found) {
         const rec = next.services[r.service];
@@ -595,7 +600,7 @@ export class Versions {
     if (opts.service) this.checkService(project, opts.service, manifest);
     const images = serviceImages(project);
     const services = Object.entries(manifest.services)
-      .filter(([service]) => service in project.services && (!opts.service || service === opts.service))
+      .filter(([service]) => has(project.services, service) && (!opts.service || service === opts.service))
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([service, record]) => ({
         service,
@@ -661,7 +666,7 @@ export class Versions {
     } else {
       for (const [service, rec] of Object.entries(manifest.services).sort(([a], [b]) => a.localeCompare(b))) {
         const prev = previousVersion(rec);
-        if (prev && service in project.services)
+        if (prev && has(project.services, service))
           targets.push({ service, to: { tag: prev.tag, digest: prev.digest } });
       }
     }
@@ -788,7 +793,7 @@ export class Versions {
     const out = await mutateRecord(paths, images, "migrate-versions", (current) => {
       if (current) return { manifest: null, result: false };
       const at = this.now();
-      const services: Record<string, ServiceRecord> = {};
+      const services = byName<ServiceRecord>();
       for (const p of proposals) {
         const rec = recordDeployment(undefined, {
           tag: p.tag,

@@ -8,8 +8,11 @@ import { listContainers } from "./adapters/compose.js";
 import { type DataBackup, runBackupCommand, snapshotVolumes } from "./adapters/data-backup.js";
 import { appendAudit, appendJournal, type JournalEntry, unfinishedRun } from "./adapters/journal.js";
 import { BACKUP_DIR, backupFile, withLock, writeAtomic } from "./adapters/store.js";
+import { healthRequest } from "./core/health-url.js";
 import { recordDeployment } from "./core/history.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
+import { byName, has } from "./core/names.js";
+import { withoutUserinfo } from "./core/shown-text.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
@@ -107,7 +110,7 @@ export class UpdateSafe {
     const id = `${compact(new Date())}-${process.pid}`;
     const journal = (e: Omit<JournalEntry, "id" | "at">) =>
       appendJournal(paths.manifest, { id, at: recordTime(), ...e });
-    const tracked = Object.entries(current.manifest.services).filter(([s]) => s in project.services);
+    const tracked = Object.entries(current.manifest.services).filter(([s]) => has(project.services, s));
     // Set once the record changes: from then on a failure is handled by the rollback, not "before".
     let touched = false;
     await journal({ step: "begin", from: Object.fromEntries(tracked.map(([s, r]) => [s, versionOf(r)])) });
@@ -136,7 +139,7 @@ export class UpdateSafe {
         return { outcome: "nothing-to-do", changes: [], unchanged, backup, data, recreated: [], warnings };
       }
       const at = recordTime();
-      const next: Manifest = { ...current.manifest, services: { ...current.manifest.services } };
+      const next: Manifest = { ...current.manifest, services: byName(current.manifest.services) };
       for (const c of changes)
         next.services[c.service] = recordDeployment(next.services[c.service], {
           ...c.to,
@@ -287,17 +290,19 @@ export class UpdateSafe {
     const { manifest } = await requireManifest(await this.versions.manifestPath());
     const deadline = Date.now() + timeoutS * 1000;
     for (const service of services) {
-      const url = manifest.services[service]?.health_url;
-      if (!url) continue;
+      const raw = manifest.services[service]?.health_url;
+      if (!raw) continue;
+      // Credentials in the URL travel as Basic auth; the URL shown never carries them.
+      const { url, headers } = healthRequest(raw);
       let last = "no answer";
       for (;;) {
         try {
-          const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+          const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
           await res.body?.cancel();
           if (res.ok) break;
           last = `HTTP ${res.status}`;
         } catch (e) {
-          last = (e as Error).message;
+          last = withoutUserinfo((e as Error).message);
         }
         if (Date.now() > deadline) throw new UserError(`${service} is not healthy: ${url} answered ${last}`);
         await new Promise((r) => setTimeout(r, 1000));
