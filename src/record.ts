@@ -4,9 +4,16 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { ComposeProject } from "./adapters/compose.js";
-import { appendAudit } from "./adapters/journal.js";
-import { readOwned } from "./adapters/owned-files.js";
-import { backupFile, MAX_RECORD_BYTES, newestBackup, withLock, writeAtomic } from "./adapters/store.js";
+import { appendAudit, auditPath } from "./adapters/journal.js";
+import { ownedDirs, ownedFileStat, readOwned } from "./adapters/owned-files.js";
+import {
+  BACKUP_DIR,
+  backupFile,
+  MAX_RECORD_BYTES,
+  newestBackup,
+  withLock,
+  writeAtomic,
+} from "./adapters/store.js";
 import { parseComposeText } from "./core/compose-yaml.js";
 import {
   type EnvAssignment,
@@ -197,6 +204,10 @@ export async function writeRecord(
 ): Promise<{ backup: string | null; warnings: string[] }> {
   const text = renderManifest(manifest, current?.text);
   const env = envFor(manifest, images);
+  // Every path this change writes is checked before the first write: a link or a special file
+  // in any of their places refuses the whole change, so none of it happens.
+  for (const file of [paths.manifest, paths.env, auditPath(paths.manifest)]) ownedFileStat(file);
+  ownedDirs(path.dirname(paths.manifest), [BACKUP_DIR]);
   const backup = await backupFile(paths.manifest);
   await writeAtomic(paths.manifest, text);
   await writeAtomic(paths.env, env.text);

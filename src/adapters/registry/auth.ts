@@ -4,6 +4,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { readCapped } from "./body.js";
 import { RegistryError } from "./errors.js";
 
 export type Credentials =
@@ -369,7 +370,15 @@ export class RegistryAuth {
       await res.body?.cancel();
       throw new RegistryError("server", `the token service of registry ${registry} answered ${res.status}`);
     }
-    const token = parseTokenResponse(await res.json().catch(() => null));
+    // A token answer is a few KiB; more is not read.
+    const body = await readCapped(res, 1024 * 1024).catch(() => null);
+    let parsed: unknown = null;
+    try {
+      parsed = body ? JSON.parse(body.toString("utf8")) : null;
+    } catch {
+      parsed = null;
+    }
+    const token = parseTokenResponse(parsed);
     if (!token)
       throw new RegistryError("bad-response", `the token service of registry ${registry} sent no token`);
     return token;
