@@ -6,6 +6,7 @@
 import {
   isAlias,
   isMap,
+  isNode,
   isScalar,
   isSeq,
   LineCounter,
@@ -15,6 +16,7 @@ import {
   parse,
   parseDocument,
   Scalar,
+  visit,
   YAMLMap,
   YAMLSeq,
 } from "yaml";
@@ -89,7 +91,7 @@ const NOTE = /^[^\u0000-\u001f\u007f-\u009f]{0,200}$/;
 const MAX_NAME = 255;
 // Nodes visited while reading, aliases expanded: far above any real manifest (a few hundred),
 // far below what would exhaust memory. An alias bomb stops here as a corrupt manifest.
-const MAX_NODES = 1_000_000;
+const MAX_NODES = 200_000;
 const NULLS = new Set(["", "~", "null", "Null", "NULL"]);
 const TRUE = new Set(["true", "True", "TRUE"]);
 const FALSE = new Set(["false", "False", "FALSE"]);
@@ -123,6 +125,24 @@ function plainOf(node: unknown, resolveAlias: (n: unknown) => unknown, budget: {
   throw new ManifestError("unsupported YAML node");
 }
 
+/** Resolves an alias to the node its anchor names: the nearest definition before the alias. */
+function anchorsOf(doc: ReturnType<typeof parseDocument>): (alias: unknown) => unknown {
+  const defined = new Map<string, { at: number; node: unknown }[]>();
+  visit(doc, {
+    Node(_, node) {
+      if (isNode(node) && node.anchor && node.range)
+        defined.set(node.anchor, [...(defined.get(node.anchor) ?? []), { at: node.range[0], node }]);
+    },
+  });
+  return (alias) => {
+    const { source, range } = alias as { source: string; range?: [number, number] };
+    const before = (defined.get(source) ?? []).filter((d) => !range || d.at < range[0]);
+    const found = before[before.length - 1]?.node;
+    if (!found) throw new ManifestError(`alias *${source} names no anchor defined before it`);
+    return found;
+  };
+}
+
 function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: string[]): number | undefined {
   const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
   return node?.range ? lc.linePos(node.range[0]).line : undefined;
@@ -139,9 +159,7 @@ export function parseManifest(source: string): Manifest {
   if (syntax) {
     throw new ManifestError(`not valid YAML: ${syntax.message.split("\n")[0]}`, syntax.linePos?.[0].line);
   }
-  const root = plainOf(doc.contents, (a) => (a as { resolve(d: unknown): unknown }).resolve(doc), {
-    left: MAX_NODES,
-  });
+  const root = plainOf(doc.contents, anchorsOf(doc), { left: MAX_NODES });
   if (!isMapping(root)) throw new ManifestError("expected a mapping with a 'services' key", 1);
   const rawSchema = root.schema ?? "0";
   const schema = typeof rawSchema === "string" && /^\d{1,6}$/.test(rawSchema) ? Number(rawSchema) : -1;
@@ -372,6 +390,7 @@ function serviceNode(existing: YAMLMap | undefined, rec: ServiceRecord): YAMLMap
   for (const key of SERVICE_KEYS) {
     if (key === "history") {
       const pair = findPair(node, key);
+      if (!pair && rec.history.length === 0) continue;
       const value = historyNode(pair?.value, rec.history);
       if (pair) pair.value = value;
       else node.items.push(new Pair(scalar(key), value));

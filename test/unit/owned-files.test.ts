@@ -143,7 +143,10 @@ describe("a link where a file is written", () => {
       ["logs", () => symlinkSync(outside, path.join(dir, "logs"))],
       [
         "logs/app",
-        () => (mkdirSync(path.join(dir, "logs")), symlinkSync(outside, path.join(dir, "logs", "app"))),
+        () => {
+          mkdirSync(path.join(dir, "logs"));
+          symlinkSync(outside, path.join(dir, "logs", "app"));
+        },
       ],
     ])("%s as a link: the capture's pid file is never claimed through it", (where, make) => {
       make();
