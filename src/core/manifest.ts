@@ -287,15 +287,22 @@ const HEADER =
  * in YAML 1.2 or YAML 1.1 (numbers `1.10`, dates `2024-11-20`, `yes`/`on`, `0755`, `1:20`, null).
  */
 export function needsQuotes(value: string): boolean {
+  const known = quoteCache.get(value);
+  if (known !== undefined) return known;
+  let quote = false;
   for (const version of ["1.1", "1.2"] as const) {
     try {
-      if (parse(value, { version, logLevel: "silent" }) !== value) return true;
+      quote ||= parse(value, { version, logLevel: "silent" }) !== value;
     } catch {
-      return true;
+      quote = true;
     }
   }
-  return false;
+  // Tags and times repeat across services and history entries; a small memo bounds the parsing.
+  if (quoteCache.size >= 4096) quoteCache.clear();
+  quoteCache.set(value, quote);
+  return quote;
 }
+const quoteCache = new Map<string, boolean>();
 
 /** A string scalar every reader reads back as that string; `typedPlain` for the schema's own
  * number and boolean (`schema: 1`, `custom: true`), which are meant to be read as such. */
@@ -417,7 +424,7 @@ export function renderManifest(manifest: Manifest, previousText?: string): strin
   const schema = () => scalar(String(SCHEMA_VERSION), true);
   if (schemaPair) schemaPair.value = reuse(schemaPair.value, String(SCHEMA_VERSION), schema, true);
   else root.items.unshift(new Pair(scalar("schema"), schema()));
-  if (manifest.data_backup_command) setKey(root, "data_backup_command", [...manifest.data_backup_command]);
+  setKey(root, "data_backup_command", manifest.data_backup_command && [...manifest.data_backup_command]);
   let servicesPair = findPair(root, "services");
   if (!servicesPair || !isMap(servicesPair.value)) {
     if (servicesPair) root.items.splice(root.items.indexOf(servicesPair as never), 1);
