@@ -189,7 +189,7 @@ export async function run(
   } catch (err) {
     const user = asUserError(err);
     if (!user) throw err;
-    process.stderr.write(`error: ${shown(user.message.replace(/\s*\n\s*/g, " "))}\n`);
+    process.stderr.write(`error: ${shown(user.message)}\n`);
     return user.exitCode;
   }
 }

@@ -30,7 +30,7 @@ export function safeOutput(text: string): string {
 
 /** One warning line on stderr: no secrets, no control characters, bounded. */
 export function warn(text: string): void {
-  process.stderr.write(`warning: ${shown(text.replace(/\s*\n\s*/g, " "))}\n`);
+  process.stderr.write(`warning: ${shown(text)}\n`);
 }
 
 const CODES = { red: 31, green: 32, yellow: 33, blue: 34, dim: 2, bold: 1 } as const;
