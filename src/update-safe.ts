@@ -2,12 +2,11 @@
 // anything is stopped (backups, pulls, tag resolution); then only the services whose digest
 // changed are recreated and health-checked, and a failure puts the previous manifest and
 // digests back. Each step is journaled so a run cut short is seen by the next command.
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { listContainers } from "./adapters/compose.js";
 import { type DataBackup, runBackupCommand, snapshotVolumes } from "./adapters/data-backup.js";
 import { appendAudit, appendJournal, type JournalEntry, unfinishedRun } from "./adapters/journal.js";
-import { BACKUP_DIR, backupFile, withLock, writeAtomic } from "./adapters/store.js";
+import { BACKUP_DIR, backupFile, readText, withLock, writeAtomic } from "./adapters/store.js";
 import { healthRequest } from "./core/health-url.js";
 import { recordDeployment } from "./core/history.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
@@ -191,7 +190,12 @@ export class UpdateSafe {
       throw new UserError(
         "the interrupted run has no manifest backup to fall back on: use 'docker versions rollback'",
       );
-    const previous = await parseLoaded(backup, await readFile(backup, "utf8"));
+    const text = await readText(backup);
+    if (text === null)
+      throw new UserError(
+        `the interrupted run's manifest backup ${backup} is gone: use 'docker versions rollback'`,
+      );
+    const previous = await parseLoaded(backup, text);
     const services = recorded.services ?? [];
     this.say(`resuming the update of ${services.join(", ")} (started ${(entries[0] as JournalEntry).at})`);
     const recreated = await this.applyAndVerify(journal, services, previous, opts);

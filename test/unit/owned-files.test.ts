@@ -209,6 +209,25 @@ describe("a special file where a file is read or written: one line, never a hang
   });
 });
 
+describe("secrets never reach the record's logs", () => {
+  it("the journal and the audit log keep no URL userinfo", async () => {
+    const url = "http://ops:s3cret@127.0.0.1:8080/health";
+    await appendJournal(manifest, {
+      id: "x",
+      at: "t",
+      step: "end",
+      outcome: "rolled-back",
+      detail: `app is not healthy: ${url} answered HTTP 401`,
+    });
+    await appendAudit(manifest, [{ at: "t", command: `c ${url}`, service: "a", from: "1", to: "2" }]);
+    for (const file of ["version-journal.jsonl", "version-audit.log"]) {
+      const text = readFileSync(path.join(dir, file), "utf8");
+      expect(text).toContain("http://127.0.0.1:8080/health");
+      expect(text).not.toMatch(/s3cret|ops:/);
+    }
+  });
+});
+
 describe("data backups are owner-only", () => {
   it("creates data/ and the run's directory 0700", async () => {
     const run = path.join(dir, ".version-backups", "data", "20260101000000");
