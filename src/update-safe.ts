@@ -5,13 +5,12 @@
 import path from "node:path";
 import { listContainers } from "./adapters/compose.js";
 import { type DataBackup, runBackupCommand, snapshotVolumes } from "./adapters/data-backup.js";
+import { waitForHealthUrl } from "./adapters/health-url.js";
 import { appendAudit, appendJournal, type JournalEntry, unfinishedRun } from "./adapters/journal.js";
 import { BACKUP_DIR, backupFile, readText, withLock, writeAtomic } from "./adapters/store.js";
-import { healthRequest } from "./core/health-url.js";
 import { recordDeployment } from "./core/history.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
 import { byName, has } from "./core/names.js";
-import { withoutUserinfo } from "./core/shown-text.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
@@ -296,21 +295,7 @@ export class UpdateSafe {
     for (const service of services) {
       const raw = manifest.services[service]?.health_url;
       if (!raw) continue;
-      // Credentials in the URL travel as Basic auth; the URL shown never carries them.
-      const { url, headers } = healthRequest(raw);
-      let last = "no answer";
-      for (;;) {
-        try {
-          const res = await fetch(url, { headers, signal: AbortSignal.timeout(5000) });
-          await res.body?.cancel();
-          if (res.ok) break;
-          last = `HTTP ${res.status}`;
-        } catch (e) {
-          last = withoutUserinfo((e as Error).message);
-        }
-        if (Date.now() > deadline) throw new UserError(`${service} is not healthy: ${url} answered ${last}`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+      await waitForHealthUrl(service, raw, { deadline });
     }
   }
 }
