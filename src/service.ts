@@ -14,6 +14,7 @@ import {
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
 import { appendJournal, readAudit, unfinishedRun } from "./adapters/journal.js";
+import { ownedFileStat } from "./adapters/owned-files.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
 import { manifestDigest } from "./adapters/registry/manifests.js";
 import { backupFile, writeAtomic } from "./adapters/store.js";
@@ -722,7 +723,8 @@ export class Versions {
   async composeEnvFiles(): Promise<string[]> {
     const project = await this.project();
     const paths = await this.paths();
-    return existsSync(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
+    // A link or a FIFO there is refused: Compose would read another file, or wait forever.
+    return ownedFileStat(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
   }
 
   /** Recreates the containers of `services` on the manifest's versions. */
