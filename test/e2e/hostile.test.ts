@@ -3,7 +3,15 @@
 // one anchor, injection through the manifest and through the command line, a flag without its
 // value, and a link where versions.env should be. Each ends in the command's real answer or in
 // one line on stderr, never a stack.
-import { lstatSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -209,5 +217,23 @@ describe.skipIf(!bed.available)("hostile input end to end", () => {
     );
     expect(readFileSync(target, "utf8")).toBe("KEEP=1\n");
     expect(readFileSync(path.join(dir, "version-manifest.yaml"), "utf8")).toBe(manifest);
+  });
+
+  it("logs/ as a link: the app starts, the capture refuses it in one warning and writes nothing through it", async () => {
+    const dir = project(
+      `services:\n  app:\n    image: ${repo}:1.64\n    command: ["/bin/busybox", "sh", "-c", "trap 'exit 0' TERM; while :; do echo tick; sleep 1; done"]\n`,
+    );
+    const outside = mkdtempSync(path.join(tmpdir(), "dv-hostile-outside-"));
+    dirs.push(outside);
+    symlinkSync(outside, path.join(dir, "logs"));
+    try {
+      const r = await dv(dir, "up");
+      expect(r.code, r.stderr).toBe(0);
+      const warnings = r.stderr.split("\n").filter((l) => l.startsWith("warning: "));
+      expect(warnings.join("\n")).toMatch(/^warning: refusing .*\/logs: it is a symbolic link[^\n]*$/m);
+      expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      await sh("docker", ["compose", "down", "--timeout", "0"], { cwd: dir });
+    }
   });
 });
