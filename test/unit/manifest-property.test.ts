@@ -113,7 +113,7 @@ describe("what the plugin writes reads back equal", () => {
       fc.property(manifest, (m) => {
         expect(normal(parseManifest(renderManifest(m)))).toEqual(normal(m));
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
@@ -123,7 +123,7 @@ describe("what the plugin writes reads back equal", () => {
         const text = renderManifest(after, renderManifest(before));
         expect(normal(parseManifest(text))).toEqual(normal(after));
       }),
-      { numRuns: 200 },
+      { numRuns: 100 },
     );
   });
 });
@@ -223,7 +223,7 @@ describe("any text reads as a manifest or fails with the one ManifestError", () 
         }
         readsOrOneError(text);
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 });
@@ -277,7 +277,7 @@ describe("a write keeps comments and the lines it did not change", () => {
           expect(parseManifest(after).services[name]?.current_tag).toBe(newTag);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 
@@ -335,7 +335,7 @@ describe("a write keeps comments and the lines it did not change", () => {
           expect(parseManifest(after.join("\n")).services[name]?.current_tag).toBe(newTag);
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 150 },
     );
   });
 });
