@@ -19,10 +19,11 @@ import { updateSafe } from "./commands/update-safe.js";
 import { version } from "./commands/version.js";
 import { versionHistory } from "./commands/version-history.js";
 import { versionPull, versionSet } from "./commands/version-pull.js";
+import { shown } from "./core/shown-text.js";
 import type { SplitArgv } from "./docker-globals.js";
-import { UserError } from "./errors.js";
+import { asUserError, UserError } from "./errors.js";
 import { VERSION } from "./meta.js";
-import { terminalOut } from "./render.js";
+import { terminalOut, warn } from "./render.js";
 import { Versions } from "./service.js";
 import { describeUnfinished } from "./update-safe.js";
 
@@ -119,7 +120,7 @@ function fail(message: string, code: number): never {
 async function warnIfInterrupted(versions: Versions): Promise<void> {
   try {
     const open = await unfinishedRun(await versions.manifestPath());
-    if (open) process.stderr.write(`warning: ${describeUnfinished(open)}\n`);
+    if (open) warn(describeUnfinished(open));
   } catch {
     // no project or no manifest: the command itself reports what matters
   }
@@ -153,7 +154,9 @@ export async function run(
     .demandCommand(1, "name a command (docker versions --help lists them)")
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      if (err) throw err;
+      // yargs' own validation errors (a flag without its value, …) are usage errors, not bugs.
+      if (err && err.name !== "YError") throw err;
+      msg ||= err?.message ?? "";
       // yargs' suggestion alone ("Did you mean logs?") does not say what was wrong.
       if (msg?.startsWith("Did you mean")) fail(`unknown command '${args[0]}'. ${msg}`, 2);
       // yargs spreads some messages over lines; an error is one line.
@@ -190,10 +193,9 @@ export async function run(
     await parser.parseAsync();
     return exitCode;
   } catch (err) {
-    if (err instanceof UserError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return err.exitCode;
-    }
-    throw err;
+    const user = asUserError(err);
+    if (!user) throw err;
+    process.stderr.write(`error: ${shown(user.message)}\n`);
+    return user.exitCode;
   }
 }

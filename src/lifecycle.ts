@@ -30,6 +30,7 @@ import {
   stopCapture,
   stripAnsi,
 } from "./adapters/logs.js";
+import { has } from "./core/names.js";
 import { parseReference } from "./core/reference.js";
 import { decideRole, type Role, type RoleDecision } from "./core/roles.js";
 import { UserError } from "./errors.js";
@@ -531,7 +532,7 @@ export class Lifecycle {
   /** `restart --service S`: recreates S alone on the manifest's version; nothing else is touched. */
   async restartService(service: string, opts: StartOptions = {}): Promise<StartReport> {
     const project = await this.versions.project();
-    if (!(service in project.services))
+    if (!has(project.services, service))
       throw new UserError(
         `unknown service '${service}' (the project has: ${Object.keys(project.services).sort().join(", ")})`,
       );
@@ -667,7 +668,7 @@ export class Lifecycle {
     timestamps?: boolean;
   }): Promise<number> {
     const project = await this.versions.project();
-    if (opts.service && !(opts.service in project.services))
+    if (opts.service && !has(project.services, opts.service))
       throw new UserError(
         `unknown service '${opts.service}' (the project has: ${Object.keys(project.services).sort().join(", ")})`,
       );
@@ -691,7 +692,7 @@ export class Lifecycle {
     const day = dayOf(now);
     if (opts.service) {
       const project = await this.versions.project();
-      if (!(opts.service in project.services)) throw new UserError(`unknown service '${opts.service}'`);
+      if (!has(project.services, opts.service)) throw new UserError(`unknown service '${opts.service}'`);
     }
     const since = opts.since ? parseSince(opts.since, now) : undefined;
     if (opts.since && !since)

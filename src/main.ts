@@ -22,10 +22,12 @@ main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
   },
-  (err: unknown) => {
-    process.stderr.write(
-      `docker-versions: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
-    );
+  async (err: unknown) => {
+    // Only a bug gets here (every expected failure is a UserError, handled in cli.ts): the
+    // stack is for the report, exit 70 is EX_SOFTWARE.
+    const { REPORT_BUG } = await import("./errors.js");
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`docker-versions: internal error: ${detail}\n${REPORT_BUG}\n`);
     process.exitCode = 70;
   },
 );

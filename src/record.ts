@@ -4,10 +4,25 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { ComposeProject } from "./adapters/compose.js";
-import { appendAudit } from "./adapters/journal.js";
-import { backupFile, newestBackup, withLock, writeAtomic } from "./adapters/store.js";
+import { appendAudit, auditPath } from "./adapters/journal.js";
+import { ownedDirs, ownedFileStat, readOwned } from "./adapters/owned-files.js";
+import {
+  BACKUP_DIR,
+  backupFile,
+  MAX_RECORD_BYTES,
+  newestBackup,
+  withLock,
+  writeAtomic,
+} from "./adapters/store.js";
 import { type EnvAssignment, renderEnv } from "./core/env.js";
-import { type Manifest, ManifestError, parseManifest, renderManifest } from "./core/manifest.js";
+import {
+  type Manifest,
+  ManifestError,
+  parseManifest,
+  renderManifest,
+  type ServiceRecord,
+} from "./core/manifest.js";
+import { byName } from "./core/names.js";
 import { type Pin, type PinPlan, planPins, type RecordedVersion, versionGroup } from "./core/pinning.js";
 import { parseReference, repositoryName } from "./core/reference.js";
 import { recordTime } from "./core/time.js";
@@ -25,12 +40,7 @@ export function recordPaths(manifestPath: string): RecordPaths {
 }
 
 function readIfExists(file: string): string | null {
-  try {
-    return readFileSync(file, "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
-  }
+  return readOwned(file, MAX_RECORD_BYTES);
 }
 
 export interface LoadedManifest {
@@ -201,10 +211,14 @@ export async function writeRecord(
 ): Promise<{ backup: string | null; warnings: string[] }> {
   const text = renderManifest(manifest, current?.text);
   const env = envFor(manifest, images);
+  // Every path this change writes is checked before the first write: a link or a special file
+  // in any of their places refuses the whole change, so none of it happens.
+  for (const file of [paths.manifest, paths.env, auditPath(paths.manifest)]) ownedFileStat(file);
+  ownedDirs(path.dirname(paths.manifest), [BACKUP_DIR]);
   const backup = await backupFile(paths.manifest);
   await writeAtomic(paths.manifest, text);
   await writeAtomic(paths.env, env.text);
-  const before = current?.manifest.services ?? {};
+  const before = current?.manifest.services ?? byName<ServiceRecord>();
   const at = recordTime();
   const lines = [...new Set([...Object.keys(before), ...Object.keys(manifest.services)])]
     .sort()

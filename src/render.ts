@@ -1,5 +1,6 @@
 // Output for people: aligned tables and colour on a terminal (NO_COLOR respected). Output for
 // scripts is JSON and never passes through here.
+import { printable, shown } from "./core/shown-text.js";
 
 export interface Out {
   write(text: string): void;
@@ -11,7 +12,25 @@ export function terminalOut(
   env: NodeJS.ProcessEnv = process.env,
 ): Out {
   const color = Boolean(stream.isTTY) && !env.NO_COLOR && env.TERM !== "dumb";
-  return { write: (t) => void stream.write(t), color };
+  return { write: (t) => void stream.write(safeOutput(t)), color };
+}
+
+// Our own colour codes (SGR) and line breaks pass; any other control character in what is
+// printed (a name with ESC or CR in it, from a file or the command line) is shown escaped.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
+const SGR_OR_TEXT = /(\u001b\[[0-9;]*m)|([^\u001b]+|\u001b)/g;
+
+export function safeOutput(text: string): string {
+  return text.replace(
+    SGR_OR_TEXT,
+    (_, sgr: string | undefined, other: string | undefined) =>
+      sgr ?? (other ?? "").split("\n").map(printable).join("\n"),
+  );
+}
+
+/** One warning line on stderr: no secrets, no control characters, bounded. */
+export function warn(text: string): void {
+  process.stderr.write(`warning: ${shown(text)}\n`);
 }
 
 const CODES = { red: 31, green: 32, yellow: 33, blue: 34, dim: 2, bold: 1 } as const;

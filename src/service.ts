@@ -3,7 +3,6 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { parseDocument } from "yaml";
 import {
   type ComposeOptions,
   type ComposeProject,
@@ -16,13 +15,16 @@ import {
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
 import { appendJournal, readAudit, unfinishedRun } from "./adapters/journal.js";
+import { ownedFileStat } from "./adapters/owned-files.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
 import { manifestDigest } from "./adapters/registry/manifests.js";
 import { backupFile, writeAtomic } from "./adapters/store.js";
 import { findImageSites, replaceImage } from "./core/compose-edit.js";
+import { parseComposeText } from "./core/compose-yaml.js";
 import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./core/history.js";
 import { mapLimit } from "./core/limit.js";
 import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
+import { byName, has } from "./core/names.js";
 import { type Pin, planPins } from "./core/pinning.js";
 import { isValidTag, parseReference } from "./core/reference.js";
 import { decideRole, type Role } from "./core/roles.js";
@@ -221,12 +223,12 @@ export class Versions {
 
   /** Checks a --service value against the project (and the manifest when given). */
   private checkService(project: ComposeProject, service: string, manifest?: Manifest): void {
-    if (!(service in project.services)) {
+    if (!has(project.services, service)) {
       throw new UserError(
         `unknown service '${service}' (the project has: ${Object.keys(project.services).sort().join(", ")})`,
       );
     }
-    if (manifest && !(service in manifest.services)) {
+    if (manifest && !has(manifest.services, service)) {
       throw new UserError(
         `service '${service}' is not tracked in the manifest (tracked: ${Object.keys(manifest.services).sort().join(", ")})`,
       );
@@ -408,8 +410,8 @@ export class Versions {
       };
     }
     const images = serviceImages(project);
-    const names = (opts.service ? [opts.service] : Object.keys(loaded.manifest.services)).filter(
-      (s) => s in project.services,
+    const names = (opts.service ? [opts.service] : Object.keys(loaded.manifest.services)).filter((s) =>
+      has(project.services, s),
     );
     const pulled: string[] = [];
     const present: string[] = [];
@@ -427,7 +429,7 @@ export class Versions {
       pulled.push(service);
     });
     const untracked = (opts.service ? [opts.service] : Object.keys(project.services)).filter(
-      (s) => !(s in loaded.manifest.services) && project.services[s]?.image,
+      (s) => !has(loaded.manifest.services, s) && project.services[s]?.image,
     );
     if (untracked.length > 0) {
       const res = await compose(this.ctx.cli, project, ["pull", ...untracked], { inherit: true });
@@ -452,7 +454,7 @@ export class Versions {
       const manifest: Manifest = {
         schema: 1,
         ...current?.manifest,
-        services: { ...current?.manifest.services },
+        services: byName(current?.manifest.services),
       };
       const changes: Change[] = [];
       const unchanged: string[] = [];
@@ -524,7 +526,7 @@ export class Versions {
       .filter((s) => pins.get(s)?.state === "file")
       .sort();
     const targets = Object.entries(manifest.services)
-      .filter(([service]) => Object.hasOwn(project.services, service) && !byFile.includes(service))
+      .filter(([service]) => has(project.services, service) && !byFile.includes(service))
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([service, rec]) => ({
         service,
@@ -581,7 +583,7 @@ export class Versions {
     const { manifest } = await requireManifest(paths.manifest);
     const images = serviceImages(project);
     const items = Object.entries(manifest.services)
-      .filter(([service]) => service in project.services)
+      .filter(([service]) => has(project.services, service))
       .map(([service, rec]) => ({
         service,
         repository: this.repositoryOf(service, rec, images),
@@ -593,7 +595,11 @@ export class Versions {
     const found = resolved.filter((r): r is Resolved & { to: string } => r.to !== null && r.to !== r.from);
     const at = this.now();
     const compute = (current: LoadedManifest | null) => {
-      const next: Manifest = { schema: 1, ...current?.manifest, services: { ...current?.manifest.services } };
+      const next: Manifest = {
+        schema: 1,
+        ...current?.manifest,
+        services: byName(current?.manifest.services),
+      };
       const changes: Change[] = [];
       for (const r of found) {
         const rec = next.services[r.service];
@@ -640,7 +646,7 @@ export class Versions {
     if (opts.service) this.checkService(project, opts.service, manifest);
     const images = serviceImages(project);
     const services = Object.entries(manifest.services)
-      .filter(([service]) => service in project.services && (!opts.service || service === opts.service))
+      .filter(([service]) => has(project.services, service) && (!opts.service || service === opts.service))
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([service, record]) => ({
         service,
@@ -708,7 +714,7 @@ export class Versions {
     } else {
       for (const [service, rec] of Object.entries(manifest.services).sort(([a], [b]) => a.localeCompare(b))) {
         const prev = previousVersion(rec);
-        if (prev && service in project.services)
+        if (prev && has(project.services, service))
           targets.push({ service, to: { tag: prev.tag, digest: prev.digest } });
       }
     }
@@ -770,7 +776,8 @@ export class Versions {
   async composeEnvFiles(): Promise<string[]> {
     const project = await this.project();
     const paths = await this.paths();
-    return existsSync(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
+    // A link or a FIFO there is refused: Compose would read another file, or wait forever.
+    return ownedFileStat(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
   }
 
   /** Recreates the containers of `services` on the manifest's versions. */
@@ -858,7 +865,7 @@ export class Versions {
     const out = await mutateRecord(paths, images, "migrate-versions", (current) => {
       if (current) return { manifest: null, result: false };
       const at = this.now();
-      const services: Record<string, ServiceRecord> = {};
+      const services = byName<ServiceRecord>();
       for (const p of proposals) {
         const rec = recordDeployment(undefined, {
           tag: p.tag,
@@ -975,9 +982,10 @@ async function composeFilesWithExtends(files: readonly string[]): Promise<string
     const file = queue.shift() as string;
     if (out.includes(file)) continue;
     out.push(file);
-    let doc: { services?: Record<string, { extends?: { file?: unknown } }> } | null = null;
+    type Extending = { services?: Record<string, { extends?: { file?: unknown } } | null> } | null;
+    let doc: Extending;
     try {
-      doc = parseDocument(await readFile(file, "utf8")).toJS({ maxAliasCount: -1 });
+      doc = parseComposeText(await readFile(file, "utf8"), file) as Extending;
     } catch {
       continue;
     }

@@ -2,14 +2,15 @@
 // anything is stopped (backups, pulls, tag resolution); then only the services whose digest
 // changed are recreated and health-checked, and a failure puts the previous manifest and
 // digests back. Each step is journaled so a run cut short is seen by the next command.
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { listContainers } from "./adapters/compose.js";
 import { type DataBackup, runBackupCommand, snapshotVolumes } from "./adapters/data-backup.js";
+import { waitForHealthUrl } from "./adapters/health-url.js";
 import { appendAudit, appendJournal, type JournalEntry, unfinishedRun } from "./adapters/journal.js";
-import { BACKUP_DIR, backupFile, withLock, writeAtomic } from "./adapters/store.js";
+import { BACKUP_DIR, backupFile, readText, withLock, writeAtomic } from "./adapters/store.js";
 import { recordDeployment } from "./core/history.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
+import { byName, has } from "./core/names.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
@@ -107,7 +108,7 @@ export class UpdateSafe {
     const id = `${compact(new Date())}-${process.pid}`;
     const journal = (e: Omit<JournalEntry, "id" | "at">) =>
       appendJournal(paths.manifest, { id, at: recordTime(), ...e });
-    const tracked = Object.entries(current.manifest.services).filter(([s]) => s in project.services);
+    const tracked = Object.entries(current.manifest.services).filter(([s]) => has(project.services, s));
     // Set once the record changes: from then on a failure is handled by the rollback, not "before".
     let touched = false;
     await journal({ step: "begin", from: Object.fromEntries(tracked.map(([s, r]) => [s, versionOf(r)])) });
@@ -136,7 +137,7 @@ export class UpdateSafe {
         return { outcome: "nothing-to-do", changes: [], unchanged, backup, data, recreated: [], warnings };
       }
       const at = recordTime();
-      const next: Manifest = { ...current.manifest, services: { ...current.manifest.services } };
+      const next: Manifest = { ...current.manifest, services: byName(current.manifest.services) };
       for (const c of changes)
         next.services[c.service] = recordDeployment(next.services[c.service], {
           ...c.to,
@@ -188,7 +189,12 @@ export class UpdateSafe {
       throw new UserError(
         "the interrupted run has no manifest backup to fall back on: use 'docker versions rollback'",
       );
-    const previous = await parseLoaded(backup, await readFile(backup, "utf8"));
+    const text = await readText(backup);
+    if (text === null)
+      throw new UserError(
+        `the interrupted run's manifest backup ${backup} is gone: use 'docker versions rollback'`,
+      );
+    const previous = await parseLoaded(backup, text);
     const services = recorded.services ?? [];
     this.say(`resuming the update of ${services.join(", ")} (started ${(entries[0] as JournalEntry).at})`);
     const recreated = await this.applyAndVerify(journal, services, previous, opts);
@@ -287,21 +293,9 @@ export class UpdateSafe {
     const { manifest } = await requireManifest(await this.versions.manifestPath());
     const deadline = Date.now() + timeoutS * 1000;
     for (const service of services) {
-      const url = manifest.services[service]?.health_url;
-      if (!url) continue;
-      let last = "no answer";
-      for (;;) {
-        try {
-          const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-          await res.body?.cancel();
-          if (res.ok) break;
-          last = `HTTP ${res.status}`;
-        } catch (e) {
-          last = (e as Error).message;
-        }
-        if (Date.now() > deadline) throw new UserError(`${service} is not healthy: ${url} answered ${last}`);
-        await new Promise((r) => setTimeout(r, 1000));
-      }
+      const raw = manifest.services[service]?.health_url;
+      if (!raw) continue;
+      await waitForHealthUrl(service, raw, { deadline });
     }
   }
 }

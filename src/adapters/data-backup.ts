@@ -2,12 +2,27 @@
 // archived by the engine itself (`docker cp container:path -`, a tar stream) into
 // .version-backups/data/<timestamp>/, so no tool inside the database image is needed.
 // A manifest may name its own command instead (a consistent dump, say), run without a shell.
+// `dir` is always `<project>/.version-backups/data/<timestamp>`.
 import { spawn } from "node:child_process";
-import { mkdir, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import type { ComposeProject, ContainerState } from "./compose.js";
 import { type DockerCli, dockerToFile, lastLine } from "./docker.js";
+import { ownedDirs } from "./owned-files.js";
+
+// Database files are as private as the database: archives 0600 in 0700 directories. A directory
+// that already exists keeps the mode its owner gave it.
+const PRIVATE_DIR = 0o700;
+const PRIVATE_FILE = 0o600;
+
+/** Creates `<root>/.version-backups/data/<stamp>/` (owner-only), refusing links on the way. */
+function makeBackupDir(dir: string): void {
+  const stampDir = path.dirname(dir);
+  const backups = path.dirname(stampDir);
+  ownedDirs(path.dirname(backups), [path.basename(backups)]);
+  ownedDirs(backups, [path.basename(stampDir), path.basename(dir)], PRIVATE_DIR);
+}
 
 export interface VolumeArchive {
   service: string;
@@ -50,7 +65,7 @@ export async function snapshotVolumes(
   containers: readonly ContainerState[],
   dir: string,
 ): Promise<DataBackup> {
-  await mkdir(dir, { recursive: true });
+  makeBackupDir(dir);
   const archives: VolumeArchive[] = [];
   const skipped: string[] = [];
   for (const service of databases) {
@@ -63,7 +78,7 @@ export async function snapshotVolumes(
     }
     for (const { volume, target } of volumes) {
       const file = path.join(dir, `${volume}.tar`);
-      const res = await dockerToFile(cli, ["cp", `${container.id}:${target}`, "-"], file);
+      const res = await dockerToFile(cli, ["cp", `${container.id}:${target}`, "-"], file, PRIVATE_FILE);
       if (res.code !== 0)
         throw new UserError(`data backup of ${service} (${volume}) failed: ${lastLine(res.stderr)}`);
       archives.push({ service, volume, target, file, bytes: (await stat(file)).size });
@@ -79,7 +94,7 @@ export async function runBackupCommand(
   cwd: string,
   env: NodeJS.ProcessEnv,
 ): Promise<DataBackup> {
-  await mkdir(dir, { recursive: true });
+  makeBackupDir(dir);
   const [program, ...args] = command as [string, ...string[]];
   const code = await new Promise<number>((resolve, reject) => {
     const child = spawn(program, args, {

@@ -1,6 +1,7 @@
 // Runs the `docker` CLI as a child process, always with an argument array (never a shell
 // string), prefixed with the Docker global options the plugin was invoked with.
 import { spawn } from "node:child_process";
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { UserError } from "../errors.js";
 
@@ -93,8 +94,11 @@ export async function dockerToFile(
   cli: DockerCli,
   args: readonly string[],
   file: string,
+  mode = 0o666,
 ): Promise<RunResult> {
-  const handle = await open(file, "w");
+  // Never through a link: the output lands in `file` itself, created with `mode`.
+  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = constants;
+  const handle = await open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, mode);
   try {
     return await new Promise((resolve, reject) => {
       const child = spawn("docker", [...cli.globals, ...args], {

@@ -1,13 +1,16 @@
 // Two append-only logs next to the manifest. The audit log says who changed which service from
 // what to what (one line per service per change). The update journal lets the next command see
 // that an update-safe run was cut short, and where.
-import { appendFile, readFile } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import path from "node:path";
-import { UserError } from "../errors.js";
+import { withoutUserinfo } from "../core/shown-text.js";
+import { appendOwned, readOwned } from "./owned-files.js";
 
 export const AUDIT_FILE = "version-audit.log";
 export const JOURNAL_FILE = "version-journal.jsonl";
+// Both grow by a few hundred bytes per change; far past these sizes a file is not ours.
+const MAX_AUDIT_BYTES = 32 * 1024 * 1024;
+const MAX_JOURNAL_BYTES = 32 * 1024 * 1024;
 
 export interface AuditLine {
   at: string;
@@ -28,12 +31,9 @@ function who(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 async function append(file: string, text: string): Promise<void> {
-  try {
-    // One write per call with O_APPEND: concurrent appenders never interleave inside a line.
-    await appendFile(file, text, { encoding: "utf8", flag: "a" });
-  } catch (e) {
-    throw new UserError(`cannot append to ${file}: ${(e as Error).message}`);
-  }
+  // One write per call with O_APPEND: concurrent appenders never interleave inside a line.
+  // No URL keeps its userinfo here: these files are read by anyone who reads the project.
+  appendOwned(file, withoutUserinfo(text));
 }
 
 export function auditPath(manifestPath: string): string {
@@ -50,12 +50,7 @@ export async function appendAudit(manifestPath: string, lines: readonly AuditLin
 }
 
 export async function readAudit(manifestPath: string): Promise<string[]> {
-  try {
-    return (await readFile(auditPath(manifestPath), "utf8")).split("\n").filter(Boolean);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw new UserError(`cannot read ${auditPath(manifestPath)}: ${(e as Error).message}`);
-  }
+  return (readOwned(auditPath(manifestPath), MAX_AUDIT_BYTES) ?? "").split("\n").filter(Boolean);
 }
 
 /** One step of an update-safe run; every entry of a run shares its id. */
@@ -83,13 +78,8 @@ export async function appendJournal(manifestPath: string, entry: JournalEntry): 
 
 /** The entries of the newest run when it has no `end`: an update that was interrupted. */
 export async function unfinishedRun(manifestPath: string): Promise<JournalEntry[] | null> {
-  let text: string;
-  try {
-    text = await readFile(journalPath(manifestPath), "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new UserError(`cannot read ${journalPath(manifestPath)}: ${(e as Error).message}`);
-  }
+  const text = readOwned(journalPath(manifestPath), MAX_JOURNAL_BYTES);
+  if (text === null) return null;
   const entries: JournalEntry[] = [];
   for (const line of text.split("\n")) {
     if (!line.trim()) continue;

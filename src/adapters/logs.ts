@@ -7,8 +7,6 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import {
   closeSync,
   existsSync,
-  mkdirSync,
-  openSync,
   readdirSync,
   readFileSync,
   readSync,
@@ -19,8 +17,19 @@ import {
 import path from "node:path";
 import { isSea } from "node:sea";
 import { setTimeout as sleep } from "node:timers/promises";
+import { UserError } from "../errors.js";
 import { type ComposeProject, composeArgs } from "./compose.js";
 import { type DockerCli, runDocker } from "./docker.js";
+import { openOwned, ownedDirs, ownedFileStat, readOwned } from "./owned-files.js";
+
+// A day's capture is read whole by logs-today; past this it is not printed (one line says so).
+const MAX_DAY_FILE_BYTES = 256 * 1024 * 1024;
+
+/** logs/ and logs/<kind>/ as real directories in the project directory (links refused). */
+function captureDirs(paths: CapturePaths): void {
+  const root = path.dirname(paths.dir);
+  ownedDirs(path.dirname(root), [path.basename(root), path.basename(paths.dir)]);
+}
 
 /** The hidden command the capture process runs. */
 export const CAPTURE_COMMAND = "__capture-logs";
@@ -233,7 +242,7 @@ export class SeenLines {
 /** The pid in a pid file, if there is a well-formed one. */
 export function readPid(file: string): number | undefined {
   try {
-    const n = Number.parseInt(readFileSync(file, "utf8").trim(), 10);
+    const n = Number.parseInt((readOwned(file, 64) ?? "").trim(), 10);
     return Number.isInteger(n) && n > 0 ? n : undefined;
   } catch {
     return undefined;
@@ -291,10 +300,10 @@ export function captureState(paths: CapturePaths, project: string): CaptureState
  * already holds it; a stale file (dead pid, or a pid now used by something else) is replaced.
  */
 export function claimPidFile(paths: CapturePaths, project: string): boolean {
-  mkdirSync(path.dirname(paths.pidFile), { recursive: true });
+  captureDirs(paths);
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const fd = openSync(paths.pidFile, "wx");
+      const fd = openOwned(paths.pidFile, "create");
       writeSync(fd, `${process.pid}\n`);
       closeSync(fd);
       return true;
@@ -357,9 +366,13 @@ export async function startCapture(opts: StartCapture): Promise<StartedCapture> 
   const { paths, project } = opts;
   const current = captureState(paths, project.name);
   if (current.running && current.pid) return { pid: current.pid, started: false };
-  mkdirSync(paths.dir, { recursive: true });
+  // Every file the capture will write is checked here, so a link is refused by the command
+  // with one line rather than by the background process.
+  captureDirs(paths);
+  ownedFileStat(paths.pidFile);
+  ownedFileStat(dayFile(paths, dayOf(clockFrom(opts.cli.env)())));
   const [exe, ...pre] = selfCommand() as [string, ...string[]];
-  const out = openSync(paths.diagnostics, "a");
+  const out = openOwned(paths.diagnostics, "append");
   let child: ChildProcess;
   try {
     child = spawn(
@@ -386,12 +399,12 @@ export async function startCapture(opts: StartCapture): Promise<StartedCapture> 
     await sleep(50);
   }
   const why = lastDiagnostic(paths);
-  throw new Error(`the ${paths.kind} log capture did not start${why ? `: ${why}` : ""}`);
+  throw new UserError(`the ${paths.kind} log capture did not start${why ? `: ${why}` : ""}`);
 }
 
 function lastDiagnostic(paths: CapturePaths): string {
   try {
-    const lines = readFileSync(paths.diagnostics, "utf8").trim().split("\n");
+    const lines = (readOwned(paths.diagnostics, 16 * 1024 * 1024) ?? "").trim().split("\n");
     return (lines[lines.length - 1] ?? "").trim();
   } catch {
     return "";
@@ -464,7 +477,12 @@ function resumePoint(paths: CapturePaths): SeenLines {
   const size = statSync(file).size;
   const length = Math.min(size, 256 * 1024);
   const buf = Buffer.alloc(length);
-  const fd = openSync(file, "r");
+  let fd: number;
+  try {
+    fd = openOwned(file, "read");
+  } catch {
+    return new SeenLines();
+  }
   try {
     readSync(fd, buf, 0, length, size - length);
   } finally {
@@ -487,8 +505,8 @@ class DayWriter {
     const day = dayOf(this.clock());
     if (day !== this.#day || this.#fd === undefined) {
       this.close();
-      mkdirSync(this.paths.dir, { recursive: true });
-      this.#fd = openSync(dayFile(this.paths, day), "a");
+      captureDirs(this.paths);
+      this.#fd = openOwned(dayFile(this.paths, day), "append");
       this.#day = day;
     }
     writeSync(this.#fd, `${lines.join("\n")}\n`);
@@ -732,8 +750,8 @@ export function capturedDays(paths: CapturePaths): string[] {
 /** The lines of one day's file, or null when there is none. */
 export function readCaptured(paths: CapturePaths, day: string): string[] | null {
   try {
-    const text = readFileSync(dayFile(paths, day), "utf8");
-    return text.split("\n").filter((l) => l.length > 0);
+    const text = readOwned(dayFile(paths, day), MAX_DAY_FILE_BYTES);
+    return text === null ? null : text.split("\n").filter((l) => l.length > 0);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw e;

@@ -1,12 +1,13 @@
 // The file store of the version manifest: atomic writes that survive kill -9, timestamped
 // backups in `.version-backups/`, and the lock that serializes every change to a manifest.
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { closeSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { lstat, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { UserError } from "../errors.js";
+import { openOwned, ownedDirs, ownedFileStat, readOwned } from "./owned-files.js";
 
 export const BACKUP_DIR = ".version-backups";
 // Environment overrides of the defaults (an explicit option still wins):
@@ -63,9 +64,14 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The file's text, or null when it does not exist. */
-export function readText(file: string): Promise<string | null> {
-  return unlessMissing(readFile(file, "utf8"), file);
+// The manifest and its backups are a few KiB; this bounds what a hostile or broken file costs.
+export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
+// A lock holds one line of JSON.
+const MAX_LOCK_BYTES = 64 * 1024;
+
+/** The file's text, or null when it does not exist (an owned file: no link, no FIFO, capped). */
+export async function readText(file: string, maxBytes = MAX_RECORD_BYTES): Promise<string | null> {
+  return readOwned(file, maxBytes);
 }
 
 /**
@@ -77,13 +83,13 @@ export async function writeAtomic(
   data: string | Uint8Array,
   options: { mode?: number } = {},
 ): Promise<void> {
-  const target = await realpath(file).catch(() => file); // through a symlink, not over it
+  // Never through a link (nor over a FIFO or a directory): refused before anything is written.
+  const target = file;
   const dir = path.dirname(target);
   const base = path.basename(target);
   const temp = path.join(dir, `.${base}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
-  const mode = await stat(target)
-    .then((s) => s.mode & 0o7777)
-    .catch(() => options.mode);
+  const existing = ownedFileStat(target);
+  const mode = existing ? existing.mode & 0o7777 : options.mode;
   try {
     const handle = await open(temp, "wx", mode ?? 0o666);
     try {
@@ -132,11 +138,10 @@ export interface BackupOptions {
  */
 export async function backupFile(file: string, options: BackupOptions = {}): Promise<string | null> {
   const keep = options.keep ?? envNumber("DOCKER_VERSIONS_BACKUP_KEEP", DEFAULT_KEEP, 1);
-  const data = await unlessMissing(readFile(file), file);
+  const data = readOwned(file, MAX_RECORD_BYTES);
   if (data === null) return null;
-  const mode = (await stat(file)).mode & 0o7777;
-  const dir = path.join(path.dirname(file), BACKUP_DIR);
-  await mkdir(dir, { recursive: true }).catch((err: unknown) => Promise.reject(ioError("create", dir, err)));
+  const mode = (ownedFileStat(file)?.mode ?? 0o666) & 0o7777;
+  const dir = ownedDirs(path.dirname(file), [BACKUP_DIR]);
   const stem = `${path.basename(file)}.${(options.now ?? new Date()).toISOString().replace(/\D/g, "").slice(0, 14)}`;
   let target = path.join(dir, stem);
   for (let n = 1; await lstat(target).catch(() => null); n++) target = path.join(dir, `${stem}-${n}`);
@@ -222,26 +227,27 @@ const holderText = (command: string) =>
 /** Creates `file` with O_EXCL; false if it exists. (A create whose write fails leaves an
  * empty file, which the unreadable-lock grace period turns stale.) */
 function createExclusive(file: string, text: string): boolean {
+  let fd: number;
   try {
-    writeFileSync(file, text, { flag: "wx" });
-    return true;
+    fd = openOwned(file, "create");
   } catch (err) {
     if (errCode(err) === "EEXIST") return false;
     throw ioError("create", file, err);
   }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 /** Who holds a lock (or claim) file and whether it is stale; null when there is no file. */
 function inspect(file: string): { holder: LockHolder | null; stale: boolean } | null {
-  let text: string;
-  let age: number;
-  try {
-    text = readFileSync(file, "utf8");
-    age = Date.now() - statSync(file).mtimeMs;
-  } catch (err) {
-    if (errCode(err) === "ENOENT") return null;
-    throw ioError("read", file, err);
-  }
+  // A link, a FIFO or a directory in the lock's place is refused at once, never waited on.
+  const text = readOwned(file, MAX_LOCK_BYTES);
+  const age = Date.now() - (ownedFileStat(file)?.mtimeMs ?? Date.now());
+  if (text === null) return null;
   const holder = parseHolder(text);
   // Another host's pids mean nothing here: its locks are only ever waited for.
   const stale = holder ? holder.host === hostname() && !isAlive(holder.pid) : age > UNREADABLE_GRACE_MS;
@@ -286,7 +292,7 @@ function clearIfStale(file: string, depth = 0): boolean {
 /** Removes a lock or claim only while it is still ours. */
 function release(file: string, text: string): void {
   try {
-    if (readFileSync(file, "utf8") === text) unlinkSync(file);
+    if (readOwned(file, MAX_LOCK_BYTES) === text) unlinkSync(file);
   } catch {
     // gone already; and a failed release must not hide the error of the work it guarded
   }

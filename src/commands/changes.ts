@@ -1,7 +1,7 @@
 // How a change to the record is shown: one line per service (old → new), the backup taken,
 // warnings, and what to run next. Shared by every command that changes the manifest.
 import { shortDigest } from "../core/reference.js";
-import { json, type Out, paint } from "../render.js";
+import { json, type Out, paint, warn } from "../render.js";
 import type { ChangeReport, VersionRef } from "../service.js";
 
 export const dryRunOption = {
@@ -25,7 +25,7 @@ export function renderChanges(
   report: ChangeReport,
   opts: { json?: boolean; nextStep?: string } = {},
 ): number {
-  for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+  for (const w of report.warnings) warn(w);
   if (opts.json) {
     out.write(json(report));
     return 0;

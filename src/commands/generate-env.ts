@@ -1,5 +1,6 @@
 // `generate-env`: rewrites versions.env from the manifest.
 
+import { warn } from "../render.js";
 import { dryRunOption } from "./changes.js";
 import type { Command } from "./command.js";
 
@@ -11,7 +12,7 @@ export const generateEnv: Command<{ dryRun: boolean }> = {
   builder: (y) => y.option("dry-run", dryRunOption),
   async run(args, versions, out) {
     const r = await versions.generateEnv({ dryRun: args.dryRun });
-    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const w of r.warnings) warn(w);
     out.write(args.dryRun ? r.text : `wrote ${r.path}\n`);
     return 0;
   },

@@ -2,7 +2,7 @@
 // seed guide does, with progress as one line per step (Compose's own on a terminal).
 import type { Argv } from "yargs";
 import { Lifecycle, type StartReport } from "../lifecycle.js";
-import type { Out } from "../render.js";
+import { type Out, warn } from "../render.js";
 import type { Versions } from "../service.js";
 import { dryRunOption, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
@@ -46,7 +46,7 @@ const startOpts = (a: StartArgs) => ({
 });
 
 function finish(report: StartReport): number {
-  for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
+  for (const w of report.warnings) warn(w);
   return 0;
 }
 

@@ -3,7 +3,7 @@
 import { createInterface, type Interface } from "node:readline/promises";
 import { shortDigest } from "../core/reference.js";
 import { UserError } from "../errors.js";
-import { json } from "../render.js";
+import { json, warn } from "../render.js";
 import type { ComposeEdit, MigrationProposal } from "../service.js";
 import { dryRunOption, jsonOption } from "./changes.js";
 import type { Command } from "./command.js";
@@ -65,7 +65,7 @@ export const migrateVersions: Command<Args> = {
         : async () => true;
     try {
       const r = await versions.migrate({ dryRun: args.dryRun, decide, editCompose });
-      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+      for (const w of r.warnings) warn(w);
       if (args.json) out.write(json(r));
       else if (!r.created && !args.dryRun)
         out.write(`already migrated: ${r.manifest} exists; nothing changed\n`);

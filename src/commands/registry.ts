@@ -1,5 +1,5 @@
 // `resolve-tags` and `check-updates`: the commands that ask the registry about tags.
-import { json, paint, table } from "../render.js";
+import { json, paint, table, warn } from "../render.js";
 import { dryRunOption, jsonOption, renderChanges, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
 
@@ -12,7 +12,7 @@ export const resolveTags: Command<{ dryRun: boolean; json: boolean }> = {
   async run(args, versions, out) {
     const r = await versions.resolveTags({ dryRun: args.dryRun });
     if (r.changes.length === 0 && !args.json) {
-      for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+      for (const w of r.warnings) warn(w);
       out.write("no floating tag to resolve\n");
       return 0;
     }
@@ -77,7 +77,7 @@ export const checkUpdates: Command<{
         ),
       );
     }
-    for (const r of rows) if (r.error) process.stderr.write(`warning: ${r.service}: ${r.error}\n`);
+    for (const r of rows) if (r.error) warn(`${r.service}: ${r.error}`);
     return args.exitCode && available ? 2 : 0;
   },
 };

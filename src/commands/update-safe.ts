@@ -1,6 +1,6 @@
 // `update-safe`: backups, pulls and tag resolution first; then only what changed is recreated,
 // health-checked, and rolled back automatically when it is not healthy.
-import { json, paint } from "../render.js";
+import { json, paint, warn } from "../render.js";
 import { UpdateSafe } from "../update-safe.js";
 import { dryRunOption, jsonOption, showVersion } from "./changes.js";
 import type { Command } from "./command.js";
@@ -68,7 +68,7 @@ export const updateSafe: Command<Args> = {
       fullRestart: args.fullRestart,
       resume: args.resume,
     });
-    for (const w of r.warnings) process.stderr.write(`warning: ${w}\n`);
+    for (const w of r.warnings) warn(w);
     if (args.json) {
       out.write(json({ ...r, steps }));
       return 0;

@@ -12,10 +12,42 @@ export const ENV_HEADER = [
   "# run `docker versions generate-env` (every command that changes the manifest rewrites it).",
 ];
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const PLAIN_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const PLAIN_DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
+const PLAIN_REPOSITORY =
+  /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$|^[A-Za-z0-9.-]+(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)+$/;
+
+/**
+ * Throws unless the assignment is one plain line Compose reads literally: a variable name and a
+ * value that is `tag[@digest]` or `repository:tag[@digest]`, nothing else (no newline, no `$`,
+ * no quote, no space): whatever the manifest holds, versions.env can only pin an image.
+ */
+export function checkEnvAssignment(a: EnvAssignment): void {
+  const at = a.value.lastIndexOf("@");
+  const version = at >= 0 ? a.value.slice(0, at) : a.value;
+  const digest = at >= 0 ? a.value.slice(at + 1) : undefined;
+  const colon = version.lastIndexOf(":");
+  const slash = version.lastIndexOf("/");
+  const tag = colon > slash ? version.slice(colon + 1) : version;
+  const repository = colon > slash ? version.slice(0, colon) : undefined;
+  const ok =
+    ENV_NAME.test(a.variable) &&
+    PLAIN_TAG.test(tag) &&
+    (digest === undefined || PLAIN_DIGEST.test(digest)) &&
+    (repository === undefined || PLAIN_REPOSITORY.test(repository));
+  if (!ok) {
+    throw new Error(
+      `service '${a.service}': ${JSON.stringify(`${a.variable}=${a.value}`).slice(0, 200)} is not a plain image reference; versions.env was not written`,
+    );
+  }
+}
+
 /** The file's text; throws when two services share a variable but want different values. */
 export function renderEnv(assignments: readonly EnvAssignment[]): string {
   const byVar = new Map<string, EnvAssignment>();
   for (const a of assignments) {
+    checkEnvAssignment(a);
     const seen = byVar.get(a.variable);
     if (seen && seen.value !== a.value) {
       throw new Error(

@@ -1,8 +1,26 @@
-// The version manifest: its schema (version 1), validation of what is read, the upgrade of the
-// Makefile-era shape (no `schema:` key, seed field names), and serialisation that keeps a
-// human's comments and a stable key order. Pure code: text in, text out.
-import { Document, isMap, LineCounter, parseDocument, type YAMLMap } from "yaml";
-import { isDigest, isValidTag } from "./reference.js";
+// The version manifest: its schema (version 1), validation of every field that is read, the
+// upgrade of the Makefile-era shape (no `schema:` key, seed field names), and serialisation that
+// keeps a human's comments and a stable key order. Scalars are read as the text that was typed
+// (`1.10` is the tag "1.10", `2024-11-20` a tag, not a date) and written so that any YAML
+// reader, 1.1 or 1.2, reads the same text back. Pure code: text in, text out.
+import {
+  isAlias,
+  isMap,
+  isNode,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  Pair,
+  type ParsedNode,
+  parse,
+  parseDocument,
+  Scalar,
+  visit,
+  YAMLMap,
+  YAMLSeq,
+} from "yaml";
+import { isDigest, isValidTag, parseReference } from "./reference.js";
 
 export const SCHEMA_VERSION = 1;
 export const HISTORY_LIMIT = 5;
@@ -65,115 +83,169 @@ const SERVICE_KEYS = [
 ] as const;
 const ENTRY_KEYS = ["tag", "digest", "at", "source"] as const;
 
-type Raw = Record<string, unknown>;
-const isObject = (v: unknown): v is Raw => typeof v === "object" && v !== null && !Array.isArray(v);
-const str = (v: unknown): string | undefined =>
-  typeof v === "string"
-    ? v
-    : typeof v === "number"
-      ? String(v)
-      : v instanceof Date
-        ? v.toISOString()
-        : undefined;
+/** A service name as Compose allows it (its schema's pattern for the keys of `services`). */
+const SERVICE_NAME = /^[a-zA-Z0-9._-]+$/;
+/** Notes such as times and command names: one printable line of bounded length. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+const NOTE = /^[^\u0000-\u001f\u007f-\u009f]{0,200}$/;
+const MAX_NAME = 255;
+// Nodes visited while reading, aliases expanded: far above any real manifest (a few hundred),
+// far below what would exhaust memory. An alias bomb stops here as a corrupt manifest.
+const MAX_NODES = 200_000;
+const NULLS = new Set(["", "~", "null", "Null", "NULL"]);
+const TRUE = new Set(["true", "True", "TRUE"]);
+const FALSE = new Set(["false", "False", "FALSE"]);
 
-function lineOf(doc: Document, lc: LineCounter, path: (string | number)[]): number | undefined {
+/** What a manifest is made of once read: text scalars, lists and null-prototype mappings. */
+type Plain = string | null | Plain[] | { [key: string]: Plain };
+type Mapping = { [key: string]: Plain };
+const isMapping = (v: Plain | undefined): v is Mapping =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The node as typed: scalars as their text (a plain `null`/`~`/empty is null), aliases expanded. */
+function plainOf(node: unknown, resolveAlias: (n: unknown) => unknown, budget: { left: number }): Plain {
+  if (--budget.left < 0)
+    throw new ManifestError(`more than ${MAX_NODES} values once aliases are expanded (an alias bomb?)`);
+  if (node === null || node === undefined) return null;
+  if (isAlias(node)) return plainOf(resolveAlias(node), resolveAlias, budget);
+  if (isScalar(node)) {
+    const text = String(node.source ?? node.value ?? "");
+    return (node.type === "PLAIN" || node.type === undefined) && NULLS.has(text) ? null : text;
+  }
+  if (isSeq(node)) return node.items.map((i) => plainOf(i, resolveAlias, budget));
+  if (isMap(node)) {
+    const out: Mapping = Object.create(null);
+    for (const pair of node.items) {
+      const key = plainOf(pair.key, resolveAlias, budget);
+      if (typeof key !== "string") throw new ManifestError("a mapping key is not plain text");
+      out[key] = plainOf(pair.value, resolveAlias, budget);
+    }
+    return out;
+  }
+  throw new ManifestError("unsupported YAML node");
+}
+
+/** Resolves an alias to the node its anchor names: the nearest definition before the alias. */
+function anchorsOf(doc: ReturnType<typeof parseDocument>): (alias: unknown) => unknown {
+  const defined = new Map<string, { at: number; node: unknown }[]>();
+  visit(doc, {
+    Node(_, node) {
+      if (isNode(node) && node.anchor && node.range)
+        defined.set(node.anchor, [...(defined.get(node.anchor) ?? []), { at: node.range[0], node }]);
+    },
+  });
+  return (alias) => {
+    const { source, range } = alias as { source: string; range?: [number, number] };
+    const before = (defined.get(source) ?? []).filter((d) => !range || d.at < range[0]);
+    const found = before[before.length - 1]?.node;
+    if (!found) throw new ManifestError(`alias *${source} names no anchor defined before it`);
+    return found;
+  };
+}
+
+function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: string[]): number | undefined {
   const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
   return node?.range ? lc.linePos(node.range[0]).line : undefined;
 }
 
+const text = (v: Plain | undefined): string | undefined => (typeof v === "string" ? v : undefined);
+
 /** Parses and validates manifest text; older shapes are read as they are and upgraded. */
-export function parseManifest(text: string): Manifest {
+export function parseManifest(source: string): Manifest {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc });
+  // The failsafe schema: every scalar stays the string that was typed.
+  const doc = parseDocument(source, { lineCounter: lc, schema: "failsafe" });
   const syntax = doc.errors[0];
   if (syntax) {
     throw new ManifestError(`not valid YAML: ${syntax.message.split("\n")[0]}`, syntax.linePos?.[0].line);
   }
-  const root = doc.toJS() as unknown;
-  if (!isObject(root)) throw new ManifestError("expected a mapping with a 'services' key", 1);
-  const schema = root.schema === undefined ? 0 : Number(root.schema);
-  if (!Number.isInteger(schema) || schema < 0 || schema > SCHEMA_VERSION) {
+  const root = plainOf(doc.contents, anchorsOf(doc), { left: MAX_NODES });
+  if (!isMapping(root)) throw new ManifestError("expected a mapping with a 'services' key", 1);
+  const rawSchema = root.schema ?? "0";
+  const schema = typeof rawSchema === "string" && /^\d{1,6}$/.test(rawSchema) ? Number(rawSchema) : -1;
+  if (schema < 0 || schema > SCHEMA_VERSION) {
     throw new ManifestError(
-      `unsupported schema '${String(root.schema)}' (this version reads up to ${SCHEMA_VERSION})`,
+      `unsupported schema '${typeof rawSchema === "string" ? rawSchema : "(not a number)"}' (this version reads up to ${SCHEMA_VERSION})`,
       lineOf(doc, lc, ["schema"]),
     );
   }
-  const rawServices = root.services ?? {};
-  if (!isObject(rawServices))
+  const rawServices = root.services ?? Object.create(null);
+  if (!isMapping(rawServices))
     throw new ManifestError("'services' must be a mapping of service names", lineOf(doc, lc, ["services"]));
-  const services: Record<string, ServiceRecord> = {};
+  const services: Record<string, ServiceRecord> = Object.create(null);
   for (const [name, raw] of Object.entries(rawServices)) {
-    const at = (...p: (string | number)[]) => lineOf(doc, lc, ["services", name, ...p]);
-    if (!isObject(raw)) throw new ManifestError(`service '${name}' must be a mapping`, at());
-    const tag = str(raw.current_tag);
-    if (!tag || !isValidTag(tag))
+    const at = (...p: string[]) => lineOf(doc, lc, ["services", name, ...p]);
+    if (!SERVICE_NAME.test(name) || name.length > MAX_NAME)
       throw new ManifestError(
-        `service '${name}': current_tag '${tag ?? ""}' is not a valid tag`,
-        at("current_tag"),
+        `'${JSON.stringify(name).slice(1, -1).slice(0, 80)}' is not a Compose service name (letters, digits, '.', '_', '-')`,
+        at(),
       );
-    const digest = str(raw.image_digest);
-    if (digest !== undefined && digest !== "" && !isDigest(digest)) {
-      throw new ManifestError(
-        `service '${name}': image_digest '${digest}' is not a digest`,
-        at("image_digest"),
-      );
-    }
-    const role = raw.role;
-    if (role !== undefined && role !== "database" && role !== "app")
-      throw new ManifestError(`service '${name}': role must be 'database' or 'app'`, at("role"));
-    const healthUrl = str(raw.health_url);
-    if (healthUrl !== undefined && !/^https?:\/\/\S+$/.test(healthUrl)) {
-      throw new ManifestError(
-        `service '${name}': health_url must be an http:// or https:// URL`,
-        at("health_url"),
-      );
-    }
+    if (!isMapping(raw)) throw new ManifestError(`service '${name}' must be a mapping`, at());
+    const field = (key: string, value: Plain | undefined, valid: (s: string) => boolean, what: string) => {
+      if (value === null || value === undefined) return undefined;
+      const s = text(value);
+      if (s === undefined || !valid(s))
+        throw new ManifestError(
+          `service '${name}': ${key} ${s === undefined ? "must be text" : `'${JSON.stringify(s).slice(1, -1).slice(0, 80)}' is not ${what}`}`,
+          at(key),
+        );
+      return s;
+    };
+    const tag = field("current_tag", raw.current_tag, isValidTag, "a valid tag");
+    if (tag === undefined)
+      throw new ManifestError(`service '${name}': current_tag '' is not a valid tag`, at("current_tag"));
+    const note = (key: string, value: Plain | undefined) =>
+      field(key, value, (s) => NOTE.test(s), "one line of text");
+    const role = field("role", raw.role, (s) => s === "database" || s === "app", "'database' or 'app'");
+    const custom = field("custom", raw.custom, (s) => TRUE.has(s) || FALSE.has(s), "true or false");
     const rawHistory = raw.history ?? [];
     if (!Array.isArray(rawHistory))
       throw new ManifestError(`service '${name}': history must be a list`, at("history"));
     const history = rawHistory.map((e, i): HistoryEntry => {
-      if (!isObject(e))
-        throw new ManifestError(
-          `service '${name}': history entry ${i + 1} must be a mapping`,
-          at("history", i),
-        );
-      const t = str(e.tag);
+      const where = at("history", String(i));
+      if (!isMapping(e))
+        throw new ManifestError(`service '${name}': history entry ${i + 1} must be a mapping`, where);
+      const t = text(e.tag);
       if (!t || !isValidTag(t))
-        throw new ManifestError(
-          `service '${name}': history entry ${i + 1} has no valid tag`,
-          at("history", i),
-        );
+        throw new ManifestError(`service '${name}': history entry ${i + 1} has no valid tag`, where);
       // Seed-era entries named their fields differently; read both.
-      const d = str(e.digest ?? e.image_digest);
-      if (d !== undefined && d !== "" && !isDigest(d))
-        throw new ManifestError(
-          `service '${name}': history entry ${i + 1} digest is not a digest`,
-          at("history", i),
-        );
+      const d = e.digest ?? e.image_digest ?? null;
+      if (d !== null && (typeof d !== "string" || !isDigest(d)))
+        throw new ManifestError(`service '${name}': history entry ${i + 1} digest is not a digest`, where);
+      const when = e.at ?? e.deployed_at ?? e.timestamp ?? e.date ?? null;
+      const by = e.source ?? e.by ?? null;
+      for (const v of [when, by])
+        if (v !== null && (typeof v !== "string" || !NOTE.test(v)))
+          throw new ManifestError(
+            `service '${name}': history entry ${i + 1} has a field that is not one line of text`,
+            where,
+          );
       return {
         tag: t,
-        digest: d || undefined,
-        at: str(e.at ?? e.deployed_at ?? e.timestamp ?? e.date) ?? "",
-        source: str(e.source ?? e.by) ?? "",
+        digest: d ?? undefined,
+        at: (when as string | null) ?? "",
+        source: (by as string | null) ?? "",
       };
     });
     services[name] = {
-      image: str(raw.image),
+      image: field("image", raw.image, isRepository, "an image repository (no tag, no digest)"),
       current_tag: tag,
-      image_digest: digest || undefined,
-      custom: raw.custom === true,
-      floating_tag: str(raw.floating_tag),
-      role,
-      health_url: healthUrl,
-      updated_at: str(raw.updated_at ?? raw.last_updated),
-      updated_by: str(raw.updated_by),
+      image_digest: field("image_digest", raw.image_digest, isDigest, "a digest"),
+      custom: custom !== undefined && TRUE.has(custom),
+      floating_tag: field("floating_tag", raw.floating_tag, isValidTag, "a valid tag"),
+      role: role as ServiceRecord["role"],
+      health_url: field("health_url", raw.health_url, isHealthUrl, "an http:// or https:// URL"),
+      updated_at: note("updated_at", raw.updated_at ?? raw.last_updated),
+      updated_by: note("updated_by", raw.updated_by),
       history,
     };
   }
-  const command = root.data_backup_command;
+  const command = root.data_backup_command ?? null;
   if (
-    command !== undefined &&
-    (!Array.isArray(command) || command.length === 0 || !command.every((c) => typeof c === "string"))
+    command !== null &&
+    (!Array.isArray(command) ||
+      command.length === 0 ||
+      !command.every((c) => typeof c === "string" && c !== "" && !c.includes("\u0000")))
   ) {
     throw new ManifestError(
       "data_backup_command must be a non-empty list of strings (program and arguments)",
@@ -185,54 +257,191 @@ export function parseManifest(text: string): Manifest {
     : { schema: SCHEMA_VERSION, services };
 }
 
+/** A repository as the `image` field names it: a reference without tag or digest. */
+export function isRepository(value: string): boolean {
+  if (value.length > MAX_NAME || !/^[A-Za-z0-9._:/-]+$/.test(value)) return false;
+  try {
+    const ref = parseReference(value);
+    return ref.tag === undefined && ref.digest === undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** An http(s) URL with a host; userinfo is allowed (it is sent as Basic auth, never shown). */
+export function isHealthUrl(value: string): boolean {
+  if (value.length > 2048 || /\s/.test(value) || !/^https?:\/\//i.test(value)) return false;
+  try {
+    return new URL(value).hostname !== "";
+  } catch {
+    return false;
+  }
+}
+
 const HEADER =
   " version-manifest.yaml: the image version of every service, written by docker-versions.\n" +
   " Change it with `docker versions` commands; versions.env is generated from it.";
 
-function serviceNode(doc: Document, existing: YAMLMap | undefined, rec: ServiceRecord): YAMLMap {
-  const node = existing ?? (doc.createNode({}) as YAMLMap);
+/**
+ * Whether `value`, written as a plain scalar, would read back as anything but that same string
+ * in YAML 1.2 or YAML 1.1 (numbers `1.10`, dates `2024-11-20`, `yes`/`on`, `0755`, `1:20`, null).
+ */
+export function needsQuotes(value: string): boolean {
+  const known = quoteCache.get(value);
+  if (known !== undefined) return known;
+  let quote = false;
+  for (const version of ["1.1", "1.2"] as const) {
+    try {
+      quote ||= parse(value, { version, logLevel: "silent" }) !== value;
+    } catch {
+      quote = true;
+    }
+  }
+  // Tags and times repeat across services and history entries; a small memo bounds the parsing.
+  if (quoteCache.size >= 4096) quoteCache.clear();
+  quoteCache.set(value, quote);
+  return quote;
+}
+const quoteCache = new Map<string, boolean>();
+
+/** A string scalar every reader reads back as that string; `typedPlain` for the schema's own
+ * number and boolean (`schema: 1`, `custom: true`), which are meant to be read as such. */
+function scalar(value: string, typedPlain = false): Scalar<string> {
+  const node = new Scalar(value);
+  node.type = !typedPlain && needsQuotes(value) ? "QUOTE_DOUBLE" : "PLAIN";
+  return node;
+}
+
+/** Text of a node as typed, for comparing what is there with what would be written. */
+function typed(node: unknown): string {
+  return JSON.stringify(plainOf(node, () => null, { left: MAX_NODES }));
+}
+
+/** Keeps `existing` when it holds `value` in a form every reader agrees on; else a new node. */
+function reuse(existing: unknown, value: Plain, make: () => Node, typedPlain = false): Node {
+  if (existing !== undefined && typed(existing) === JSON.stringify(value)) {
+    const unambiguous = (n: unknown): boolean =>
+      typedPlain ||
+      (isScalar(n)
+        ? n.type !== "PLAIN" || !needsQuotes(String(n.value ?? ""))
+        : isSeq(n) || isMap(n)
+          ? (n.items as unknown[]).every((i) => (i instanceof Pair ? unambiguous(i.value) : unambiguous(i)))
+          : false);
+    if (unambiguous(existing)) return existing as Node;
+  }
+  const fresh = make();
+  // A comment on the value moves to its replacement.
+  if (isScalar(existing) && isScalar(fresh)) fresh.comment = existing.comment;
+  return fresh;
+}
+
+function mapNode(entries: [string, Plain][]): YAMLMap {
+  const map = new YAMLMap();
+  for (const [k, v] of entries) map.items.push(new Pair(scalar(k), valueNode(v)));
+  return map;
+}
+
+function valueNode(v: Plain): Node {
+  if (v === null) return new Scalar(null);
+  if (typeof v === "string") return scalar(v);
+  if (Array.isArray(v)) {
+    const seq = new YAMLSeq();
+    seq.items = v.map(valueNode);
+    return seq;
+  }
+  return mapNode(Object.entries(v));
+}
+
+function findPair(map: YAMLMap, key: string): Pair | undefined {
+  return (map.items as Pair[]).find((p) => typed(p.key) === JSON.stringify(key));
+}
+
+/** Sets `key` in `map` (keeping a node that already says the same), or removes it for undefined. */
+function setKey(
+  map: YAMLMap,
+  key: string,
+  value: Plain | undefined,
+  make = () => valueNode(value ?? null),
+  typedPlain = false,
+): void {
+  const pair = findPair(map, key);
+  if (value === undefined) {
+    if (pair) map.items.splice(map.items.indexOf(pair as never), 1);
+    return;
+  }
+  if (pair) pair.value = reuse(pair.value, value, make, typedPlain);
+  else map.items.push(new Pair(scalar(key), make()));
+}
+
+const entryPlain = (e: HistoryEntry): Mapping => {
+  const out: Mapping = Object.create(null);
+  for (const k of ENTRY_KEYS) if (e[k] !== undefined) out[k] = e[k] as string;
+  return out;
+};
+
+/** The history list, reusing each entry node (and its comments) that still says the same. */
+function historyNode(existing: unknown, history: readonly HistoryEntry[]): Node {
+  const old = isSeq(existing) ? [...existing.items] : [];
+  const seq = isSeq(existing) ? existing : new YAMLSeq();
+  seq.items = history.map((e) => {
+    const want = entryPlain(e);
+    const i = old.findIndex((n) => typed(n) === JSON.stringify(want));
+    const found = i >= 0 ? old.splice(i, 1)[0] : undefined;
+    return reuse(found, want, () => mapNode(Object.entries(want)));
+  });
+  return seq;
+}
+
+function serviceNode(existing: YAMLMap | undefined, rec: ServiceRecord): YAMLMap {
+  const node = existing ?? new YAMLMap();
   for (const key of SERVICE_KEYS) {
-    const value = key === "history" ? rec.history.map((e) => ordered(e, ENTRY_KEYS)) : rec[key];
-    if (value === undefined || (key === "custom" && value === false && !node.has(key))) node.delete(key);
-    else node.set(key, doc.createNode(value));
+    if (key === "history") {
+      const pair = findPair(node, key);
+      if (!pair && rec.history.length === 0) continue;
+      const value = historyNode(pair?.value, rec.history);
+      if (pair) pair.value = value;
+      else node.items.push(new Pair(scalar(key), value));
+    } else if (key === "custom") {
+      const flag = rec.custom ? "true" : findPair(node, key) ? "false" : undefined;
+      setKey(node, key, flag, () => scalar(flag ?? "false", true), true);
+    } else setKey(node, key, rec[key]);
   }
   // Keys this version does not know (a human's notes, seed leftovers) stay as they are.
   return node;
 }
 
-function ordered<T extends object>(obj: T, keys: readonly (keyof T)[]): Partial<T> {
-  const out: Partial<T> = {};
-  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
-  return out;
-}
-
 /**
- * Renders the manifest. With `previousText`, edits that document in place so comments and
- * unknown keys survive; otherwise writes a fresh one in the canonical key order.
+ * Renders the manifest. With `previousText`, edits that document in place so comments, unknown
+ * keys and every value that did not change keep their bytes; otherwise writes a fresh one in the
+ * canonical key order.
  */
 export function renderManifest(manifest: Manifest, previousText?: string): string {
-  const doc = previousText ? parseDocument(previousText) : new Document({});
-  if (!isMap(doc.contents)) doc.contents = doc.createNode({}) as YAMLMap;
+  const doc = parseDocument(previousText ?? "", { schema: "failsafe" });
+  if (!isMap(doc.contents)) doc.contents = new YAMLMap() as unknown as ParsedNode;
   if (!previousText) doc.commentBefore = HEADER;
-  const root = doc.contents as YAMLMap;
-  if (!root.has("schema")) root.items.unshift(doc.createPair("schema", SCHEMA_VERSION));
-  else root.set("schema", SCHEMA_VERSION);
-  if (manifest.data_backup_command)
-    root.set("data_backup_command", doc.createNode(manifest.data_backup_command));
-  const found: unknown = root.get("services", true);
-  const map = isMap(found) ? found : (doc.createNode({}) as YAMLMap);
-  if (map !== found) root.set("services", map);
-  for (const key of map.items.map((p) => String((p.key as { value?: unknown })?.value ?? p.key))) {
-    if (!(key in manifest.services)) map.delete(key);
+  const root = doc.contents as unknown as YAMLMap;
+  const schemaPair = findPair(root, "schema");
+  const schema = () => scalar(String(SCHEMA_VERSION), true);
+  if (schemaPair) schemaPair.value = reuse(schemaPair.value, String(SCHEMA_VERSION), schema, true);
+  else root.items.unshift(new Pair(scalar("schema"), schema()));
+  setKey(root, "data_backup_command", manifest.data_backup_command && [...manifest.data_backup_command]);
+  let servicesPair = findPair(root, "services");
+  if (!servicesPair || !isMap(servicesPair.value)) {
+    if (servicesPair) root.items.splice(root.items.indexOf(servicesPair as never), 1);
+    servicesPair = new Pair(scalar("services"), new YAMLMap());
+    root.items.push(servicesPair);
   }
+  const map = servicesPair.value as YAMLMap;
+  map.items = (map.items as Pair[]).filter((p) => {
+    const key = plainOf(p.key, () => null, { left: MAX_NODES });
+    return typeof key === "string" && Object.hasOwn(manifest.services, key);
+  });
   for (const name of Object.keys(manifest.services).sort()) {
-    const existing = map.get(name, true);
-    const node = serviceNode(
-      doc,
-      isMap(existing) ? existing : undefined,
-      manifest.services[name] as ServiceRecord,
-    );
-    if (!isMap(existing)) map.set(name, node);
+    const pair = findPair(map, name);
+    const rec = manifest.services[name] as ServiceRecord;
+    if (pair && isMap(pair.value)) pair.value = serviceNode(pair.value, rec);
+    else if (pair) pair.value = serviceNode(undefined, rec);
+    else map.items.push(new Pair(scalar(name), serviceNode(undefined, rec)));
   }
   return doc.toString({ lineWidth: 0 });
 }

@@ -2,7 +2,7 @@
 // release rolls itself back, a registry outage changes nothing, an interrupted run is seen by
 // the next command and finished by --resume, and the data backup restores.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -99,6 +99,9 @@ describe.skipIf(!bed.available)("update-safe", () => {
     const dataDir = path.join(fx.dir, ".version-backups", "data");
     const runs = readdirSync(dataDir).sort();
     const archive = path.join(dataDir, runs[runs.length - 1] as string, `${fx.project}_pgdata.tar`);
+    // Owner-only: the database's files are inside.
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    expect([mode(dataDir), mode(path.dirname(archive)), mode(archive)]).toEqual([0o700, 0o700, 0o600]);
     const fresh = `${fx.project}_restored`;
     await must("docker", ["volume", "create", fresh]);
     const c = (

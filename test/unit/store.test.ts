@@ -139,13 +139,16 @@ describe("writeAtomic", () => {
     expect((await stat(manifest)).mode & 0o777).toBe(0o600);
   });
 
-  it("writes through a symlink to its target", async () => {
+  it("refuses a symlink in the file's place, naming it, and writes nothing", async () => {
     const real = path.join(work, "real.yaml");
     await writeFile(real, "old");
     await symlink(real, manifest);
-    await writeAtomic(manifest, "new");
-    expect(await readFile(real, "utf8")).toBe("new");
+    await expect(writeAtomic(manifest, "new")).rejects.toThrow(
+      /^refusing .*version-manifest\.yaml: it is a symbolic link/,
+    );
+    expect(await readFile(real, "utf8")).toBe("old");
     expect((await lstat(manifest)).isSymbolicLink()).toBe(true);
+    expect((await readdir(work)).sort()).toEqual(["real.yaml", "version-manifest.yaml"]);
   });
 
   it("removes temps of crashed writers of the same file, and nothing else", async () => {
@@ -164,10 +167,10 @@ describe("writeAtomic", () => {
   });
 
   it("fails with one line and leaves no temp file", async () => {
-    await mkdir(manifest); // a directory cannot be renamed over
+    await mkdir(manifest); // a directory where the file should be
     const err = await writeAtomic(manifest, "x").catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UserError);
-    expect((err as Error).message).toMatch(/^cannot write .*version-manifest\.yaml: [^\n]+$/);
+    expect((err as Error).message).toMatch(/^refusing .*version-manifest\.yaml: it is a directory[^\n]+$/);
     expect(await readdir(work)).toEqual(["version-manifest.yaml"]);
     await expect(writeAtomic(path.join(work, "missing", "m.yaml"), "x")).rejects.toThrow(
       /^cannot write .*m\.yaml: /,

@@ -4,6 +4,8 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { byName } from "../../core/names.js";
+import { readCapped } from "./body.js";
 import { RegistryError } from "./errors.js";
 
 export type Credentials =
@@ -67,7 +69,7 @@ export function parseDockerConfig(text: string, file: string): DockerConfig {
   }
   if (!isRecord(raw))
     throw new RegistryError("credentials", `the Docker config file ${file} is not a JSON object`);
-  const auths: Record<string, AuthEntry> = {};
+  const auths = byName<AuthEntry>();
   if (isRecord(raw.auths)) {
     for (const [key, entry] of Object.entries(raw.auths)) {
       if (!isRecord(entry)) continue;
@@ -79,7 +81,7 @@ export function parseDockerConfig(text: string, file: string): DockerConfig {
       };
     }
   }
-  const credHelpers: Record<string, string> = {};
+  const credHelpers = byName<string>();
   if (isRecord(raw.credHelpers)) {
     for (const [key, helper] of Object.entries(raw.credHelpers))
       if (typeof helper === "string") credHelpers[key] = helper;
@@ -210,7 +212,7 @@ export interface Challenge {
 export function parseChallenge(header: string): Challenge | null {
   const scheme = /^\s*([A-Za-z][A-Za-z0-9_-]*)(?:\s+|$)/.exec(header);
   if (!scheme) return null;
-  const params: Record<string, string> = {};
+  const params = byName<string>();
   // One key=value or key="quoted, commas allowed" at a time; a second scheme ends the scan.
   const pair = /\s*([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*))\s*(?:,|$)/y;
   pair.lastIndex = scheme[0].length;
@@ -369,7 +371,15 @@ export class RegistryAuth {
       await res.body?.cancel();
       throw new RegistryError("server", `the token service of registry ${registry} answered ${res.status}`);
     }
-    const token = parseTokenResponse(await res.json().catch(() => null));
+    // A token answer is a few KiB; more is not read.
+    const body = await readCapped(res, 1024 * 1024).catch(() => null);
+    let parsed: unknown = null;
+    try {
+      parsed = body ? JSON.parse(body.toString("utf8")) : null;
+    } catch {
+      parsed = null;
+    }
+    const token = parseTokenResponse(parsed);
     if (!token)
       throw new RegistryError("bad-response", `the token service of registry ${registry} sent no token`);
     return token;

@@ -4,10 +4,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ImageRef } from "../../core/reference.js";
 import { RegistryAuth } from "./auth.js";
+import { MAX_BODY_BYTES, readCapped } from "./body.js";
 import { RegistryError } from "./errors.js";
 
 // Kept here too: the registry code and its tests have always taken it from this module.
 export { mapLimit } from "../../core/limit.js";
+export { MAX_BODY_BYTES } from "./body.js";
 
 export type RepositoryRef = Pick<ImageRef, "registry" | "repository">;
 
@@ -189,15 +191,22 @@ export class RegistryClient {
   }
 
   /** Reads an answer's body; a timeout or reset while reading is reported like one while connecting. */
-  async bytes(repo: RepositoryRef, res: Response): Promise<Buffer> {
+  async bytes(repo: RepositoryRef, res: Response, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
+    let body: Buffer | null;
     try {
-      return Buffer.from(await res.arrayBuffer());
+      body = await readCapped(res, maxBytes);
     } catch (e) {
       throw new RegistryError(
         "unreachable",
         `cannot reach registry ${repo.registry}: ${networkReason(e, this.timeoutMs)}`,
       );
     }
+    if (body === null)
+      throw new RegistryError(
+        "bad-response",
+        `registry ${repo.registry} sent more than ${maxBytes / 1024 / 1024} MiB for ${repo.repository || "its catalog"}; not reading further`,
+      );
+    return body;
   }
 
   private async send(url: URL, init: RequestInit, counter: string): Promise<Response> {

@@ -1,6 +1,7 @@
 // Manifests: the digest a tag points at (HEAD, or GET and hash when HEAD is silent), the
 // platform entries of a multi-platform index, and the version label of an image's config.
 import { createHash } from "node:crypto";
+import { byName } from "../../core/names.js";
 import { isDigest, shortDigest } from "../../core/reference.js";
 import type { RegistryClient, RepositoryRef } from "./client.js";
 import { RegistryError } from "./errors.js";
@@ -173,7 +174,7 @@ export async function platformManifestDigest(
 export function parseImageConfig(body: unknown): { labels: Record<string, string> } | null {
   if (typeof body !== "object" || body === null) return null;
   const labels = (body as { config?: { Labels?: unknown } }).config?.Labels;
-  const out: Record<string, string> = {};
+  const out = byName<string>(); // label names come from the registry: `__proto__` is a name too
   if (typeof labels === "object" && labels !== null) {
     for (const [k, v] of Object.entries(labels)) if (typeof v === "string") out[k] = v;
   }

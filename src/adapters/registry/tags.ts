@@ -18,7 +18,13 @@ export interface TagListing {
 export interface TagListOptions {
   pageSize?: number;
   maxPages?: number;
+  /** Names accepted in all; a registry listing more is answered with one line (default 100 000). */
+  maxNames?: number;
 }
+
+// A tag as the distribution spec allows it; anything else in a tag list is not a tag (and must
+// never reach the manifest or versions.env).
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 
 export function parseTagList(body: unknown): TagList | null {
   if (typeof body !== "object" || body === null) return null;
@@ -68,7 +74,7 @@ export function listTags(
     repo,
     "tags/list",
     "a tag list",
-    (body) => parseTagList(body)?.tags ?? null,
+    (body) => parseTagList(body)?.tags.filter((t) => TAG.test(t)) ?? null,
     opts,
   );
 }
@@ -99,6 +105,7 @@ async function collectPages(
 ): Promise<TagListing> {
   const pageSize = opts.pageSize ?? 1000;
   const maxPages = opts.maxPages ?? 20;
+  const maxNames = opts.maxNames ?? 100_000;
   const scope = endpoint === "_catalog" ? "registry:catalog:*" : undefined;
   const first = (query: string) =>
     endpoint === "_catalog"
@@ -112,6 +119,11 @@ async function collectPages(
     if (!names) throw new RegistryError("bad-response", `registry ${repo.registry} sent malformed ${what}`);
     const before = seen.size;
     for (const n of names) seen.add(n);
+    if (seen.size > maxNames)
+      throw new RegistryError(
+        "bad-response",
+        `registry ${repo.registry} listed more than ${maxNames} names in ${what} for ${repo.repository || "its catalog"}; not reading further`,
+      );
     let next = nextPageUrl(res.headers.get("link"), url);
     // A full page without a link may still have a successor; a page that adds nothing new ends the walk.
     if (!next && names.length === pageSize && seen.size > before) {
