@@ -13,10 +13,10 @@ import {
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
-import { appendJournal, readAudit, unfinishedRun } from "./adapters/journal.js";
+import { appendJournal, parseVersion, readAudit, updateState } from "./adapters/journal.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
 import { manifestDigest } from "./adapters/registry/manifests.js";
-import { backupFile, writeAtomic } from "./adapters/store.js";
+import { backupFile, withLock, writeAtomic } from "./adapters/store.js";
 import { interpolateImage } from "./core/compose-edit.js";
 import { suggestedVariable } from "./core/env.js";
 import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./core/history.js";
@@ -27,6 +27,7 @@ import { decideRole, type Role } from "./core/roles.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import {
+  ensureEnvMatches,
   envFor,
   type LoadedManifest,
   mutateRecord,
@@ -36,6 +37,7 @@ import {
   requireManifest,
   type ServiceImage,
   serviceImages,
+  settleRecord,
 } from "./record.js";
 import {
   type Resolved,
@@ -647,6 +649,8 @@ export class Versions {
     if (opts.service) this.checkService(project, opts.service, manifest);
     const images = serviceImages(project);
     const targets: { service: string; to: VersionRef }[] = [];
+    const state = opts.service ? null : await updateState((await this.paths()).manifest);
+    const interrupted = state?.interrupted ?? null;
     if (opts.service) {
       const rec = manifest.services[opts.service] as ServiceRecord;
       const entry = opts.to !== undefined ? findInHistory(rec, opts.to) : previousVersion(rec);
@@ -658,6 +662,16 @@ export class Versions {
         service: opts.service,
         to: entry ? { tag: entry.tag, digest: entry.digest } : { tag: opts.to as string },
       });
+    } else if (interrupted) {
+      // Undo exactly what the cut-short update-safe changed: its journal names the services and
+      // the versions they had, whether or not the record has already been put back.
+      const from = interrupted[0]?.from ?? {};
+      const changed =
+        interrupted.find((e) => e.step === "recording" || e.step === "recorded")?.services ?? [];
+      for (const service of [...changed].sort()) {
+        const to = parseVersion(from[service]);
+        if (to && service in project.services && service in manifest.services) targets.push({ service, to });
+      }
     } else {
       for (const [service, rec] of Object.entries(manifest.services).sort(([a], [b]) => a.localeCompare(b))) {
         const prev = previousVersion(rec);
@@ -690,7 +704,7 @@ export class Versions {
   /** A rollback after an interrupted update-safe run settles it: the journal says so. */
   private async closeInterruptedUpdate(command: string): Promise<void> {
     const manifestPath = await this.manifestPath();
-    const open = await unfinishedRun(manifestPath);
+    const open = (await updateState(manifestPath)).interrupted; // never a run still in progress
     if (!open?.[0]) return;
     await appendJournal(manifestPath, {
       id: open[0].id,
@@ -707,16 +721,40 @@ export class Versions {
   ): Promise<{ path: string; text: string; warnings: string[] }> {
     const project = await this.project();
     const paths = await this.paths();
-    const { manifest } = await requireManifest(paths.manifest);
-    const env = envFor(manifest, serviceImages(project));
-    if (!opts.dryRun) await writeAtomic(paths.env, env.text);
-    return { path: paths.env, ...env };
+    const images = serviceImages(project);
+    const write = async () => {
+      const { manifest } = await requireManifest(paths.manifest);
+      const env = envFor(manifest, images);
+      if (!opts.dryRun) await writeAtomic(paths.env, env.text);
+      return { path: paths.env, ...env };
+    };
+    return opts.dryRun ? write() : withLock(paths.manifest, { command: "generate-env" }, write);
   }
 
-  /** The project's env files followed by versions.env, so the manifest has the last word. */
-  async composeEnvFiles(): Promise<string[]> {
+  /**
+   * A change of the record that a crashed command left half done is completed or reverted
+   * (one line on stderr says which); every command runs this before it reads the record.
+   */
+  async settleRecord(): Promise<void> {
+    const paths = await this.paths();
+    let images: Map<string, ServiceImage> | undefined;
+    try {
+      images = serviceImages(await this.project());
+    } catch {
+      images = undefined; // an unreadable compose file is the command's own error to report
+    }
+    await settleRecord(paths, images);
+  }
+
+  /**
+   * The project's env files followed by versions.env, so the manifest has the last word. With
+   * `verify` (any call that may start containers) versions.env is first made to agree with the
+   * manifest, so Compose never starts a version the record does not name.
+   */
+  async composeEnvFiles(opts: { verify?: boolean } = { verify: true }): Promise<string[]> {
     const project = await this.project();
     const paths = await this.paths();
+    if (opts.verify) await ensureEnvMatches(paths, serviceImages(project));
     return existsSync(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
   }
 
