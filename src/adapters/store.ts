@@ -1,8 +1,8 @@
 // The file store of the version manifest: atomic writes that survive kill -9, timestamped
 // backups in `.version-backups/`, and the lock that serializes every change to a manifest.
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { constants, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { access, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -92,11 +92,17 @@ export async function prepareAtomic(
   const base = path.basename(target);
   const temp = path.join(dir, `.${base}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   const existing = await stat(target).catch(() => null);
-  // A rename over a directory fails only after other files of the change were replaced.
+  // What would make the rename fail is found now, before any other file of a change is replaced.
   if (existing && !existing.isFile())
     throw new UserError(
       `cannot write ${file}: it is ${existing.isDirectory() ? "a directory" : "not a regular file"}`,
     );
+  if (existing && isMountPoint(target))
+    throw new UserError(
+      `cannot write ${file}: it is a file mounted on its own (a bind mount), which cannot be replaced; mount its directory instead`,
+    );
+  if (existing && (await access(target, constants.W_OK).catch((err: unknown) => errCode(err))) === "EROFS")
+    throw new UserError(`cannot write ${file}: read-only file system`);
   const mode = existing ? existing.mode & 0o7777 : options.mode;
   try {
     const handle = await open(temp, "wx", mode ?? 0o666);
@@ -127,6 +133,20 @@ export async function prepareAtomic(
       await removeStaleTemps(dir, (name) => name === base);
     },
   };
+}
+
+/** Whether `target` is itself a mount point (Linux: /proc/self/mountinfo); false where unknown. */
+function isMountPoint(target: string): boolean {
+  let info: string;
+  try {
+    info = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return false;
+  }
+  // Field 5 is the mount point, with space, tab, newline and backslash written as octal escapes.
+  const decoded = (p: string) =>
+    p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+  return info.split("\n").some((line) => decoded(line.split(" ")[4] ?? "") === target);
 }
 
 /** Makes renames and removals in `dir` durable; a file system that cannot fsync a directory keeps them anyway. */

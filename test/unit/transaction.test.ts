@@ -1,13 +1,14 @@
 // The record transaction against the real file system: a process killed (SIGKILL, through the
 // test-only fault points) between any two writes of manifest, versions.env and audit log leaves
 // a state the next settle turns into exactly the old record or exactly the new one.
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { settleTransaction } from "../../src/adapters/transaction.js";
 import {
   commitRecord,
@@ -274,5 +275,46 @@ describe("settleTransaction's rule, from what is on disk", () => {
     await expect(settleTransaction(intentPath(paths.manifest))).rejects.toThrow(
       new RegExp(`^cannot read the unfinished change in ${intentPath(paths.manifest)}: `),
     );
+  });
+});
+
+// A file bind-mounted on its own (a common way to hand a container host files) cannot be renamed
+// over, and a read-only mount cannot be written at all: both must fail before the manifest moves.
+// Needs the privilege to mount; where the test runs without it, there is nothing to mount.
+const canMount = (() => {
+  const probe = mkdtempSync(path.join(tmpdir(), "dv-mount-"));
+  try {
+    writeFileSync(path.join(probe, "f"), "");
+    execFileSync("mount", ["--bind", path.join(probe, "f"), path.join(probe, "f")], { stdio: "ignore" });
+    execFileSync("umount", [path.join(probe, "f")], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+})();
+
+describe.skipIf(!canMount)("a versions.env mounted on its own", () => {
+  const source = () => path.join(work, "elsewhere.env");
+  const mount = async (...opts: string[]) => {
+    await writeFile(source(), OLD.env);
+    execFileSync("mount", ["--bind", source(), paths.env]);
+    if (opts.length) execFileSync("mount", ["-o", `remount,bind,${opts.join(",")}`, paths.env]);
+  };
+  afterEach(() => {
+    execFileSync("umount", [paths.env], { stdio: "ignore" });
+  });
+
+  it.each([[[]], [["ro"]]])("mounted %j: fails before anything changes", async (opts) => {
+    await mount(...opts);
+    const err = await commitRecord(paths, "version-set", NEW.manifest, NEW.env, [LINE]).catch(
+      (e: Error) => e,
+    );
+    expect((err as Error).message).toMatch(
+      new RegExp(`^cannot write ${paths.env}: (it is a file mounted on its own|read-only file system)`),
+    );
+    expect(await state()).toEqual({ ...oldState, leftovers: [] });
+    expect(await readdir(work)).not.toContain(".version-backups");
   });
 });
