@@ -8,7 +8,7 @@ import { listContainers } from "./adapters/compose.js";
 import { type DataBackup, runBackupCommand, snapshotVolumes } from "./adapters/data-backup.js";
 import { faultPoint } from "./adapters/fault.js";
 import { appendJournal, type JournalEntry, unfinishedRun, updateState } from "./adapters/journal.js";
-import { BACKUP_DIR, backupFile, type LockHolder, withLock } from "./adapters/store.js";
+import { BACKUP_DIR, backupFile, type LockHolder, readText, withLock } from "./adapters/store.js";
 import { recordDeployment } from "./core/history.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
 import { recordTime } from "./core/time.js";
@@ -18,6 +18,7 @@ import {
   auditLines,
   commitRecord,
   envFor,
+  intentPath,
   type LoadedManifest,
   parseLoaded,
   recordPaths,
@@ -121,6 +122,8 @@ export class UpdateSafe {
     const tracked = Object.entries(current.manifest.services).filter(([s]) => s in project.services);
     // Set once the record changes: from then on a failure is handled by the rollback, not "before".
     let touched = false;
+    // Set when a failure leaves the record half changed: the journal then keeps the run open.
+    let leaveOpen = false;
     await journal({
       step: "begin",
       pid: process.pid,
@@ -163,12 +166,22 @@ export class UpdateSafe {
         });
       const services = changes.map((c) => c.service);
       const to = Object.fromEntries(services.map((s) => [s, versionOf(next.services[s])]));
-      touched = true;
       // Said before the record changes, so a crash inside the change still leaves the journal
       // knowing what it was; the manifest (once settled) then says whether it happened.
       await journal({ step: "recording", services, to, backup });
       faultPoint("update-safe.recording");
-      await writeRecord(paths, images, "update-safe", current, next);
+      try {
+        await writeRecord(paths, images, "update-safe", current, next);
+      } catch (e) {
+        // Failing before its commit point the change left nothing: the run stopped before any change.
+        if ((await readText(intentPath(paths.manifest))) === null) throw e;
+        // Failing after it is a crash there: the run stays open for --resume or rollback.
+        leaveOpen = true;
+        throw new UserError(
+          `update-safe could not finish recording the new versions (${e instanceof Error ? e.message : String(e)}): once that is fixed, run 'docker versions update-safe --resume' or 'docker versions rollback'`,
+        );
+      }
+      touched = true;
       await journal({ step: "recorded", services, to });
       faultPoint("update-safe.recorded");
 
@@ -178,9 +191,9 @@ export class UpdateSafe {
       return { outcome: "updated", changes, unchanged, backup, data, recreated, warnings };
     } catch (e) {
       const entries = (await unfinishedRun(paths.manifest)) ?? [];
-      if (entries.some((x) => x.id === id))
+      if (!leaveOpen && entries.some((x) => x.id === id))
         await journal({ step: "end", outcome: "failed", detail: e instanceof Error ? e.message : String(e) });
-      if (e instanceof UserError && !touched) {
+      if (e instanceof UserError && !touched && !leaveOpen) {
         throw new UserError(`update-safe stopped before changing anything: ${e.message}`, e.exitCode);
       }
       throw e;

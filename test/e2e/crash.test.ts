@@ -242,6 +242,26 @@ describe.skipIf(!bed.available)("a crash between the writes of one change", () =
       await ok(...update);
     });
 
+    it("stops before changing anything when versions.env cannot be written", async () => {
+      const manifest = readFileSync(manifestPath, "utf8");
+      const env = readFileSync(envPath, "utf8");
+      await pushImage(repo("apigateway"), [`2.${++round}`, "latest"]);
+      rmSync(envPath);
+      mkdirSync(envPath);
+      try {
+        const r = await dv(update);
+        expect(r.code).toBe(1);
+        expect(r.stderr).toBe(
+          `error: update-safe stopped before changing anything: cannot write ${envPath}: it is a directory\n`,
+        );
+        expect(readFileSync(manifestPath, "utf8")).toBe(manifest);
+      } finally {
+        rmSync(envPath, { recursive: true });
+        writeFileSync(envPath, env);
+      }
+      expect((await dv(["version"])).stderr).toBe(""); // the run is closed, not left interrupted
+    });
+
     it("killed after recreating, `rollback --apply` puts back exactly what the run changed", async () => {
       const before = await tagOf("api");
       const beforeDigest = await runningDigest(fx.project, "api", repo("apigateway"));
