@@ -292,8 +292,7 @@ export async function settleRecord(
   images?: Map<string, ServiceImage>,
   notice: (line: string) => void = toStderr,
 ): Promise<Settled | null> {
-  await removeStaleTempsOf(paths.manifest);
-  await removeStaleTempsOf(paths.env);
+  await removeStaleTempsOf(paths.manifest, paths.env, intentPath(paths.manifest));
   if ((await readText(intentPath(paths.manifest))) === null) return null;
   return withLock(paths.manifest, { command: "settle an unfinished change" }, () =>
     settleLocked(paths, images, notice),

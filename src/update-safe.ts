@@ -64,7 +64,7 @@ export function describeLive(holder: LockHolder): string {
 export function describeUnfinished(entries: readonly JournalEntry[]): string {
   const begin = entries[0];
   const last = entries[entries.length - 1] as JournalEntry;
-  const where = entries.some((e) => e.step === "recording")
+  const where = entries.some((e) => e.step === "recording" || e.step === "recorded")
     ? `the manifest may already name the new versions; containers may run either (${(entries.find((e) => e.services)?.services ?? []).join(", ") || "no service"} affected)`
     : "nothing had been changed yet";
   return `an update-safe run started at ${begin?.at ?? "?"} did not finish (last step: ${last.step}; ${where}): run 'docker versions update-safe --resume' or 'docker versions rollback'`;

@@ -168,11 +168,15 @@ export async function writeAtomic(
   await (await prepareAtomic(file, data, options)).commit();
 }
 
-/** Removes the temps that crashed writers of `file` left next to it. */
-export async function removeStaleTempsOf(file: string): Promise<void> {
-  const target = await realpath(file).catch(() => file);
-  const base = path.basename(target);
-  await removeStaleTemps(path.dirname(target), (name) => name === base);
+/** Removes the temps that crashed writers of `files` left next to them. */
+export async function removeStaleTempsOf(...files: string[]): Promise<void> {
+  const byDir = new Map<string, Set<string>>();
+  for (const file of files) {
+    const target = await realpath(file).catch(() => file);
+    const dir = path.dirname(target);
+    byDir.set(dir, (byDir.get(dir) ?? new Set()).add(path.basename(target)));
+  }
+  for (const [dir, names] of byDir) await removeStaleTemps(dir, (name) => names.has(name));
 }
 
 /** Removes temps left by crashed writers of the targets `isFor` accepts; live writers' stay. */
