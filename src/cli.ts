@@ -2,7 +2,7 @@
 // command per file in commands/, and the single place where errors become exit codes.
 import yargs, { type Argv } from "yargs";
 import { dockerCli } from "./adapters/docker.js";
-import { unfinishedRun } from "./adapters/journal.js";
+import { updateState } from "./adapters/journal.js";
 import { captureLogs } from "./commands/capture.js";
 import type { Command } from "./commands/command.js";
 import { completeWords, completion } from "./commands/completion.js";
@@ -25,7 +25,7 @@ import { asUserError, UserError } from "./errors.js";
 import { VERSION } from "./meta.js";
 import { terminalOut, warn } from "./render.js";
 import { Versions } from "./service.js";
-import { describeUnfinished } from "./update-safe.js";
+import { describeLive, describeUnfinished } from "./update-safe.js";
 
 const built = [
   status,
@@ -59,6 +59,8 @@ export const commands: Command[] = built;
 // Commands that must not warn about an interrupted update-safe run: they report it themselves
 // or have nothing to do with the record.
 const NO_JOURNAL_WARNING = new Set(["update-safe", "help-version", "completion", "__capture-logs"]);
+// Commands that never read the record, so have no half-done change of it to settle.
+const NO_RECORD = new Set(["help-version", "completion", "__capture-logs"]);
 // Run by the plugin itself (the background log capture), never listed in help or completion.
 const internal = [captureLogs] as unknown as Command[];
 
@@ -116,14 +118,28 @@ function fail(message: string, code: number): never {
   throw new UserError(message, code);
 }
 
-/** Says so when the last update-safe run was cut short; never fails the command itself. */
+/**
+ * Says so when an update-safe run is in progress, or when the last one was cut short; never
+ * fails the command itself.
+ */
 async function warnIfInterrupted(versions: Versions): Promise<void> {
   try {
-    const open = await unfinishedRun(await versions.manifestPath());
-    if (open) warn(describeUnfinished(open));
+    const state = await updateState(await versions.manifestPath());
+    if (state.live) process.stderr.write(`note: ${shown(describeLive(state.live))}\n`);
+    else if (state.interrupted) warn(describeUnfinished(state.interrupted));
   } catch {
     // no project or no manifest: the command itself reports what matters
   }
+}
+
+/** Completes or reverts a change of the record a crashed command left half done. */
+async function settleRecord(versions: Versions): Promise<void> {
+  try {
+    await versions.manifestPath();
+  } catch {
+    return; // no project: the command itself reports that
+  }
+  await versions.settleRecord();
 }
 
 export async function run(
@@ -184,6 +200,7 @@ export async function run(
           },
           manifest: g.manifest,
         });
+        if (!NO_RECORD.has(cmd.name)) await settleRecord(versions);
         if (!NO_JOURNAL_WARNING.has(cmd.name)) await warnIfInterrupted(versions);
         exitCode = await cmd.run(argv, versions, out);
       },

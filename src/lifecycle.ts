@@ -152,6 +152,8 @@ const DEFAULT_TIMEOUT_S = 120;
 const DEFAULT_SETTLE_S = 3;
 const POLL_MS = 500;
 const TAIL_LINES = 15;
+// A wait for health longer than this gets one line saying what it waits for.
+const WAIT_NOTICE_MS = 2_000;
 
 const kindOf = (role: Role): CaptureKind => (role === "database" ? "db" : "app");
 
@@ -210,15 +212,18 @@ export class Lifecycle {
     return [...(await this.roles())].filter(([, d]) => d.role === role).map(([s]) => s);
   }
 
-  /** The project as every starting Compose call sees it: its env files, then versions.env. */
-  private async pinnedProject(): Promise<ComposeProject> {
+  /**
+   * The project as every Compose call sees it: its env files, then versions.env. `starts`: the
+   * call may start containers, so versions.env must first agree with the manifest.
+   */
+  private async pinnedProject(starts = true): Promise<ComposeProject> {
     const project = await this.versions.project();
-    return { ...project, envFiles: await this.versions.composeEnvFiles() };
+    return { ...project, envFiles: await this.versions.composeEnvFiles({ verify: starts }) };
   }
 
   /** Runs one Compose step: its own progress on a terminal, one line of ours otherwise. */
-  private async composeStep(args: string[], what: string): Promise<void> {
-    const project = await this.pinnedProject();
+  private async composeStep(args: string[], what: string, starts = true): Promise<void> {
+    const project = await this.pinnedProject(starts);
     const env = await this.versions.clearedVariables();
     const interactive = Boolean(this.io.interactive);
     const res = await compose(this.cli, project, args, { inherit: interactive, env });
@@ -325,6 +330,7 @@ export class Lifecycle {
     const start = Date.now();
     const ready = new Map<string, Readiness>();
     const runningSince = new Map<string, number>();
+    let told = false;
     for (;;) {
       const seen = await this.observe(services);
       const pending: [string, string][] = [];
@@ -385,6 +391,13 @@ export class Lifecycle {
         } else pending.push([service, waiting]);
       }
       if (pending.length === 0) return services.map((s) => ready.get(s) as Readiness);
+      if (!told && Date.now() - start >= WAIT_NOTICE_MS) {
+        told = true;
+        const names = pending.map(([s]) => s).join(", ");
+        this.say(
+          `waiting up to ${timeoutMs / 1000}s for ${names} to become ready (${pending[0]?.[0]} ${pending[0]?.[1]})`,
+        );
+      }
       if (Date.now() - start >= timeoutMs) {
         const [service, why] = pending[0] as [string, string];
         return this.failWith(service, `did not become healthy within ${timeoutMs / 1000}s: it ${why}`);
@@ -497,6 +510,7 @@ export class Lifecycle {
     await this.composeStep(
       ["down", "--remove-orphans", ...(opts.volumes ? ["--volumes"] : [])],
       "stopping the project",
+      false,
     );
     const captures: CaptureState[] = [];
     for (const kind of CAPTURE_KINDS) {
@@ -678,7 +692,7 @@ export class Lifecycle {
     if (opts.since !== undefined) args.push("--since", opts.since);
     if (opts.timestamps) args.push("--timestamps");
     if (opts.service) args.push(opts.service);
-    const res = await compose(this.cli, await this.pinnedProject(), args, {
+    const res = await compose(this.cli, await this.pinnedProject(false), args, {
       inherit: true,
       env: await this.versions.clearedVariables(),
     });
@@ -820,7 +834,7 @@ export class Lifecycle {
     if (services.length === 0) return 0;
     return runCapture({
       cli: this.cli,
-      project: await this.pinnedProject(),
+      project: await this.pinnedProject(false),
       env: await this.versions.clearedVariables(),
       paths: await this.capturePaths(kind),
       services,

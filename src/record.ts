@@ -4,16 +4,19 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { ComposeProject } from "./adapters/compose.js";
-import { appendAudit, auditPath } from "./adapters/journal.js";
+import { type AuditLine, auditPath, auditText } from "./adapters/journal.js";
 import { ownedDirs, ownedFileStat, readOwned } from "./adapters/owned-files.js";
 import {
   BACKUP_DIR,
   backupFile,
   MAX_RECORD_BYTES,
   newestBackup,
+  readText,
+  removeStaleTempsOf,
   withLock,
   writeAtomic,
 } from "./adapters/store.js";
+import { runTransaction, type Settled, settleTransaction } from "./adapters/transaction.js";
 import { type EnvAssignment, renderEnv } from "./core/env.js";
 import {
   type Manifest,
@@ -37,6 +40,11 @@ export interface RecordPaths {
 
 export function recordPaths(manifestPath: string): RecordPaths {
   return { manifest: manifestPath, env: path.join(path.dirname(manifestPath), ENV_FILE) };
+}
+
+/** Where a change of the record in progress (or cut short) is described, next to the lock. */
+export function intentPath(manifestPath: string): string {
+  return `${manifestPath}.txn`;
 }
 
 function readIfExists(file: string): string | null {
@@ -177,9 +185,10 @@ export interface Mutation<T> {
 }
 
 /**
- * Changes the record under the lock: re-reads the manifest (another command may have written
- * it meanwhile), lets `change` decide, then backs up, writes the manifest atomically and
- * regenerates versions.env. Returns the backup path and env warnings with the result.
+ * Changes the record under the lock: settles a change an earlier command left unfinished,
+ * re-reads the manifest (another command may have written it meanwhile), lets `change` decide,
+ * then writes manifest, versions.env and the audit lines as one transaction. Returns the backup
+ * path and env warnings with the result.
  */
 export async function mutateRecord<T>(
   paths: RecordPaths,
@@ -188,6 +197,7 @@ export async function mutateRecord<T>(
   change: (current: LoadedManifest | null) => Mutation<T> | Promise<Mutation<T>>,
 ): Promise<{ result: T; backup: string | null; warnings: string[]; changed: boolean }> {
   return withLock(paths.manifest, { command }, async () => {
+    await settleLocked(paths, images);
     const current = await readManifest(paths.manifest);
     const { manifest, result } = await change(current);
     if (!manifest) return { result, backup: null, warnings: [], changed: false };
@@ -198,9 +208,25 @@ export async function mutateRecord<T>(
 const versionText = (rec: { current_tag: string; image_digest?: string } | undefined) =>
   rec ? `${rec.current_tag}${rec.image_digest ? `@${rec.image_digest}` : ""}` : "(untracked)";
 
+/** One audit line per service whose version differs between `before` and `after`. */
+export function auditLines(command: string, before: Manifest | undefined, after: Manifest): AuditLine[] {
+  const from = before?.services ?? byName<ServiceRecord>();
+  const at = recordTime();
+  return [...new Set([...Object.keys(from), ...Object.keys(after.services)])]
+    .sort()
+    .filter((s) => versionText(from[s]) !== versionText(after.services[s]))
+    .map((service) => ({
+      at,
+      command,
+      service,
+      from: versionText(from[service]),
+      to: versionText(after.services[service]),
+    }));
+}
+
 /**
- * Writes a new manifest over `current` (the caller holds the lock): backup first, then the
- * manifest and versions.env atomically, then one audit line per service that changed.
+ * Writes a new manifest over `current` (the caller holds the lock): the manifest, versions.env
+ * and one audit line per service that changed, as one transaction, after a backup.
  */
 export async function writeRecord(
   paths: RecordPaths,
@@ -211,25 +237,124 @@ export async function writeRecord(
 ): Promise<{ backup: string | null; warnings: string[] }> {
   const text = renderManifest(manifest, current?.text);
   const env = envFor(manifest, images);
+  const backup = await commitRecord(
+    paths,
+    command,
+    text,
+    env.text,
+    auditLines(command, current?.manifest, manifest),
+  );
+  return { backup, warnings: env.warnings };
+}
+
+/**
+ * The record transaction (the caller holds the lock): every file is prepared first, so one that
+ * cannot be written fails the change before the manifest moves; then the manifest is backed up
+ * and the intent synced; then manifest, versions.env and audit lines are written in that order.
+ */
+export async function commitRecord(
+  paths: RecordPaths,
+  command: string,
+  manifestText: string,
+  envText: string,
+  lines: readonly AuditLine[],
+): Promise<string | null> {
+  const audit = auditPath(paths.manifest);
   // Every path this change writes is checked before the first write: a link or a special file
   // in any of their places refuses the whole change, so none of it happens.
-  for (const file of [paths.manifest, paths.env, auditPath(paths.manifest)]) ownedFileStat(file);
-  ownedDirs(path.dirname(paths.manifest), [BACKUP_DIR]);
-  const backup = await backupFile(paths.manifest);
-  await writeAtomic(paths.manifest, text);
+  // (.version-backups/ is checked by the backup itself, before anything visible changes.)
+  for (const file of [paths.manifest, paths.env, audit, intentPath(paths.manifest)]) ownedFileStat(file);
+  return runTransaction({
+    intent: intentPath(paths.manifest),
+    command,
+    files: [
+      { name: "manifest", path: paths.manifest, text: manifestText },
+      { name: "env", path: paths.env, text: envText },
+    ],
+    append: lines.length > 0 ? { name: "audit", path: audit, text: auditText(lines) } : undefined,
+    before: () => backupFile(paths.manifest),
+  });
+}
+
+/** The one line that tells the operator what became of a change cut short. */
+export function settledLine(s: Settled): string {
+  const what = `the change of the record that ${s.command} (pid ${s.pid}) began at ${s.at} and did not finish`;
+  switch (s.outcome) {
+    case "completed":
+      return `completed ${what}: the manifest had been written, and ${ENV_FILE} and the audit log now match it`;
+    case "reverted":
+      return `reverted ${what}: the manifest had not been written yet, so the record is as it was before`;
+    default:
+      return `dropped ${what}: the manifest has been changed since, and ${ENV_FILE} is rewritten from it`;
+  }
+}
+
+const toStderr = (line: string) => process.stderr.write(`${line}\n`);
+
+/** settleRecord's work, for a caller that already holds the lock. */
+async function settleLocked(
+  paths: RecordPaths,
+  images: Map<string, ServiceImage> | undefined,
+  notice: (line: string) => void = toStderr,
+): Promise<Settled | null> {
+  const settled = await settleTransaction(intentPath(paths.manifest));
+  if (!settled) return null;
+  notice(settledLine(settled));
+  if (settled.outcome === "discarded" && images) await syncEnv(paths, images, () => {});
+  return settled;
+}
+
+/**
+ * Finds a change of the record that a crashed command left half done and completes or reverts
+ * it (under the lock, saying so in one line); also removes temp files crashed writers left.
+ * Every command runs it before it reads the record.
+ */
+export async function settleRecord(
+  paths: RecordPaths,
+  images?: Map<string, ServiceImage>,
+  notice: (line: string) => void = toStderr,
+): Promise<Settled | null> {
+  await removeStaleTempsOf(paths.manifest, paths.env, intentPath(paths.manifest));
+  if ((await readText(intentPath(paths.manifest))) === null) return null;
+  return withLock(paths.manifest, { command: "settle an unfinished change" }, () =>
+    settleLocked(paths, images, notice),
+  );
+}
+
+/** Rewrites versions.env from the manifest when it says something else; true if it did. */
+async function syncEnv(
+  paths: RecordPaths,
+  images: Map<string, ServiceImage>,
+  notice: (line: string) => void,
+): Promise<boolean> {
+  const loaded = await readManifest(paths.manifest);
+  if (!loaded) return false;
+  const env = envFor(loaded.manifest, images);
+  const onDisk = await readText(paths.env);
+  if (onDisk === env.text) return false;
   await writeAtomic(paths.env, env.text);
-  const before = current?.manifest.services ?? byName<ServiceRecord>();
-  const at = recordTime();
-  const lines = [...new Set([...Object.keys(before), ...Object.keys(manifest.services)])]
-    .sort()
-    .filter((s) => versionText(before[s]) !== versionText(manifest.services[s]))
-    .map((service) => ({
-      at,
-      command,
-      service,
-      from: versionText(before[service]),
-      to: versionText(manifest.services[service]),
-    }));
-  await appendAudit(paths.manifest, lines);
-  return { backup, warnings: env.warnings };
+  notice(
+    `${paths.env} ${onDisk === null ? "was missing" : "did not match the manifest"}: rewrote it from the manifest before running Compose`,
+  );
+  return true;
+}
+
+/**
+ * Called before every Compose run that reads versions.env: settles an unfinished change, then
+ * makes versions.env say what the manifest says (rewriting it under the lock when it does
+ * not), so Compose never starts a version the record does not name.
+ */
+export async function ensureEnvMatches(
+  paths: RecordPaths,
+  images: Map<string, ServiceImage>,
+  notice: (line: string) => void = toStderr,
+): Promise<void> {
+  await settleRecord(paths, images, notice);
+  const loaded = await readManifest(paths.manifest);
+  if (!loaded) return;
+  if ((await readText(paths.env)) === envFor(loaded.manifest, images).text) return;
+  await withLock(paths.manifest, { command: "generate-env" }, async () => {
+    await settleLocked(paths, images, notice);
+    await syncEnv(paths, images, notice);
+  });
 }

@@ -33,6 +33,7 @@ export function registryClient(
     dockerConfigDir: configDirFor(globals, env, cwd),
     insecureRegistries: insecure,
     env,
+    onWait: (line) => process.stderr.write(`${line}\n`),
   });
 }
 

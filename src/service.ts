@@ -14,11 +14,11 @@ import {
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
-import { appendJournal, readAudit, unfinishedRun } from "./adapters/journal.js";
+import { appendJournal, parseVersion, readAudit, updateState } from "./adapters/journal.js";
 import { ownedFileStat } from "./adapters/owned-files.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
 import { manifestDigest } from "./adapters/registry/manifests.js";
-import { backupFile, writeAtomic } from "./adapters/store.js";
+import { backupFile, withLock, writeAtomic } from "./adapters/store.js";
 import { findImageSites, replaceImage } from "./core/compose-edit.js";
 import { parseComposeText } from "./core/compose-yaml.js";
 import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./core/history.js";
@@ -31,6 +31,7 @@ import { decideRole, type Role } from "./core/roles.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import {
+  ensureEnvMatches,
   envFor,
   groupMembers,
   type LoadedManifest,
@@ -42,6 +43,7 @@ import {
   requireManifest,
   type ServiceImage,
   serviceImages,
+  settleRecord,
 } from "./record.js";
 import {
   type Resolved,
@@ -701,6 +703,8 @@ export class Versions {
     const images = serviceImages(project);
     const targets: { service: string; to: VersionRef }[] = [];
     let group: string[] = [];
+    const state = opts.service ? null : await updateState((await this.paths()).manifest);
+    const interrupted = state?.interrupted ?? null;
     if (opts.service) {
       const rec = manifest.services[opts.service] as ServiceRecord;
       const entry = opts.to !== undefined ? findInHistory(rec, opts.to) : previousVersion(rec);
@@ -711,6 +715,17 @@ export class Versions {
       const to = entry ? { tag: entry.tag, digest: entry.digest } : { tag: opts.to as string };
       group = groupMembers(manifest, images, opts.service);
       for (const service of group) targets.push({ service, to: { ...to } });
+    } else if (interrupted) {
+      // Undo exactly what the cut-short update-safe changed: its journal names the services and
+      // the versions they had, whether or not the record has already been put back.
+      const from = interrupted[0]?.from ?? {};
+      const changed =
+        interrupted.find((e) => e.step === "recording" || e.step === "recorded")?.services ?? [];
+      for (const service of [...changed].sort()) {
+        const to = Object.hasOwn(from, service) ? parseVersion(from[service]) : null;
+        if (to && has(project.services, service) && has(manifest.services, service))
+          targets.push({ service, to });
+      }
     } else {
       for (const [service, rec] of Object.entries(manifest.services).sort(([a], [b]) => a.localeCompare(b))) {
         const prev = previousVersion(rec);
@@ -749,7 +764,7 @@ export class Versions {
   /** A rollback after an interrupted update-safe run settles it: the journal says so. */
   private async closeInterruptedUpdate(command: string): Promise<void> {
     const manifestPath = await this.manifestPath();
-    const open = await unfinishedRun(manifestPath);
+    const open = (await updateState(manifestPath)).interrupted; // never a run still in progress
     if (!open?.[0]) return;
     await appendJournal(manifestPath, {
       id: open[0].id,
@@ -766,16 +781,40 @@ export class Versions {
   ): Promise<{ path: string; text: string; warnings: string[] }> {
     const project = await this.project();
     const paths = await this.paths();
-    const { manifest } = await requireManifest(paths.manifest);
-    const env = envFor(manifest, serviceImages(project));
-    if (!opts.dryRun) await writeAtomic(paths.env, env.text);
-    return { path: paths.env, ...env };
+    const images = serviceImages(project);
+    const write = async () => {
+      const { manifest } = await requireManifest(paths.manifest);
+      const env = envFor(manifest, images);
+      if (!opts.dryRun) await writeAtomic(paths.env, env.text);
+      return { path: paths.env, ...env };
+    };
+    return opts.dryRun ? write() : withLock(paths.manifest, { command: "generate-env" }, write);
   }
 
-  /** The project's env files followed by versions.env, so the manifest has the last word. */
-  async composeEnvFiles(): Promise<string[]> {
+  /**
+   * A change of the record that a crashed command left half done is completed or reverted
+   * (one line on stderr says which); every command runs this before it reads the record.
+   */
+  async settleRecord(): Promise<void> {
+    const paths = await this.paths();
+    let images: Map<string, ServiceImage> | undefined;
+    try {
+      images = serviceImages(await this.project());
+    } catch {
+      images = undefined; // an unreadable compose file is the command's own error to report
+    }
+    await settleRecord(paths, images);
+  }
+
+  /**
+   * The project's env files followed by versions.env, so the manifest has the last word. With
+   * `verify` (any call that may start containers) versions.env is first made to agree with the
+   * manifest, so Compose never starts a version the record does not name.
+   */
+  async composeEnvFiles(opts: { verify?: boolean } = { verify: true }): Promise<string[]> {
     const project = await this.project();
     const paths = await this.paths();
+    if (opts.verify) await ensureEnvMatches(paths, serviceImages(project));
     // A link or a FIFO there is refused: Compose would read another file, or wait forever.
     return ownedFileStat(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
   }

@@ -5,9 +5,10 @@
 import path from "node:path";
 import { listContainers } from "./adapters/compose.js";
 import { type DataBackup, runBackupCommand, snapshotVolumes } from "./adapters/data-backup.js";
+import { faultPoint } from "./adapters/fault.js";
 import { waitForHealthUrl } from "./adapters/health-url.js";
-import { appendAudit, appendJournal, type JournalEntry, unfinishedRun } from "./adapters/journal.js";
-import { BACKUP_DIR, backupFile, readText, withLock, writeAtomic } from "./adapters/store.js";
+import { appendJournal, type JournalEntry, unfinishedRun, updateState } from "./adapters/journal.js";
+import { BACKUP_DIR, backupFile, type LockHolder, readText, withLock } from "./adapters/store.js";
 import { recordDeployment } from "./core/history.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
 import { byName, has } from "./core/names.js";
@@ -15,7 +16,10 @@ import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import {
+  auditLines,
+  commitRecord,
   envFor,
+  intentPath,
   type LoadedManifest,
   parseLoaded,
   recordPaths,
@@ -52,17 +56,18 @@ const compact = (d: Date) => d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
 const versionOf = (r: ServiceRecord | undefined) =>
   r ? `${r.current_tag}${r.image_digest ? `@${r.image_digest}` : ""}` : "(untracked)";
 
+/** A one-line notice that an update-safe run is in progress, for other commands. */
+export function describeLive(holder: LockHolder): string {
+  return `an update-safe run is in progress (pid ${holder.pid} on ${holder.host}, since ${holder.since}); commands that change the record wait for it to finish`;
+}
+
 /** A one-line description of an unfinished run, for the warning every command prints. */
 export function describeUnfinished(entries: readonly JournalEntry[]): string {
   const begin = entries[0];
   const last = entries[entries.length - 1] as JournalEntry;
-  const where =
-    last.step === "recreating" ||
-    last.step === "health" ||
-    last.step === "recorded" ||
-    last.step === "rolling-back"
-      ? `the manifest already names the new versions; containers may run either (${(last.services ?? entries.find((e) => e.services)?.services ?? []).join(", ") || "no service"} affected)`
-      : "nothing had been changed yet";
+  const where = entries.some((e) => e.step === "recording" || e.step === "recorded")
+    ? `the manifest may already name the new versions; containers may run either (${(entries.find((e) => e.services)?.services ?? []).join(", ") || "no service"} affected)`
+    : "nothing had been changed yet";
   return `an update-safe run started at ${begin?.at ?? "?"} did not finish (last step: ${last.step}; ${where}): run 'docker versions update-safe --resume' or 'docker versions rollback'`;
 }
 
@@ -82,14 +87,21 @@ export class UpdateSafe {
 
   async run(opts: UpdateSafeOptions = {}): Promise<UpdateSafeReport> {
     const paths = recordPaths(await this.versions.manifestPath());
-    const open = await unfinishedRun(paths.manifest);
-    if (open && !opts.resume) throw new UserError(describeUnfinished(open));
-    if (!open && opts.resume) throw new UserError("there is no interrupted update-safe run to resume");
-    if (opts.dryRun) return this.plan();
+    if (opts.dryRun) {
+      const state = await updateState(paths.manifest);
+      if (state.interrupted && !opts.resume) throw new UserError(describeUnfinished(state.interrupted));
+      return this.plan();
+    }
     // The lock is held for the whole update: a concurrent change would be undone by a rollback.
-    return withLock(paths.manifest, { command: "update-safe" }, () =>
-      open ? this.resume(open, opts) : this.update(opts),
-    );
+    // A run in progress holds it too, so this waits for that run (saying so) rather than
+    // mistaking it for an interrupted one.
+    return withLock(paths.manifest, { command: "update-safe" }, async () => {
+      await this.versions.settleRecord();
+      const open = await unfinishedRun(paths.manifest);
+      if (open && !opts.resume) throw new UserError(describeUnfinished(open));
+      if (!open && opts.resume) throw new UserError("there is no interrupted update-safe run to resume");
+      return open ? this.resume(open, opts) : this.update(opts);
+    });
   }
 
   /** --dry-run: what would change, from the registry, touching nothing. */
@@ -111,7 +123,14 @@ export class UpdateSafe {
     const tracked = Object.entries(current.manifest.services).filter(([s]) => has(project.services, s));
     // Set once the record changes: from then on a failure is handled by the rollback, not "before".
     let touched = false;
-    await journal({ step: "begin", from: Object.fromEntries(tracked.map(([s, r]) => [s, versionOf(r)])) });
+    // Set when a failure leaves the record half changed: the journal then keeps the run open.
+    let leaveOpen = false;
+    await journal({
+      step: "begin",
+      pid: process.pid,
+      from: Object.fromEntries(tracked.map(([s, r]) => [s, versionOf(r)])),
+    });
+    faultPoint("update-safe.begin");
     try {
       // 1. Backups: the manifest, then the databases' data.
       const backup = await backupFile(paths.manifest);
@@ -124,6 +143,7 @@ export class UpdateSafe {
       if (opts.skipDataBackup)
         this.say("data backup skipped (--skip-data-backup): the database volumes are not copied");
       await journal({ step: "backed-up", backup });
+      faultPoint("update-safe.backed-up");
 
       // 2. Pull every floating tag before stopping anything (any failure ends the run here),
       // 3. resolve tags and plan: only the services whose digest moved.
@@ -131,6 +151,7 @@ export class UpdateSafe {
         progress: (line) => this.say(line),
       });
       await journal({ step: "pulled" });
+      faultPoint("update-safe.pulled");
       const { changes, unchanged, warnings } = plan;
       if (changes.length === 0) {
         await journal({ step: "end", outcome: "nothing-to-do" });
@@ -145,13 +166,25 @@ export class UpdateSafe {
           source: "update-safe",
         });
       const services = changes.map((c) => c.service);
+      const to = Object.fromEntries(services.map((s) => [s, versionOf(next.services[s])]));
+      // Said before the record changes, so a crash inside the change still leaves the journal
+      // knowing what it was; the manifest (once settled) then says whether it happened.
+      await journal({ step: "recording", services, to, backup });
+      faultPoint("update-safe.recording");
+      try {
+        await writeRecord(paths, images, "update-safe", current, next);
+      } catch (e) {
+        // Failing before its commit point the change left nothing: the run stopped before any change.
+        if ((await readText(intentPath(paths.manifest))) === null) throw e;
+        // Failing after it is a crash there: the run stays open for --resume or rollback.
+        leaveOpen = true;
+        throw new UserError(
+          `update-safe could not finish recording the new versions (${e instanceof Error ? e.message : String(e)}): once that is fixed, run 'docker versions update-safe --resume' or 'docker versions rollback'`,
+        );
+      }
       touched = true;
-      await writeRecord(paths, images, "update-safe", current, next);
-      await journal({
-        step: "recorded",
-        services,
-        to: Object.fromEntries(services.map((s) => [s, versionOf(next.services[s])])),
-      });
+      await journal({ step: "recorded", services, to });
+      faultPoint("update-safe.recorded");
 
       // 4. Recreate what changed, check health, and put everything back if it is not healthy.
       const recreated = await this.applyAndVerify(journal, services, current, opts);
@@ -159,25 +192,34 @@ export class UpdateSafe {
       return { outcome: "updated", changes, unchanged, backup, data, recreated, warnings };
     } catch (e) {
       const entries = (await unfinishedRun(paths.manifest)) ?? [];
-      if (entries.some((x) => x.id === id))
+      if (!leaveOpen && entries.some((x) => x.id === id))
         await journal({ step: "end", outcome: "failed", detail: e instanceof Error ? e.message : String(e) });
-      if (e instanceof UserError && !touched) {
+      if (e instanceof UserError && !touched && !leaveOpen) {
         throw new UserError(`update-safe stopped before changing anything: ${e.message}`, e.exitCode);
       }
       throw e;
     }
   }
 
-  /** --resume: finish a run whose process died; its journal says how far it got. */
+  /**
+   * --resume: finish a run whose process died; its journal says how far it got, and the
+   * manifest (the record transaction settled first) says whether the record changed.
+   */
   private async resume(entries: JournalEntry[], opts: UpdateSafeOptions): Promise<UpdateSafeReport> {
     const paths = recordPaths(await this.versions.manifestPath());
     const id = (entries[0] as JournalEntry).id;
     const journal = (e: Omit<JournalEntry, "id" | "at">) =>
       appendJournal(paths.manifest, { id, at: recordTime(), ...e });
-    const recorded = entries.find((e) => e.step === "recorded");
-    const backup = entries.find((e) => e.step === "backed-up")?.backup ?? null;
-    if (!recorded) {
-      // Nothing was changed: close the old run and do the update afresh.
+    const recording = entries.find((e) => e.step === "recording" || e.step === "recorded");
+    const backup = entries.find((e) => e.step === "backed-up")?.backup ?? recording?.backup ?? null;
+    const services = recording?.services ?? [];
+    const rollingBack = entries.find((e) => e.step === "rolling-back");
+    const current = await requireManifest(paths.manifest);
+    const recorded =
+      recording !== undefined &&
+      services.every((s) => versionOf(current.manifest.services[s]) === recording.to?.[s]);
+    if (!rollingBack && !recorded) {
+      // The record never changed (or the change was reverted): close the old run, update afresh.
       await journal({
         step: "end",
         outcome: "abandoned",
@@ -195,7 +237,20 @@ export class UpdateSafe {
         `the interrupted run's manifest backup ${backup} is gone: use 'docker versions rollback'`,
       );
     const previous = await parseLoaded(backup, text);
-    const services = recorded.services ?? [];
+    const wait = { timeout: opts.timeout, settle: opts.settle };
+    if (rollingBack) {
+      // It was already putting the previous versions back: finish that, as it would have.
+      this.say(
+        `finishing the rollback of ${services.join(", ")} (started ${(entries[0] as JournalEntry).at})`,
+      );
+      await this.restore(previous);
+      await this.versions.recreate(services);
+      await this.lifecycle.waitReady(services, wait);
+      await journal({ step: "end", outcome: "rolled-back", detail: `resumed: ${rollingBack.detail ?? ""}` });
+      throw new UserError(
+        `update-safe rolled back (finished by --resume): ${rollingBack.detail ?? "the update was not healthy"}`,
+      );
+    }
     this.say(`resuming the update of ${services.join(", ")} (started ${(entries[0] as JournalEntry).at})`);
     const recreated = await this.applyAndVerify(journal, services, previous, opts);
     await journal({ step: "end", outcome: "updated", detail: "resumed" });
@@ -221,6 +276,7 @@ export class UpdateSafe {
         this.say(`recreating ${services.join(", ")}`);
         await this.versions.recreate(services);
       }
+      faultPoint("update-safe.recreated");
       await journal({ step: "health", services });
       await this.lifecycle.waitReady(services, wait);
       await this.checkHealthUrls(services, opts.timeout ?? 120);
@@ -228,9 +284,11 @@ export class UpdateSafe {
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       await journal({ step: "rolling-back", services, detail: e.message });
+      faultPoint("update-safe.rolling-back");
       this.say(`${e.message}`);
       this.say(`rolling back ${services.join(", ")} to their previous versions`);
       await this.restore(previous);
+      faultPoint("update-safe.restored");
       await this.versions.recreate(services);
       await this.lifecycle.waitReady(services, wait).catch((again: unknown) => {
         throw new UserError(
@@ -242,27 +300,24 @@ export class UpdateSafe {
     }
   }
 
-  /** Puts the pre-update manifest back exactly, regenerates versions.env and audits the revert. */
+  /**
+   * Puts the pre-update manifest back exactly, with its versions.env and audit lines, as one
+   * record transaction (a crash inside it is settled like any other change).
+   */
   private async restore(previous: LoadedManifest): Promise<void> {
     const paths = recordPaths(await this.versions.manifestPath());
     const images = serviceImages(await this.versions.project());
     const now = await requireManifest(paths.manifest);
-    await backupFile(paths.manifest);
-    await writeAtomic(paths.manifest, previous.text);
-    await writeAtomic(paths.env, envFor(previous.manifest, images).text);
-    const at = recordTime();
-    await appendAudit(
-      paths.manifest,
-      Object.keys(now.manifest.services)
-        .sort()
-        .filter((s) => versionOf(now.manifest.services[s]) !== versionOf(previous.manifest.services[s]))
-        .map((service) => ({
-          at,
-          command: "update-safe (rollback)",
-          service,
-          from: versionOf(now.manifest.services[service]),
-          to: versionOf(previous.manifest.services[service]),
-        })),
+    // Already back (a resumed rollback): versions.env is made to agree before Compose runs.
+    if (now.text === previous.text) return;
+    const env = envFor(previous.manifest, images);
+    const command = "update-safe (rollback)";
+    await commitRecord(
+      paths,
+      command,
+      previous.text,
+      env.text,
+      auditLines(command, now.manifest, previous.manifest),
     );
   }
 

@@ -4,7 +4,9 @@
 import { hostname, userInfo } from "node:os";
 import path from "node:path";
 import { withoutUserinfo } from "../core/shown-text.js";
+import { UserError } from "../errors.js";
 import { appendOwned, readOwned } from "./owned-files.js";
+import { type LockHolder, lockHolder } from "./store.js";
 
 export const AUDIT_FILE = "version-audit.log";
 export const JOURNAL_FILE = "version-journal.jsonl";
@@ -40,13 +42,18 @@ export function auditPath(manifestPath: string): string {
   return path.join(path.dirname(manifestPath), AUDIT_FILE);
 }
 
-export async function appendAudit(manifestPath: string, lines: readonly AuditLine[]): Promise<void> {
-  if (lines.length === 0) return;
+/** The audit log's text for `lines`: one line per service, tab-separated, signed by the user. */
+export function auditText(lines: readonly AuditLine[]): string {
   const by = who();
-  await append(
-    auditPath(manifestPath),
+  // No URL keeps its userinfo here: the audit log is read by anyone who reads the project.
+  return withoutUserinfo(
     lines.map((l) => `${l.at}\t${by}\t${l.command}\t${l.service}: ${l.from} → ${l.to}\n`).join(""),
   );
+}
+
+export async function appendAudit(manifestPath: string, lines: readonly AuditLine[]): Promise<void> {
+  if (lines.length === 0) return;
+  await append(auditPath(manifestPath), auditText(lines));
 }
 
 export async function readAudit(manifestPath: string): Promise<string[]> {
@@ -57,11 +64,22 @@ export async function readAudit(manifestPath: string): Promise<string[]> {
 export interface JournalEntry {
   id: string;
   at: string;
-  step: "begin" | "backed-up" | "pulled" | "recorded" | "recreating" | "health" | "rolling-back" | "end";
+  step:
+    | "begin"
+    | "backed-up"
+    | "pulled"
+    | "recording"
+    | "recorded"
+    | "recreating"
+    | "health"
+    | "rolling-back"
+    | "end";
   /** Service → version before the update ("tag@digest"), on `begin`. */
   from?: Record<string, string>;
-  /** Service → version after, on `recorded`. */
+  /** Service → version after, on `recording` (before the record changes) and `recorded`. */
   to?: Record<string, string>;
+  /** The process that runs the update, on `begin`. */
+  pid?: number;
   services?: string[];
   backup?: string | null;
   outcome?: "updated" | "nothing-to-do" | "rolled-back" | "failed" | "abandoned" | "superseded";
@@ -92,4 +110,25 @@ export async function unfinishedRun(manifestPath: string): Promise<JournalEntry[
   const last = entries[entries.length - 1];
   if (!last || last.step === "end") return null;
   return entries.filter((e) => e.id === last.id);
+}
+
+/** What the journal and the lock say of update-safe: a run in progress, or one cut short. */
+export interface UpdateState {
+  /** A live update-safe holds the manifest's lock (it does for its whole run). */
+  live: LockHolder | null;
+  /** The newest run's entries when it has no end and no live process runs it. */
+  interrupted: JournalEntry[] | null;
+}
+
+export async function updateState(manifestPath: string): Promise<UpdateState> {
+  const holder = lockHolder(manifestPath);
+  if (holder?.alive && holder.command === "update-safe") return { live: holder, interrupted: null };
+  return { live: null, interrupted: await unfinishedRun(manifestPath) };
+}
+
+/** "tag@digest" (as the journal writes versions) back into its parts; null for "(untracked)". */
+export function parseVersion(text: string | undefined): { tag: string; digest?: string } | null {
+  if (!text || text === "(untracked)") return null;
+  const at = text.indexOf("@");
+  return at < 0 ? { tag: text } : { tag: text.slice(0, at), digest: text.slice(at + 1) };
 }

@@ -1,8 +1,8 @@
 // The file store of the version manifest: atomic writes that survive kill -9, timestamped
 // backups in `.version-backups/`, and the lock that serializes every change to a manifest.
 import { randomBytes } from "node:crypto";
-import { closeSync, rmSync, unlinkSync, writeSync } from "node:fs";
-import { lstat, open, readdir, rename, rm, stat } from "node:fs/promises";
+import { closeSync, constants, readFileSync, rmSync, unlinkSync, writeSync } from "node:fs";
+import { access, lstat, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -74,21 +74,38 @@ export async function readText(file: string, maxBytes = MAX_RECORD_BYTES): Promi
   return readOwned(file, maxBytes);
 }
 
+/** A complete, synced temp file waiting to replace its target: `commit` renames it into place. */
+export interface PreparedWrite {
+  target: string;
+  temp: string;
+  commit(): Promise<void>;
+  discard(): Promise<void>;
+}
+
 /**
- * Replaces `file` with `data` so that a crash at any moment leaves either the old or the new
- * complete file. The file keeps its mode; a new file gets `mode` (default 0666 less the umask).
+ * Writes `data` to a synced temp file next to `file` (through a symlink, to its target) and
+ * returns what replaces the file with it. Nothing visible changes until `commit`, so a caller
+ * can prepare every file of a change (and learn which one cannot be written) before any of
+ * them changes. The file keeps its mode; a new file gets `mode` (default 0666 less the umask).
  */
-export async function writeAtomic(
+export async function prepareAtomic(
   file: string,
   data: string | Uint8Array,
   options: { mode?: number } = {},
-): Promise<void> {
+): Promise<PreparedWrite> {
   // Never through a link (nor over a FIFO or a directory): refused before anything is written.
   const target = file;
   const dir = path.dirname(target);
   const base = path.basename(target);
   const temp = path.join(dir, `.${base}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
   const existing = ownedFileStat(target);
+  // What would make the rename fail is found now, before any other file of a change is replaced.
+  if (existing && isMountPoint(target))
+    throw new UserError(
+      `cannot write ${file}: it is a file mounted on its own (a bind mount), which cannot be replaced; mount its directory instead`,
+    );
+  if (existing && (await access(target, constants.W_OK).catch((err: unknown) => errCode(err))) === "EROFS")
+    throw new UserError(`cannot write ${file}: read-only file system`);
   const mode = existing ? existing.mode & 0o7777 : options.mode;
   try {
     const handle = await open(temp, "wx", mode ?? 0o666);
@@ -99,16 +116,70 @@ export async function writeAtomic(
     } finally {
       await handle.close();
     }
-    await rename(temp, target);
   } catch (err) {
     await rm(temp, { force: true });
     throw ioError("write", file, err);
   }
-  // Makes the rename durable; a file system that cannot fsync a directory keeps it anyway.
+  const discard = () => rm(temp, { force: true });
+  return {
+    target,
+    temp,
+    discard,
+    async commit() {
+      try {
+        await rename(temp, target);
+      } catch (err) {
+        await discard();
+        throw ioError("write", file, err);
+      }
+      await syncDir(dir);
+      await removeStaleTemps(dir, (name) => name === base);
+    },
+  };
+}
+
+/** Whether `target` is itself a mount point (Linux: /proc/self/mountinfo); false where unknown. */
+function isMountPoint(target: string): boolean {
+  let info: string;
+  try {
+    info = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return false;
+  }
+  // Field 5 is the mount point, with space, tab, newline and backslash written as octal escapes.
+  const decoded = (p: string) =>
+    p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
+  return info.split("\n").some((line) => decoded(line.split(" ")[4] ?? "") === target);
+}
+
+/** Makes renames and removals in `dir` durable; a file system that cannot fsync a directory keeps them anyway. */
+export async function syncDir(dir: string): Promise<void> {
   const dirHandle = await open(dir, "r").catch(() => null);
   await dirHandle?.sync().catch(() => {});
   await dirHandle?.close();
-  await removeStaleTemps(dir, (name) => name === base);
+}
+
+/**
+ * Replaces `file` with `data` so that a crash at any moment leaves either the old or the new
+ * complete file. The file keeps its mode; a new file gets `mode` (default 0666 less the umask).
+ */
+export async function writeAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: { mode?: number } = {},
+): Promise<void> {
+  await (await prepareAtomic(file, data, options)).commit();
+}
+
+/** Removes the temps that crashed writers of `files` left next to them. */
+export async function removeStaleTempsOf(...files: string[]): Promise<void> {
+  const byDir = new Map<string, Set<string>>();
+  for (const file of files) {
+    const target = file; // links are refused, never followed
+    const dir = path.dirname(target);
+    byDir.set(dir, (byDir.get(dir) ?? new Set()).add(path.basename(target)));
+  }
+  for (const [dir, names] of byDir) await removeStaleTemps(dir, (name) => names.has(name));
 }
 
 /** Removes temps left by crashed writers of the targets `isFor` accepts; live writers' stay. */
@@ -175,9 +246,17 @@ export interface LockOptions {
   command: string;
   timeoutMs?: number;
   pollMs?: number;
+  /** Told once, in one line, when the wait for another holder gets long (default: stderr). */
+  onWait?: (line: string) => void;
 }
 
-type LockHolder = { pid: number; host: string; command: string; since: string };
+export type LockHolder = { pid: number; host: string; command: string; since: string };
+
+// Locks this process holds: a nested withLock of the same manifest (a Compose step inside
+// update-safe checking the record) runs inside the outer one instead of waiting for itself.
+const held = new Set<string>();
+// A wait shorter than this is a queue of two quick commands, not worth a line.
+const WAIT_NOTICE_MS = 2_000;
 
 /**
  * Runs `fn` holding `<manifest>.lock`. Waits for a live holder up to the timeout, then fails
@@ -189,7 +268,10 @@ export async function withLock<T>(
   fn: () => Promise<T> | T,
 ): Promise<T> {
   const lockPath = `${manifest}.lock`;
+  const key = path.resolve(lockPath);
+  if (held.has(key)) return fn();
   const text = await acquire(lockPath, options);
+  held.add(key);
   const onSignal = (signal: NodeJS.Signals) => {
     for (const s of SIGNALS) process.off(s, onSignal);
     release(lockPath, text);
@@ -201,20 +283,45 @@ export async function withLock<T>(
     return await fn();
   } finally {
     for (const s of SIGNALS) process.off(s, onSignal);
+    held.delete(key);
     release(lockPath, text);
   }
 }
 
+/** Who holds the manifest's lock and whether that process still lives; null when no one does. */
+export function lockHolder(manifest: string): (LockHolder & { alive: boolean }) | null {
+  const found = inspect(`${manifest}.lock`);
+  if (!found?.holder) return null;
+  return { ...found.holder, alive: !found.stale };
+}
+
+const describeHolder = (holder: LockHolder | null) =>
+  holder
+    ? `pid ${holder.pid} (${holder.command}) on host ${holder.host} since ${holder.since}`
+    : "a process that has not said who it is";
+
 async function acquire(lockPath: string, options: LockOptions): Promise<string> {
   const wait =
     options.timeoutMs ?? envNumber("DOCKER_VERSIONS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_S, 0) * 1000;
-  const deadline = Date.now() + wait;
+  const started = Date.now();
+  const deadline = started + wait;
+  const onWait = options.onWait ?? ((line: string) => process.stderr.write(`${line}\n`));
+  let told = false;
   for (;;) {
     const text = holderText(options.command);
     if (createExclusive(lockPath, text)) return text;
     const found = inspect(lockPath);
     if (!found || (found.stale && clearIfStale(lockPath))) continue;
     if (Date.now() >= deadline) throw lockedError(lockPath, found.holder);
+    if (!told && Date.now() - started >= WAIT_NOTICE_MS) {
+      told = true;
+      onWait(
+        `waiting up to ${Math.ceil(wait / 1000)}s for the lock on ${lockPath.slice(0, -".lock".length)}, held by ${describeHolder(found.holder)}`.replace(
+          /[\r\n]+/g,
+          " ",
+        ),
+      );
+    }
     await sleep((options.pollMs ?? DEFAULT_POLL_MS) * (0.5 + Math.random())); // jitter: waiters not in step
   }
 }
@@ -299,9 +406,6 @@ function release(file: string, text: string): void {
 }
 
 function lockedError(lockPath: string, holder: LockHolder | null): UserError {
-  const who = holder
-    ? `by pid ${holder.pid} (${holder.command}) on host ${holder.host} since ${holder.since}`
-    : "by a process that has not said who it is";
-  const message = `the manifest is locked ${who}; try again when it finishes, or remove ${lockPath} if that process is gone`;
+  const message = `the manifest is locked by ${describeHolder(holder)}; try again when it finishes, or remove ${lockPath} if that process is gone`;
   return new UserError(message.replace(/[\r\n]+/g, " "));
 }

@@ -2,9 +2,10 @@
 // release rolls itself back, a registry outage changes nothing, an interrupted run is seen by
 // the next command and finished by --resume, and the data backup restores.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bed,
@@ -20,6 +21,9 @@ import {
 
 const APPS = ["req_router", "taskservice", "settings", "conv_mgr", "wsfe", "apigateway", "dagknows_nuxt"];
 const REPOS = ["postgres", "jobsched", ...APPS];
+// Serves only once /gate/open exists (the fixture mounts ./gate there for conv_mgr).
+const GATED_CMD =
+  '["/bin/busybox","sh","-c","trap \\"exit 0\\" TERM; until [ -e /gate/open ]; do sleep 1; done; /bin/busybox httpd -f -p 8080 -h /www & wait"]';
 const BAD_CMD = '["/bin/busybox","sh","-c","trap \\"exit 0\\" TERM; while true; do sleep 1; done"]';
 
 /** service → { id, started } of the project's containers. */
@@ -58,6 +62,7 @@ describe.skipIf(!bed.available)("update-safe", () => {
   beforeAll(async () => {
     await seedNamespace(ns, REPOS, ["1.64", "latest"]);
     writeFileSync(path.join(fx.dir, ".env"), `DV_NS=${ns}\n`, { flag: "a" });
+    mkdirSync(path.join(fx.dir, "gate"));
     await must("docker", ["compose", "up", "-d", "--wait"], { cwd: fx.dir });
     await must(
       "docker",
@@ -147,31 +152,38 @@ describe.skipIf(!bed.available)("update-safe", () => {
     await must("docker", ["push", "-q", `${repo("settings")}:latest`]);
   });
 
-  it("an interrupted run is reported by the next command and finished by --resume", async () => {
-    const slow =
-      '["/bin/busybox","sh","-c","trap \\"exit 0\\" TERM; sleep 4; /bin/busybox httpd -f -p 8080 -h /www & wait"]';
-    await must("env", [
-      `DV_IMAGE_CMD=${slow}`,
+  // conv_mgr's slow release serves only once ./gate/open exists (see the fixture): the test,
+  // not a sleep racing the healthcheck, decides when it becomes healthy.
+  const gate = () => path.join(fx.dir, "gate", "open");
+  const pushGated = (tag: string) =>
+    must("env", [
+      `DV_IMAGE_CMD=${GATED_CMD}`,
       "bash",
       path.resolve(import.meta.dirname, "../bed/image.sh"),
       repo("conv_mgr"),
-      "slow conv_mgr",
-      "1.67",
+      `gated conv_mgr ${tag} ${Date.now()}`,
+      tag,
       "latest",
     ]);
-    const child = spawn("docker", ["versions", "update-safe", "--skip-data-backup", "--timeout", "60"], {
+  const journalPath = () => path.join(fx.dir, "version-journal.jsonl");
+  /** Polls the journal until its last entry is `step` (the run has reached it). */
+  const untilStep = async (step: string) => {
+    const last = () => readFileSync(journalPath(), "utf8").trim().split("\n").slice(-1)[0] ?? "";
+    for (let i = 0; i < 1200 && !last().includes(`"step":"${step}"`); i++) await sleep(100);
+    expect(last()).toContain(`"step":"${step}"`);
+  };
+
+  it("an interrupted run is reported by the next command and finished by --resume", async () => {
+    rmSync(gate(), { force: true });
+    await pushGated("1.67");
+    const child = spawn("docker", ["versions", "update-safe", "--skip-data-backup", "--timeout", "600"], {
       cwd: fx.dir,
       env: plugin.env,
       stdio: "ignore",
     });
     const closed = new Promise((r) => child.on("close", r));
-    const journal = path.join(fx.dir, "version-journal.jsonl");
-    for (
-      let i = 0;
-      i < 200 && !/"step":"health"/.test(readFileSync(journal, "utf8").split("\n").slice(-2).join(""));
-      i++
-    )
-      await new Promise((r) => setTimeout(r, 100));
+    // The gate is shut, so the run waits for health for as long as the test likes: kill it there.
+    await untilStep("health");
     execFileSync("pkill", ["-9", "-P", String(child.pid)]);
     await closed;
 
@@ -182,11 +194,68 @@ describe.skipIf(!bed.available)("update-safe", () => {
     expect(blocked.code).toBe(1);
     expect(blocked.stderr).toMatch(/did not finish/);
 
+    writeFileSync(gate(), "");
     const resumed = await dv("update-safe", "--resume", "--timeout", "60");
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/updated and healthy: conv_mgr/);
     expect(await runningDigest(fx.project, "conv_mgr", repo("conv_mgr"))).toBe(
       await registryDigest(`${ns}/conv_mgr`, "1.67"),
+    );
+    expect((await dv("version")).stderr).toBe("");
+  });
+
+  it("a run in progress is not an interrupted one: others say so, and a second update-safe waits for it", async () => {
+    rmSync(gate(), { force: true });
+    await pushGated("1.68");
+    const first = sh("docker", ["versions", "update-safe", "--skip-data-backup", "--timeout", "600"], {
+      cwd: fx.dir,
+      env: plugin.env,
+    });
+    await untilStep("health");
+    const holder = JSON.parse(readFileSync(`${manifestPath}.lock`, "utf8")) as { pid: number; since: string };
+
+    for (const command of ["status", "version"]) {
+      const r = await dv(command);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toBe(
+        `note: an update-safe run is in progress (pid ${holder.pid} on ${hostname()}, since ${holder.since}); commands that change the record wait for it to finish\n`,
+      );
+    }
+    // A second run gives up at its lock timeout, naming the run that holds the lock.
+    const impatient = await sh("docker", ["versions", "update-safe", "--skip-data-backup"], {
+      cwd: fx.dir,
+      env: { ...plugin.env, DOCKER_VERSIONS_LOCK_TIMEOUT: "1" },
+    });
+    expect(impatient.code).toBe(1);
+    expect(impatient.stderr).toMatch(
+      new RegExp(
+        `^error: the manifest is locked by pid ${holder.pid} \\(update-safe\\) on host .* since `,
+        "m",
+      ),
+    );
+    expect(impatient.stderr).not.toMatch(/did not finish|--resume/);
+    // A patient one says what it waits for, then runs once the first is done.
+    let waitLine = "";
+    const patient = spawn("docker", ["versions", "update-safe", "--skip-data-backup", "--timeout", "60"], {
+      cwd: fx.dir,
+      env: { ...plugin.env, DOCKER_VERSIONS_LOCK_TIMEOUT: "600" },
+    });
+    patient.stderr.on("data", (b: Buffer) => (waitLine += b));
+    const patientDone = new Promise<number | null>((r) => patient.on("close", r));
+    for (let i = 0; i < 1200 && !waitLine.includes("waiting up to"); i++) await sleep(100);
+    expect(waitLine).toMatch(
+      new RegExp(
+        `^waiting up to 600s for the lock on ${manifestPath}, held by pid ${holder.pid} \\(update-safe\\)`,
+      ),
+    );
+
+    writeFileSync(gate(), "");
+    const done = await first;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stdout).toMatch(/updated and healthy: conv_mgr/);
+    expect(await patientDone).toBe(0);
+    expect(await runningDigest(fx.project, "conv_mgr", repo("conv_mgr"))).toBe(
+      await registryDigest(`${ns}/conv_mgr`, "1.68"),
     );
     expect((await dv("version")).stderr).toBe("");
   });

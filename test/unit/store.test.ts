@@ -20,7 +20,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { backupFile, newestBackup, readText, withLock, writeAtomic } from "../../src/adapters/store.js";
+import {
+  backupFile,
+  lockHolder,
+  newestBackup,
+  readText,
+  withLock,
+  writeAtomic,
+} from "../../src/adapters/store.js";
 import { UserError } from "../../src/errors.js";
 
 let bundleDir: string;
@@ -355,6 +362,58 @@ describe("withLock", () => {
     await exited(child);
     expect(await readText(lockPath())).toBeNull();
     await withLock(manifest, { command: "version", timeoutMs: 0 }, () => {});
+  });
+
+  it("runs a nested withLock of the same manifest inside the outer one", async () => {
+    const inner = await withLock(manifest, { command: "update-safe" }, () =>
+      withLock(manifest, { command: "generate-env", timeoutMs: 0 }, async () => {
+        expect(JSON.parse((await readText(lockPath())) ?? "").command).toBe("update-safe");
+        return "inner";
+      }),
+    );
+    expect(inner).toBe("inner");
+    expect(await readText(lockPath())).toBeNull();
+  });
+
+  it("says once, naming the holder, what a long wait is for", { timeout: 20_000 }, async () => {
+    const child = await holder();
+    const said: string[] = [];
+    let saidOnce: () => void = () => {};
+    const told = new Promise<void>((resolve) => {
+      saidOnce = resolve;
+    });
+    const entered = withLock(
+      manifest,
+      {
+        command: "rollback",
+        timeoutMs: 600_000,
+        pollMs: 20,
+        onWait: (line) => {
+          said.push(line);
+          saidOnce();
+        },
+      },
+      () => "in",
+    );
+    await told; // the holder is still there: the wait goes on until the test ends it
+    child.kill("SIGTERM");
+    expect(await entered).toBe("in");
+    expect(said).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^waiting up to 600s for the lock on ${manifest}, held by pid ${child.pid} \\(pull-latest\\) on host `,
+        ),
+      ),
+    ]);
+  });
+
+  it("tells a live holder from a dead one", async () => {
+    expect(lockHolder(manifest)).toBeNull();
+    const child = await holder();
+    expect(lockHolder(manifest)).toMatchObject({ pid: child.pid, command: "pull-latest", alive: true });
+    child.kill("SIGKILL");
+    await exited(child);
+    expect(lockHolder(manifest)).toMatchObject({ pid: child.pid, alive: false });
   });
 
   it("takes its default wait from DOCKER_VERSIONS_LOCK_TIMEOUT (seconds)", async () => {

@@ -27,6 +27,8 @@ export interface RegistryClientOptions {
   maxRetryWaitMs?: number;
   /** First backoff step when the registry gives no Retry-After; doubled each retry. */
   backoffMs?: number;
+  /** Told in one line before a wait of a second or more for a retry (Retry-After, backoff). */
+  onWait?: (line: string) => void;
 }
 
 export interface RequestOptions {
@@ -170,6 +172,10 @@ export class RegistryClient {
       const wait = retryDelayMs(res.status, res.headers.get("retry-after"), attempt, this.policy);
       if (wait !== null) {
         attempt++;
+        if (wait >= 1_000)
+          this.opts.onWait?.(
+            `registry ${repo.registry} answered ${res.status} for ${repo.repository}; retrying in ${Math.round(wait / 1000)}s${res.headers.get("retry-after") ? " as it asked (Retry-After)" : ""}`,
+          );
         await sleep(wait);
         continue;
       }
