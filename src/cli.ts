@@ -11,9 +11,11 @@ import { groupedHelp, helpVersion } from "./commands/help.js";
 import { down, restart, up, update, updb } from "./commands/lifecycle.js";
 import { dblogsErrors, dblogsToday, logs, logsToday } from "./commands/logs.js";
 import { migrateVersions } from "./commands/migrate-versions.js";
+import { prune } from "./commands/prune.js";
 import { pull, pullLatest } from "./commands/pull.js";
 import { checkUpdates, resolveTags } from "./commands/registry.js";
 import { rollback, rollbackService, rollbackTo } from "./commands/rollback.js";
+import { schedule } from "./commands/schedule.js";
 import { status } from "./commands/status.js";
 import { updateSafe } from "./commands/update-safe.js";
 import { version } from "./commands/version.js";
@@ -52,6 +54,8 @@ const built = [
   resolveTags,
   checkUpdates,
   updateSafe,
+  prune,
+  schedule,
   helpVersion,
   completion,
 ] as unknown as Command[];

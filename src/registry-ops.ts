@@ -95,12 +95,16 @@ export async function resolveFloating(
 
 export interface UpdateRow {
   service: string;
+  /** The repository the service's image comes from. */
+  repository?: string;
   current: string;
   updates: AvailableUpdates | null;
   floatingTag: string;
   floatingMoved?: boolean;
   /** What the moved floating tag now names (null: no version tag has its digest). */
   floatingTo?: string | null;
+  /** The floating tag's digest in the registry now. */
+  floatingDigest?: string;
   /** Whether something strictly newer than what runs exists in the line the service follows. */
   available: boolean;
   error?: string;
@@ -123,17 +127,20 @@ export async function updatesFor(
       });
       return {
         service,
+        repository,
         current: record.current_tag,
         updates: r.updates,
         floatingTag,
         floatingMoved: r.floatingMoved,
         floatingTo: r.floatingTo,
+        floatingDigest: r.floatingDigest,
         available: r.available,
       };
     } catch (e) {
       if (e instanceof UserError)
         return {
           service,
+          repository,
           current: record.current_tag,
           updates: null,
           floatingTag,

@@ -53,6 +53,7 @@ import {
   type UpdateRow,
   updatesFor,
 } from "./registry-ops.js";
+import { Unattended } from "./unattended.js";
 
 export interface Context {
   cli: DockerCli;
@@ -570,6 +571,11 @@ export class Versions {
         ...resolutionWarnings(resolved, "run 'docker versions resolve-tags' later"),
       ],
     };
+  }
+
+  /** Unattended operation: notifications, metrics, the schedule, prune (see unattended.ts). */
+  unattended(): Unattended {
+    return new Unattended(this);
   }
 
   /** The registry client for this command (credentials from the user's Docker config). */

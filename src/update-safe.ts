@@ -40,16 +40,20 @@ export interface UpdateSafeOptions {
   fullRestart?: boolean;
   /** Finish a run that was cut short (kill -9, power loss). */
   resume?: boolean;
+  /** `02:00-05:00`, local time: outside it the run does nothing (see unattended.ts). */
+  window?: string;
 }
 
 export interface UpdateSafeReport {
-  outcome: "updated" | "nothing-to-do" | "dry-run" | "resumed";
+  outcome: "updated" | "nothing-to-do" | "dry-run" | "resumed" | "outside-window";
   changes: Change[];
   unchanged: string[];
   backup: string | null;
   data: DataBackup | null;
   recreated: string[];
   warnings: string[];
+  /** Set with --window: whether and why the run was held. */
+  window?: string;
 }
 
 const compact = (d: Date) => d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
@@ -71,6 +75,8 @@ export function describeUnfinished(entries: readonly JournalEntry[]): string {
   return `an update-safe run started at ${begin?.at ?? "?"} did not finish (last step: ${last.step}; ${where}): run 'docker versions update-safe --resume' or 'docker versions rollback'`;
 }
 
+const NOTHING = { changes: [], unchanged: [], backup: null, data: null, recreated: [], warnings: [] };
+
 export class UpdateSafe {
   readonly lifecycle: Lifecycle;
 
@@ -86,6 +92,9 @@ export class UpdateSafe {
   }
 
   async run(opts: UpdateSafeOptions = {}): Promise<UpdateSafeReport> {
+    const held = opts.window ? this.versions.unattended().window(opts.window) : null;
+    if (held && !held.open) return { outcome: "outside-window", ...NOTHING, window: held.note };
+    if (held) this.say(held.note);
     const paths = recordPaths(await this.versions.manifestPath());
     if (opts.dryRun) {
       const state = await updateState(paths.manifest);

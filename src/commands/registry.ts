@@ -2,6 +2,7 @@
 import { json, paint, table, warn } from "../render.js";
 import { dryRunOption, jsonOption, renderChanges, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { notifyOptions, prometheusOption } from "./notify-options.js";
 
 export const resolveTags: Command<{ dryRun: boolean; json: boolean }> = {
   name: "resolve-tags",
@@ -25,13 +26,22 @@ export const checkUpdates: Command<{
   prereleases: boolean;
   exitCode: boolean;
   service?: string;
+  notify?: string[];
+  notifyCommand?: string[];
+  prometheus?: string;
 }> = {
   name: "check-updates",
-  examples: [["docker versions check-updates --exit-code || echo updates available", "for cron jobs and CI"]],
+  examples: [
+    ["docker versions check-updates --exit-code || echo updates available", "for cron jobs and CI"],
+    [
+      "docker versions check-updates --notify slack+https://hooks.slack.com/services/…",
+      "announce each new version once",
+    ],
+  ],
   describe: "List newer versions in each service's line and whether the floating tag moved",
   group: "Registry",
   builder: (y) =>
-    y
+    notifyOptions(y)
       .option("service", serviceOption)
       .option("prereleases", {
         type: "boolean",
@@ -43,8 +53,12 @@ export const checkUpdates: Command<{
         default: false,
         describe: "Exit 2 when something newer exists in a service's line (for scripts)",
       })
+      .option("prometheus", prometheusOption)
       .option("json", jsonOption),
   async run(args, versions, out) {
+    const unattended = versions.unattended();
+    const notify = { notify: args.notify, notifyCommand: args.notifyCommand, prometheus: args.prometheus };
+    unattended.destinations(notify); // a bad --notify is a usage error before the registry is asked
     const rows = await versions.checkUpdates({ prereleases: args.prereleases, service: args.service });
     const available = rows.some((r) => r.available);
     if (args.json) out.write(json(rows));
@@ -78,6 +92,8 @@ export const checkUpdates: Command<{
       );
     }
     for (const r of rows) if (r.error) warn(`${r.service}: ${r.error}`);
+    // A failed delivery is a warning; it never changes the exit code.
+    for (const w of await unattended.afterCheck(rows, notify)) warn(w);
     return args.exitCode && available ? 2 : 0;
   },
 };

@@ -3,6 +3,7 @@
 import { json, paint, table } from "../render.js";
 import type { Command } from "./command.js";
 import { lifecycleFor } from "./lifecycle.js";
+import { prometheusOption } from "./notify-options.js";
 
 /** 42s, 5m12s, 3h4m, 2d5h. */
 export function duration(seconds: number): string {
@@ -19,7 +20,7 @@ export function nextSteps(rows: readonly { service: string; drift: string; next?
   return lines.length > 0 ? `\nNext:\n${lines.join("")}` : "";
 }
 
-export const status: Command<{ json: boolean }> = {
+export const status: Command<{ json: boolean; prometheus?: string }> = {
   name: "status",
   examples: [
     ["docker versions status", "every service: role, image, state, uptime, restarts, drift"],
@@ -27,9 +28,13 @@ export const status: Command<{ json: boolean }> = {
   ],
   describe: "Show the project, its manifest and the state of every service",
   group: "Start and stop",
-  builder: (y) => y.option("json", { type: "boolean", default: false, describe: "Print JSON for scripts" }),
+  builder: (y) =>
+    y
+      .option("json", { type: "boolean", default: false, describe: "Print JSON for scripts" })
+      .option("prometheus", prometheusOption),
   async run(args, versions, out) {
     const report = await lifecycleFor(versions, out).status();
+    if (args.prometheus) await versions.unattended().writeStatusMetrics(args.prometheus, report.services);
     if (args.json) {
       out.write(json(report));
       return 0;

@@ -4,6 +4,7 @@ import { json, paint, warn } from "../render.js";
 import { UpdateSafe } from "../update-safe.js";
 import { dryRunOption, jsonOption, showVersion } from "./changes.js";
 import type { Command } from "./command.js";
+import { notifyOptions } from "./notify-options.js";
 
 type Args = {
   dryRun: boolean;
@@ -13,6 +14,9 @@ type Args = {
   skipDataBackup: boolean;
   fullRestart: boolean;
   resume: boolean;
+  window?: string;
+  notify?: string[];
+  notifyCommand?: string[];
 };
 
 export const updateSafe: Command<Args> = {
@@ -20,11 +24,18 @@ export const updateSafe: Command<Args> = {
   examples: [
     ["docker versions update-safe --dry-run", "show which services would change"],
     ["docker versions update-safe --timeout 300", "allow five minutes for health checks"],
+    ["docker versions update-safe --window 02:00-05:00", "only inside the maintenance window"],
   ],
   describe: "Backed-up, health-checked update of what changed; rolls itself back on failure",
   group: "Versions and updates",
   builder: (y) =>
-    y
+    notifyOptions(y)
+      .option("window", {
+        type: "string",
+        requiresArg: true,
+        describe:
+          "Update only between HH:MM-HH:MM local time (may cross midnight); outside it, exit 0 and change nothing",
+      })
       .option("timeout", {
         type: "number",
         default: 120,
@@ -60,14 +71,21 @@ export const updateSafe: Command<Args> = {
       step: (line) => (args.json ? steps.push(line) : out.write(`${line}\n`)),
       interactive: Boolean(process.stdout.isTTY),
     });
-    const r = await runner.run({
-      dryRun: args.dryRun,
-      timeout: args.timeout,
-      settle: args.settle,
-      skipDataBackup: args.skipDataBackup,
-      fullRestart: args.fullRestart,
-      resume: args.resume,
-    });
+    const notify = { notify: args.notify, notifyCommand: args.notifyCommand };
+    const r = await versions.unattended().notifyingUpdate(
+      () =>
+        runner.run({
+          dryRun: args.dryRun,
+          timeout: args.timeout,
+          settle: args.settle,
+          skipDataBackup: args.skipDataBackup,
+          fullRestart: args.fullRestart,
+          resume: args.resume,
+          window: args.window,
+        }),
+      notify,
+      warn,
+    );
     for (const w of r.warnings) warn(w);
     if (args.json) {
       out.write(json({ ...r, steps }));
@@ -79,7 +97,8 @@ export const updateSafe: Command<Args> = {
       );
     }
     if (r.unchanged.length > 0) out.write(paint(out, "dim", `unchanged: ${r.unchanged.join(", ")}\n`));
-    if (r.outcome === "dry-run")
+    if (r.outcome === "outside-window") out.write(`${r.window}\n`);
+    else if (r.outcome === "dry-run")
       out.write(r.changes.length ? "dry run: nothing was changed\n" : "nothing to update\n");
     else if (r.outcome === "nothing-to-do")
       out.write("nothing to update: every service already runs its floating tag's digest\n");
