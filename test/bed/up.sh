@@ -20,6 +20,10 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --help 2>&1 | grep -q static || dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# The schedule tests: `crontab` (cron's daemon is not needed and the bed's policy-rc.d keeps it
+# from starting) and `systemd-analyze verify` for the unit files (systemd itself is not run).
+command -v crontab >/dev/null 2>&1 || need_apt+=(cron)
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
