@@ -105,16 +105,18 @@ export function slugOf(project: string): string {
 
 export const unitBase = (slug: string, job: string) => `docker-versions-${slug}-${job}`;
 
-// systemd: a value is taken literally except for specifiers (%) and, in Exec lines, `$` and `\`.
-const systemdQuoted = (word: string) =>
-  `"${word.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/%/g, "%%").replace(/\$/g, "$$$$")}"`;
+// systemd: `%` starts a specifier everywhere; quoted words take C escapes; only Exec lines
+// expand `$VAR`, so `$` is doubled there alone. A path setting takes the rest of the line as is.
+const specifiers = (s: string) => s.replace(/%/g, "%%");
+const quoted = (word: string) => `"${specifiers(word.replace(/\\/g, "\\\\").replace(/"/g, '\\"'))}"`;
+const execWord = (word: string) => quoted(word).replace(/\$/g, "$$$$");
 
 /** The .service and .timer files of each job, by file name. */
 export function unitFiles(spec: ScheduleSpec): Map<string, string> {
   const files = new Map<string, string>();
   for (const job of spec.jobs) {
     const base = unitBase(spec.slug, job.name);
-    const env = Object.entries(spec.env).map(([k, v]) => `Environment=${systemdQuoted(`${k}=${v}`)}\n`);
+    const env = Object.entries(spec.env).map(([k, v]) => `Environment=${quoted(`${k}=${v}`)}\n`);
     files.set(
       `${base}.service`,
       [
@@ -125,9 +127,9 @@ export function unitFiles(spec: ScheduleSpec): Map<string, string> {
         "After=network-online.target docker.service\n",
         "\n[Service]\n",
         "Type=oneshot\n",
-        `WorkingDirectory=${systemdQuoted(spec.cwd)}\n`,
+        `WorkingDirectory=${specifiers(spec.cwd)}\n`,
         ...env,
-        `ExecStart=${job.argv.map(systemdQuoted).join(" ")}\n`,
+        `ExecStart=${job.argv.map(execWord).join(" ")}\n`,
       ].join(""),
     );
     files.set(

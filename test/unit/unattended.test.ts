@@ -137,10 +137,19 @@ describe("scheduled command lines", () => {
       "docker-versions-shop-update.timer",
     ]);
     const service = files.get("docker-versions-shop-check.service") as string;
-    expect(service).toContain('WorkingDirectory="/srv/shop app"\n');
+    expect(service).toContain("WorkingDirectory=/srv/shop app\n");
     expect(service).toContain('Environment="DOCKER_CONFIG=/root/.docker"\n');
     // % is a specifier for systemd: doubled.
     expect(service).toContain('"--notify" "https://h.example/x?a=1&b=%%41"');
+    // Only Exec lines expand $VAR: doubled there, literal in Environment=.
+    const odd = unitFiles(
+      spec({
+        env: { K: "a$b" },
+        jobs: [{ ...spec().jobs[1], argv: ["/bin/docker", "$HOME", 'say "hi"\\'] } as never],
+      }),
+    ).get("docker-versions-shop-update.service") as string;
+    expect(odd).toContain('Environment="K=a$b"\n');
+    expect(odd).toContain('ExecStart="/bin/docker" "$$HOME" "say \\"hi\\"\\\\"\n');
     expect(files.get("docker-versions-shop-update.timer")).toContain(
       "OnCalendar=Sun *-*-* 03:00:00\nPersistent=true\n",
     );
