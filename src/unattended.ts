@@ -84,6 +84,8 @@ export interface PruneReport {
 export interface ScheduleOptions extends NotifyOptions {
   check?: string;
   updateSafe?: string;
+  /** Passed on to the scheduled update-safe: it then updates only inside the window. */
+  window?: string;
   prometheus?: string;
   scheduler?: "auto" | Scheduler;
   dryRun?: boolean;
@@ -371,7 +373,12 @@ export class Unattended {
       jobs.push({
         name: "update",
         when: asInput(() => parseWhen(opts.updateSafe as string)),
-        argv: [...base, "update-safe", ...notify],
+        argv: [
+          ...base,
+          "update-safe",
+          ...(opts.window ? ["--window", asInput(() => parseWindow(opts.window as string)).text] : []),
+          ...notify,
+        ],
         describe: "update-safe",
       });
     // What the jobs need to find the same docker setup as this command (the plugin, the engine).

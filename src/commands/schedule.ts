@@ -10,6 +10,7 @@ type Args = {
   action: "install" | "status" | "remove";
   check: string;
   updateSafe?: string;
+  window?: string;
   notify?: string[];
   prometheus?: string;
   scheduler: "auto" | "systemd" | "cron";
@@ -69,6 +70,12 @@ export const schedule: Command<Args> = {
         requiresArg: true,
         describe: "Also run update-safe at this time (same forms, e.g. 'Sun 03:00')",
       })
+      .option("window", {
+        type: "string",
+        requiresArg: true,
+        describe:
+          "Pass --window HH:MM-HH:MM to the scheduled update-safe (a late or repeated run then waits)",
+      })
       .option("notify", notifyOption)
       .option("prometheus", prometheusOption)
       .option("scheduler", {
@@ -94,6 +101,7 @@ export const schedule: Command<Args> = {
     const r = await u.installSchedule({
       check: args.check,
       updateSafe: args.updateSafe,
+      window: args.window,
       notify: args.notify,
       prometheus: args.prometheus,
       scheduler: args.scheduler,

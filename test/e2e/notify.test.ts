@@ -7,7 +7,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { createServer as createTcp } from "node:net";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bed, fixtureProject, installPlugin, must, pushImage, seedNamespace, sh } from "./harness.js";
+import { bed, fixtureProject, installPlugin, must, seedNamespace, sh } from "./harness.js";
 
 interface Received {
   url: string;
@@ -174,10 +174,14 @@ describe.skipIf(!bed.available)("notifications, metrics and the update window", 
       new RegExp(`^warning: notification to json \\(127\\.0\\.0\\.1:${port}\\) failed: `),
     );
     expect(r.stderr).not.toContain("secret-token");
-    const failing = await dv(["check-updates", "--notify", url("/fail/token")]);
+    // user:password@ becomes Basic auth, and appears in no message.
+    const withAuth = url("/fail/token").replace("http://", "http://ops:s3cret@");
+    const failing = await dv(["check-updates", "--notify", withAuth]);
     expect(failing.code).toBe(0);
     expect(failing.stderr).toMatch(/^warning: notification to json \(127\.0\.0\.1:\d+\) failed: HTTP 500/);
-    expect(failing.stderr).not.toContain("token");
+    expect(failing.stderr).not.toMatch(/token|s3cret|ops/);
+    const got = rx.got.find((g) => g.url === "/fail/token");
+    expect(got?.headers.authorization).toBe(`Basic ${Buffer.from("ops:s3cret").toString("base64")}`);
   });
 
   it("writes node_exporter textfiles for check-updates and status", async () => {
@@ -236,7 +240,9 @@ describe.skipIf(!bed.available)("notifications, metrics and the update window", 
       expect(dry.stdout).toMatch(/^worker: 1\.64 .*→ 1\.65/m);
     }
     // Kolkata's open window is closed in UTC: the zone is what decides.
-    const kolkata = await dv(["update-safe", "--window", windowAround(330, -30, 30), "--dry-run"], { TZ: "UTC" });
+    const kolkata = await dv(["update-safe", "--window", windowAround(330, -30, 30), "--dry-run"], {
+      TZ: "UTC",
+    });
     expect(kolkata.stdout).toMatch(/^outside the update window/m);
     const bad = await dv(["update-safe", "--window", "25:00-03:00"]);
     expect(bad.code).toBe(2);
@@ -266,5 +272,37 @@ describe.skipIf(!bed.available)("notifications, metrics and the update window", 
     rx.got.length = 0;
     expect((await dv(["check-updates", "--notify", url("/generic")])).code).toBe(0);
     expect(rx.got).toHaveLength(0);
+  });
+
+  it("update-safe tells when it rolled back, and why", async () => {
+    // A release whose process exits at once: update-safe puts 1.65 back.
+    await must(
+      "bash",
+      [
+        path.resolve(import.meta.dirname, "../bed/image.sh"),
+        `${bed.registry}/${ns}/taskservice`,
+        `ts 1.66 ${Date.now()}`,
+        "1.66",
+        "latest",
+      ],
+      { env: { ...process.env, DV_IMAGE_CMD: '["/bin/busybox","false"]' } },
+    );
+    rx.got.length = 0;
+    const r = await dv([
+      "update-safe",
+      "--skip-data-backup",
+      "--settle",
+      "1",
+      "--timeout",
+      "60",
+      "--notify",
+      `ntfy+${url("/ntfy/ops")}`,
+    ]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/update-safe rolled back/);
+    expect(rx.got).toHaveLength(1);
+    expect(rx.got[0]?.headers.title).toBe(`docker-versions: ${fx.project}: update rolled back`);
+    expect(rx.got[0]?.headers.priority).toBe("high");
+    expect(rx.got[0]?.body).toMatch(/^reason: update-safe rolled back: .*worker/m);
   });
 });
