@@ -44,7 +44,7 @@ import { recordTime } from "./core/time.js";
 import { inWindow, minutesUntil, parseWindow, type UpdateWindow } from "./core/window.js";
 import { UserError } from "./errors.js";
 import { requireManifest, serviceImages } from "./record.js";
-import type { UpdateRow } from "./registry-ops.js";
+import { configDirFor, type UpdateRow } from "./registry-ops.js";
 import type { Versions } from "./service.js";
 import type { UpdateSafeReport } from "./update-safe.js";
 
@@ -385,6 +385,10 @@ export class Unattended {
     const vars: Record<string, string> = {};
     for (const k of ["DOCKER_CONFIG", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_VERSIONS_INSECURE_REGISTRIES"])
       if (env[k]) vars[k] = env[k] as string;
+    // A timer's environment may lack HOME: the config directory (and its plugin) is named outright.
+    const globals = this.versions.ctx.cli.globals;
+    if (!vars.DOCKER_CONFIG && !globals.some((g) => g === "--config" || g.startsWith("--config=")))
+      vars.DOCKER_CONFIG = configDirFor(globals, env, this.versions.ctx.cli.cwd);
     const spec: ScheduleSpec = { slug: slugOf(project.name), project: project.name, cwd, jobs, env: vars };
     asInput(() => checkSchedulable(spec));
     return { spec, manifestPath };

@@ -27,7 +27,9 @@ function renderStatus(s: ScheduleStatus): string {
   const lines = [`scheduler: ${i.scheduler} (${where}), installed ${i.installed_at}`];
   for (const j of i.jobs) lines.push(`${j.name}: ${j.when}\n  ${j.command}`);
   for (const p of s.problems) lines.push(`problem: ${p}`);
-  lines.push(`last check: ${s.lastCheck ?? "none recorded"}`);
+  lines.push(
+    `last check: ${s.lastCheck ?? "none recorded (a check records its time when it notifies or writes metrics)"}`,
+  );
   if (s.lastUpdate)
     lines.push(
       `last update-safe: ${s.lastUpdate.at} (${s.lastUpdate.outcome}${s.lastUpdate.detail ? `: ${s.lastUpdate.detail}` : ""})`,
