@@ -59,6 +59,8 @@ export interface Context {
   now?: () => Date;
   /** Where progress lines go (stderr by default). */
   progress?: (line: string) => void;
+  /** No progress at all: neither Docker's own nor our lines (--quiet, for scripts). */
+  quiet?: boolean;
 }
 
 export interface ServiceStatus {
@@ -387,6 +389,15 @@ export class Versions {
         };
       }),
     };
+  }
+
+  /** The tags a service's history holds (every tracked service's without one), newest first. */
+  async historyTags(service?: string): Promise<string[]> {
+    const loaded = await readManifest(await this.manifestPath());
+    const records = Object.entries(loaded?.manifest.services ?? {})
+      .filter(([name]) => service === undefined || name === service)
+      .map(([, rec]) => rec);
+    return [...new Set(records.flatMap((rec) => [rec.current_tag, ...rec.history.map((h) => h.tag)]))];
   }
 
   /** `pull`: the manifest's versions by digest; without a manifest, what the compose file names. */

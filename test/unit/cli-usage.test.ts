@@ -29,6 +29,11 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
 afterEach(() => vi.restoreAllMocks());
 
 const globals = recordSpec(globalOptions).flags;
+const byName = (name: string) => {
+  const c = commands.find((x) => x.name === name);
+  if (!c) throw new Error(`no command ${name}`);
+  return c;
+};
 
 describe("help", () => {
   it.each(commands.map((c) => c.name))("help %s equals %s --help", async (name) => {
@@ -54,10 +59,10 @@ describe("help", () => {
 
   it("no subcommand help offers --version, and flags read like Docker's", () => {
     for (const c of commands) expect(commandHelp(c)).not.toMatch(/--version/);
-    const text = commandHelp(commands.find((c) => c.name === "rollback-to") ?? commands[0]!);
+    const text = commandHelp(byName("rollback-to"));
     expect(text).toMatch(/^ {6}--service string {3}Service name as in the compose file \(required\)$/m);
     expect(text).toMatch(/^ {6}--dry-run {10}Show what would change/m);
-    const down = commandHelp(commands.find((c) => c.name === "down") ?? commands[0]!);
+    const down = commandHelp(byName("down"));
     expect(down).toMatch(/^ {2}-v, --volumes {3}/m);
   });
 
