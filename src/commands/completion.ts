@@ -145,7 +145,7 @@ export const completion: Command<{ shell?: string }> = {
     ["docker versions completion bash > /etc/bash_completion.d/docker-versions", "install for bash"],
     ["docker versions completion fish > ~/.config/fish/completions/docker-versions.fish", "install for fish"],
   ],
-  describe: "Print a shell completion script for 'docker versions' (bash, zsh, fish)",
+  describe: "Print a shell completion script (bash, zsh, fish)",
   group: "Setup",
   builder: (y) =>
     y.positional("shell", {
