@@ -153,6 +153,7 @@ function versionsFor(g: GlobalArgs, dockerGlobals: readonly string[], env: NodeJ
     },
     manifest: g.manifest,
     quiet: g.quiet,
+    terminal: Boolean(process.stdout.isTTY),
   });
 }
 
