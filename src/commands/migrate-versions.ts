@@ -28,7 +28,7 @@ export async function whatNext(versions: Versions, r: MigrationReport): Promise<
     steps = "";
   }
   if (steps) return resolve ? `${steps}${resolve}` : steps;
-  const synced = "every tracked service already runs its recorded version: nothing to restart\n";
+  const synced = "every tracked service already runs its recorded version\n";
   return resolve ? `${synced}\nNext:\n${resolve}` : synced;
 }
 
