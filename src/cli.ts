@@ -141,7 +141,13 @@ async function warnIfInterrupted(versions: Versions): Promise<void> {
 }
 
 /** The Versions service a command works with, from the global options as parsed. */
-function versionsFor(g: GlobalArgs, dockerGlobals: readonly string[], env: NodeJS.ProcessEnv): Versions {
+function versionsFor(
+  g: GlobalArgs & { json?: unknown; format?: unknown },
+  dockerGlobals: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Versions {
+  // Output for scripts (--json, --format) keeps stdout to itself, terminal or not.
+  const forScripts = Boolean(g.json) || (typeof g.format === "string" && g.format !== "table");
   return new Versions({
     cli: dockerCli(dockerGlobals, env, process.cwd()),
     compose: {
@@ -153,7 +159,7 @@ function versionsFor(g: GlobalArgs, dockerGlobals: readonly string[], env: NodeJ
     },
     manifest: g.manifest,
     quiet: g.quiet,
-    terminal: Boolean(process.stdout.isTTY),
+    terminal: Boolean(process.stdout.isTTY) && !forScripts,
   });
 }
 

@@ -15,7 +15,7 @@ import {
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
-import { appendJournal, readAudit, unfinishedRun } from "./adapters/journal.js";
+import { appendJournal, RESUME_NEXT, readAudit, touchedServices, unfinishedRun } from "./adapters/journal.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
 import { manifestDigest } from "./adapters/registry/manifests.js";
 import { backupFile, writeAtomic } from "./adapters/store.js";
@@ -399,11 +399,8 @@ export class Versions {
     // An update-safe run cut short: what it touched is finished (or undone) before anything else.
     const open = await unfinishedRun(paths.manifest);
     if (open) {
-      const touched = new Set(open.flatMap((e) => [...(e.services ?? []), ...Object.keys(e.from ?? {})]));
-      for (const r of rows)
-        if (touched.has(r.service))
-          r.next =
-            "docker versions update-safe --resume (an update-safe run did not finish; or: docker versions rollback)";
+      const touched = touchedServices(open);
+      for (const r of rows) if (touched.has(r.service)) r.next = RESUME_NEXT;
     }
     return rows;
   }

@@ -5,7 +5,7 @@ import { shortDigest } from "../core/reference.js";
 import { isFloatingTag } from "../core/tags.js";
 import { UserError } from "../errors.js";
 import { json } from "../render.js";
-import type { ComposeEdit, MigrationProposal, MigrationReport, Versions } from "../service.js";
+import type { ComposeEdit, MigrationProposal, VersionRow } from "../service.js";
 import { dryRunOption, jsonOption } from "./changes.js";
 import type { Command } from "./command.js";
 import { nextSteps } from "./status.js";
@@ -16,17 +16,17 @@ type Args = { yes: boolean; editCompose: boolean; dryRun: boolean; json: boolean
  * After a migration: floating tags to name by their version (resolve-tags), and per service what
  * brings it in line with the record; or that everything already runs what was recorded.
  */
-export async function whatNext(versions: Versions, r: MigrationReport): Promise<string> {
-  const floating = r.proposals.filter((p) => isFloatingTag(p.tag)).map((p) => `${p.service} (${p.tag})`);
+export function whatNext(
+  proposals: readonly Pick<MigrationProposal, "service" | "tag">[],
+  rows: readonly VersionRow[] | null,
+): string {
+  const floating = proposals.filter((p) => isFloatingTag(p.tag)).map((p) => `${p.service} (${p.tag})`);
   const resolve = floating.length
     ? `  docker versions resolve-tags: records the version behind ${floating.join(", ")}, so check-updates can compare\n`
     : "";
-  let steps: string;
-  try {
-    steps = nextSteps(await versions.version());
-  } catch {
-    steps = "";
-  }
+  if (rows === null)
+    return `\nNext:\n${resolve}  docker versions version: what runs against what was recorded\n`;
+  const steps = nextSteps(rows);
   if (steps) return resolve ? `${steps}${resolve}` : steps;
   const synced = "every tracked service already runs its recorded version\n";
   return resolve ? `${synced}\nNext:\n${resolve}` : synced;
@@ -101,7 +101,10 @@ export const migrateVersions: Command<Args> = {
             `${p.service}: ${p.tag} (${shortDigest(p.digest)})${p.running ? "" : " [not running]"}${p.floating ? ` [follows ${p.floating}]` : ""}\n`,
           );
         if (args.dryRun) out.write("dry run: nothing written\n");
-        else out.write(`wrote ${r.manifest} and versions.env\n${await whatNext(versions, r)}`);
+        else {
+          const rows = await versions.version().catch(() => null);
+          out.write(`wrote ${r.manifest} and versions.env\n${whatNext(r.proposals, rows)}`);
+        }
       }
       return 0;
     } finally {
