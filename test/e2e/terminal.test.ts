@@ -15,6 +15,14 @@ const LAYERS = 4;
 const DEBIAN_DOCKER_COMPLETION = "/usr/share/bash-completion/completions/docker";
 // Docker 23 and later hand a plugin its words (`docker __complete versions …`); 20.10 does not,
 // and its `docker completion bash` (where Debian has one) completes no plugin at all.
+const onPath = (cmd: string) => {
+  try {
+    execFileSync("sh", ["-c", 'command -v "$1"', "sh", cmd], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+};
 const DOCKER_DELEGATES = (() => {
   try {
     const v = execFileSync("docker", ["version", "--format", "{{.Client.Version}}"], { encoding: "utf8" });
@@ -204,8 +212,8 @@ describe.skipIf(!bed.available)("at the terminal", () => {
     }
   });
 
-  /** An interactive bash in tmux, in the project, set up by `setup`; returns a typing helper. */
-  async function bashIn(session: string, setup: string[]) {
+  /** An interactive shell in tmux, in the project, set up by `setup`; returns a typing helper. */
+  async function shellIn(session: string, shell: readonly string[], setup: readonly string[]) {
     const env = [
       `PATH=${process.env.PATH}`,
       `HOME=${plugin.dockerConfig}`,
@@ -230,10 +238,7 @@ describe.skipIf(!bed.available)("at the terminal", () => {
       "env",
       "-i",
       ...env,
-      "bash",
-      "--norc",
-      "--noprofile",
-      "-i",
+      ...shell,
     ]);
     const pane = async () =>
       (await must("tmux", ["-L", tmuxSocket, "capture-pane", "-p", "-t", session])).stdout;
@@ -241,10 +246,9 @@ describe.skipIf(!bed.available)("at the terminal", () => {
     for (const line of [...setup, "echo READY"]) await keys(line, "Enter");
     await until("the shell", pane, (p) => /^READY$/m.test(p));
     /**
-     * Types `line`, presses Tab `tabs` times (readline lists the candidates on the second Tab
-     * that adds nothing to the line), and waits for `expected` on the screen.
+     * Types `line`, presses Tab `tabs` times, and waits for `expected` on the screen.
      */
-    return async (line: string, expected: RegExp, tabs = 2) => {
+    return async (line: string, expected: RegExp, tabs: number) => {
       await keys("C-u", "clear", "Enter");
       await until("a clear screen", pane, (p) => !/READY/.test(p) && !p.includes("docker versions"));
       await keys(line, ...Array.from({ length: tabs }, () => "Tab"));
@@ -252,15 +256,51 @@ describe.skipIf(!bed.available)("at the terminal", () => {
     };
   }
 
-  const completes = async (session: string, setup: string[]) => {
-    const type = await bashIn(session, setup);
-    await type("docker versions rollback-service --s", /^\$ docker versions rollback-service --service\s*$/m);
-    // Two services: the second Tab lists them, and the line stays as typed.
-    const listed = await type("docker versions rollback-service --service ", /^app\s+web\s*$/m);
+  /**
+   * The same three completions in any shell. `list` is how many Tabs show the candidates when
+   * more than one fits and none is typed: readline lists on the second Tab; zsh and fish on the
+   * first (a second would pick one). `afterPrefix`: the same when the first Tab adds a prefix.
+   */
+  const completes = async (
+    session: string,
+    setup: readonly string[],
+    shell: readonly string[] = ["bash", "--norc", "--noprofile", "-i"],
+    list = 2,
+    afterPrefix = 3,
+  ) => {
+    const type = await shellIn(session, shell, setup);
+    await type(
+      "docker versions rollback-service --s",
+      /^\$ docker versions rollback-service --service\s*$/m,
+      1,
+    );
+    // Two services: listed, and the line stays as typed.
+    const listed = await type("docker versions rollback-service --service ", /^app\s+web\s*$/m, list);
     expect(listed).toMatch(/^\$ docker versions rollback-service --service\s*$/m);
-    // "roll" becomes "rollback" on the first Tab; two more list what starts with it.
-    await type("docker versions roll", /^rollback\s+rollback-service\s+rollback-to\s*$/m, 3);
+    // "roll" becomes "rollback" on the first Tab; then what starts with it is listed (bash: two
+    // more Tabs, zsh: one, fish lists at once).
+    await type("docker versions roll", /^rollback\s+rollback-service\s+rollback-to\s*$/m, afterPrefix);
   };
+
+  it.skipIf(!onPath("zsh"))("completes in an interactive zsh with our script", async () => {
+    await completes(
+      "zsh",
+      ['PS1="$ "', "autoload -U compinit && compinit -u", "source <(docker versions completion zsh)"],
+      ["zsh", "-f"],
+      1,
+      2,
+    );
+  });
+
+  it.skipIf(!onPath("fish"))("completes in an interactive fish with our script", async () => {
+    await completes(
+      "fish",
+      ["function fish_prompt; echo -n '$ '; end", "docker versions completion fish | source"],
+      ["fish", "--no-config"],
+      1,
+      1,
+    );
+  });
 
   it("completes in an interactive bash with our script, no bash-completion", async () => {
     await completes("ours", ["source <(docker versions completion bash)"]);
