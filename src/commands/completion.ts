@@ -119,7 +119,8 @@ _docker_versions_complete() {
 compdef _docker_versions_complete docker
 `,
   fish: `# fish completion for 'docker versions' (the docker-versions CLI plugin).
-# Save it as ~/.config/fish/completions/docker-versions.fish, or load it with:
+# Save it as ~/.config/fish/conf.d/docker-versions.fish (read at startup: a file under
+# completions/ is only loaded for a command of its own name), or load it with:
 #   docker versions completion fish | source
 function __docker_versions_complete
     set -l words (commandline -opc)
@@ -143,7 +144,7 @@ export const completion: Command<{ shell?: string }> = {
   examples: [
     ["source <(docker versions completion bash)", "complete 'docker versions …' in this bash"],
     ["docker versions completion bash > /etc/bash_completion.d/docker-versions", "install for bash"],
-    ["docker versions completion fish > ~/.config/fish/completions/docker-versions.fish", "install for fish"],
+    ["docker versions completion fish > ~/.config/fish/conf.d/docker-versions.fish", "install for fish"],
   ],
   describe: "Print a shell completion script (bash, zsh, fish)",
   group: "Setup",
