@@ -821,11 +821,16 @@ export class Versions {
   async recreate(services: string[]): Promise<string[]> {
     const project = await this.project();
     const withEnv = { ...project, envFiles: await this.composeEnvFiles() };
+    // On a terminal Compose draws its own progress (and prints its own error above ours).
+    const draw = this.drawsProgress;
     const res = await compose(this.ctx.cli, withEnv, ["up", "-d", "--no-deps", ...services], {
       env: await this.clearedVariables(),
+      inherit: draw,
     });
     if (res.code !== 0)
-      throw new UserError(`docker compose up ${services.join(" ")} failed: ${lastLine(res.stderr)}`);
+      throw new UserError(
+        `docker compose up ${services.join(" ")} failed: ${(draw ? "" : lastLine(res.stderr)) || `exit ${res.code}`}`,
+      );
     return services;
   }
 

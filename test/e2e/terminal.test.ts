@@ -157,6 +157,7 @@ describe.skipIf(!bed.available)("at the terminal", () => {
     expect(piped.stdout).toMatch(/^pulling app: .*layered:latest$/m);
     expect(piped.stdout).toMatch(/^recreating app, web$/m);
     expect(piped.stdout).not.toContain("Pull complete");
+    expect(piped.stdout).not.toMatch(/Container \S+ +Started/);
 
     await pushLayered(repo, ["2.1.0", "latest"]);
     const tty = await onTerminal("update-safe", "--timeout", "60", "--settle", "1", "--skip-data-backup");
@@ -164,6 +165,7 @@ describe.skipIf(!bed.available)("at the terminal", () => {
     expect(tty.stdout).toMatch(/pulling app: .*layered:latest/);
     expect(tty.stdout).toMatch(/recreating app, web/);
     expect(tty.stdout.match(/Pull complete/g)?.length ?? 0).toBeGreaterThanOrEqual(LAYERS);
+    expect(tty.stdout).toMatch(/Container \S+-app-1\s+Started/); // Compose's own progress
     expect(tty.stdout).toMatch(/updated and healthy: app, web/);
   });
 
