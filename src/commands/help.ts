@@ -44,10 +44,14 @@ export function groupedHelp(commands: readonly Command[], color = false): string
     lines.push("");
   }
   lines.push("Options:");
-  const ow = Math.max(...GLOBAL_OPTIONS.map(([o]) => o.length)) + 2;
-  for (const [o, d] of GLOBAL_OPTIONS) lines.push(`  ${o.padEnd(ow)}${d}`);
-  lines.push(`  ${"-h, --help".padEnd(ow)}Show help (also: docker versions help COMMAND)`);
-  lines.push(`  ${"--version".padEnd(ow)}Show the plugin's version (${VERSION})`);
+  // Long names line up whether or not a one-letter alias comes first, as in Docker's help.
+  const options: [string, string][] = [
+    ...GLOBAL_OPTIONS,
+    ["-h, --help", "Show help (also: docker versions help COMMAND)"],
+    ["--version", `Show the plugin's version (${VERSION})`],
+  ].map(([o, d]) => [/^-[a-zA-Z],/.test(o as string) ? (o as string) : `    ${o}`, d as string]);
+  const ow = Math.max(...options.map(([o]) => o.length)) + 3;
+  for (const [o, d] of options) lines.push(`  ${o.padEnd(ow)}${d}`);
   lines.push(
     "",
     "Docker's own options (--context, -H, --config) go before 'versions' and reach every docker command it runs.",
@@ -105,7 +109,7 @@ export function commandHelp(cmd: Command, color = false): string {
     for (const [line, what] of cmd.examples) lines.push(`  # ${what}`, `  ${line}`, "");
   }
   lines.push(
-    "Global options (-f, -p, --project-directory, --env-file, --profile, --manifest, -q): docker versions --help",
+    "Global options (-f, -p, --project-directory, --env-file, --profile, --manifest, -q) go before the command: docker versions --help",
   );
   return `${lines.join("\n")}\n`;
 }
