@@ -68,7 +68,7 @@ export const commands: Command[] = built;
 // or have nothing to do with the record.
 const NO_JOURNAL_WARNING = new Set(["update-safe", "help-version", "completion", "__capture-logs"]);
 // Run by the plugin itself (the background log capture), never listed in help or completion.
-const internal = [captureLogs] as unknown as Command[];
+export const internal = [captureLogs] as unknown as Command[];
 
 interface GlobalArgs {
   file?: string[];
@@ -200,7 +200,8 @@ export async function run(
     );
     return 0;
   }
-  const badFlag = unknownFlag(args, commands, globalFlags);
+  // The internal commands take flags of their own too.
+  const badFlag = unknownFlag(args, [...commands, ...internal], globalFlags);
   if (badFlag) {
     process.stderr.write(`error: ${badFlag}\n`);
     return 2;
@@ -229,7 +230,15 @@ export async function run(
     .fail((msg, err) => {
       // yargs' own validation errors are usage errors too; anything else is a bug.
       if (err && err.name !== "YError") throw err;
-      fail(usageMessage(msg ?? err?.message ?? "invalid arguments", args, commands, globalFlags), 2);
+      fail(
+        usageMessage(
+          msg ?? err?.message ?? "invalid arguments",
+          args,
+          [...commands, ...internal],
+          globalFlags,
+        ),
+        2,
+      );
     });
   for (const cmd of [...commands, ...internal]) {
     parser.command({

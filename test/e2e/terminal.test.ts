@@ -337,6 +337,20 @@ describe.skipIf(!bed.available)("at the terminal", () => {
     },
   );
 
+  it("reports with --format: a template per row, json as --json, table as the default", async () => {
+    const lines = await dv("version", "--format", "{{.Service}}={{.Tag}} {{.Drift}}");
+    expect(lines.code, lines.stderr).toBe(0);
+    expect(lines.stdout).toBe("app=2.1.0 in sync\nweb=2.1.0 in sync\n");
+    const history = await dv("history", "--service", "app", "--format", "{{.Tag}}");
+    expect(history.stdout.split("\n")[0]).toBe("2.1.0");
+    // (status has uptimes, which move between two calls)
+    expect((await dv("version", "--format", "json")).stdout).toBe((await dv("version", "--json")).stdout);
+    expect((await dv("version", "--format", "table")).stdout).toBe((await dv("version")).stdout);
+    const bad = await dv("version", "--format", "{{.Tag | upper}}");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: --format: \{\{\.Tag \| upper\}\} is not supported/);
+  });
+
   it("help COMMAND is COMMAND --help, through docker", async () => {
     const a = await dv("help", "rollback-service");
     const b = await dv("rollback-service", "--help");

@@ -1,10 +1,10 @@
 // Help and usage messages as a user meets them: the CLI's entry point run in-process with the
 // words typed, its stdout and stderr collected. None of these words reach Docker.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { commands, globalOptions, run } from "../../src/cli.js";
+import { commands, globalOptions, internal, run } from "../../src/cli.js";
 import { recordSpec } from "../../src/commands/flags.js";
 import { commandHelp, groupedHelp } from "../../src/commands/help.js";
-import { route, usageMessage } from "../../src/commands/usage.js";
+import { route, unknownFlag, usageMessage } from "../../src/commands/usage.js";
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
@@ -139,6 +139,12 @@ describe("usage messages", () => {
       ["-q", "-p", "x", "status", "--help"],
     ])
       expect((await cli(...args)).code, args.join(" ")).toBe(0);
+  });
+
+  it("the hidden log capture's own flags are known (updb and up start it with them)", () => {
+    const all = [...commands, ...internal];
+    expect(unknownFlag(["__capture-logs", "--kind", "db"], all, globals)).toBeNull();
+    expect(unknownFlag(["-p", "x", "__capture-logs", "--kind=app"], all, globals)).toBeNull();
   });
 
   it("rewrites yargs' wording for each kind of complaint", () => {
