@@ -96,6 +96,8 @@ export function unknownFlag(
       continue;
     }
     if (flagFor(a, flags) || ANSWERED.has(a)) continue;
+    // -fcompose.yaml: a one-letter flag with its value attached
+    if (/^-[a-zA-Z][^=]/.test(a) && flags.some((f) => f.short === a[1] && f.type !== "boolean")) continue;
     // -vq: a cluster of one-letter boolean flags
     const letters = a.startsWith("--") ? [] : [...a.slice(1)];
     if (letters.length > 1 && letters.every((l) => flags.some((f) => f.short === l && f.type === "boolean")))

@@ -137,6 +137,7 @@ describe("usage messages", () => {
       ["up", "--no-wait", "--help"],
       ["status", "--json=true", "--help"],
       ["-q", "-p", "x", "status", "--help"],
+      ["-pname", "-fcompose.yaml", "status", "--help"],
     ])
       expect((await cli(...args)).code, args.join(" ")).toBe(0);
   });
