@@ -57,8 +57,9 @@ export const updateSafe: Command<Args> = {
   async run(args, versions, out) {
     const steps: string[] = [];
     const runner = new UpdateSafe(versions, {
-      step: (line) => (args.json ? steps.push(line) : out.write(`${line}\n`)),
-      interactive: Boolean(process.stdout.isTTY),
+      step: (line) =>
+        args.json ? steps.push(line) : versions.ctx.quiet ? undefined : out.write(`${line}\n`),
+      interactive: versions.drawsProgress,
     });
     const r = await runner.run({
       dryRun: args.dryRun,
