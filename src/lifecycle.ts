@@ -652,7 +652,8 @@ export class Lifecycle {
           role: role.role,
           roleSource: role.source,
           drift: row ? row.drift : driftUnknown ? "unknown" : "untracked",
-          next: row?.next ?? this.untrackedNext(s.service, base.manifest.present, driftUnknown, project),
+          // A tracked service in sync has no next step; only an untracked one is told to record itself.
+          next: row ? row.next : this.untrackedNext(s.service, base.manifest.present, driftUnknown, project),
           containers: s.containers.map((c) => {
             const info = infos.find((i) => i.name === c.name);
             const started = info?.startedAt ? Date.parse(info.startedAt) : Number.NaN;

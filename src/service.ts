@@ -14,7 +14,15 @@ import {
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
-import { appendJournal, parseVersion, readAudit, updateState } from "./adapters/journal.js";
+import {
+  appendJournal,
+  parseVersion,
+  RESUME_NEXT,
+  readAudit,
+  touchedServices,
+  unfinishedRun,
+  updateState,
+} from "./adapters/journal.js";
 import { ownedFileStat } from "./adapters/owned-files.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
 import { manifestDigest } from "./adapters/registry/manifests.js";
@@ -64,6 +72,10 @@ export interface Context {
   now?: () => Date;
   /** Where progress lines go (stderr by default). */
   progress?: (line: string) => void;
+  /** No progress at all: neither Docker's own nor our lines (--quiet, for scripts). */
+  quiet?: boolean;
+  /** stdout is a terminal: Docker and Compose may draw their own progress there. */
+  terminal?: boolean;
 }
 
 export interface ServiceStatus {
@@ -218,8 +230,31 @@ export class Versions {
     return recordTime(this.ctx.now ? this.ctx.now() : new Date());
   }
 
+  /** Docker and Compose draw their own progress (a terminal, and no --quiet). */
+  get drawsProgress(): boolean {
+    return Boolean(this.ctx.terminal) && !this.ctx.quiet;
+  }
+
+  /** How many pulls run at once: one while Docker draws, whose progress would interleave. */
+  private get pullLimit(): number {
+    return this.drawsProgress ? 1 : CONCURRENCY;
+  }
+
+  /** `docker compose pull`: Compose's progress on a terminal, quiet with its error kept otherwise. */
+  private async composePull(project: ComposeProject, services: string[]): Promise<void> {
+    const draw = this.drawsProgress;
+    const res = await compose(this.ctx.cli, project, ["pull", ...(draw ? [] : ["--quiet"]), ...services], {
+      inherit: draw ? "stdout" : false,
+    });
+    if (res.code !== 0)
+      throw new UserError(
+        `docker compose pull${services.length ? ` ${services.join(" ")}` : ""} failed: ${lastLine(res.stderr) || `exit ${res.code}`}`,
+      );
+  }
+
   private progress(line: string): void {
     // Progress is for people watching; scripts get stderr with errors only.
+    if (this.ctx.quiet) return;
     if (this.ctx.progress) this.ctx.progress(line);
     else if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
   }
@@ -253,15 +288,22 @@ export class Versions {
     const ref = v.digest ? `${repository}@${v.digest}` : `${repository}:${v.tag}`;
     const local = await inspectImage(this.ctx.cli, ref);
     if (local) return v.digest ?? digestFor(local, repository);
-    await pullImage(this.ctx.cli, ref);
+    await pullImage(this.ctx.cli, ref, { progress: this.drawsProgress });
     const pulled = await inspectImage(this.ctx.cli, ref);
     return v.digest ?? (pulled ? digestFor(pulled, repository) : undefined);
+  }
+
+  /** The digest `repository:tag` has locally or in the registry; a tag that is nowhere is an error. */
+  private async tagDigest(repository: string, tag: string): Promise<string | undefined> {
+    const local = await inspectImage(this.ctx.cli, `${repository}:${tag}`);
+    if (local) return digestFor(local, repository);
+    return (await manifestDigest(this.registry(), parseReference(`${repository}:${tag}`), tag)).digest;
   }
 
   /** Pulls `repository:tag` from the registry and returns the digest it has there. */
   async pullImageTag(repository: string, tag: string): Promise<string | undefined> {
     const ref = `${repository}:${tag}`;
-    await pullImage(this.ctx.cli, ref);
+    await pullImage(this.ctx.cli, ref, { progress: this.drawsProgress });
     const info = await inspectImage(this.ctx.cli, ref);
     return info ? digestFor(info, repository) : undefined;
   }
@@ -312,7 +354,7 @@ export class Versions {
     );
     const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
     const pins = pinPlanFor(manifest, images).pins;
-    return Promise.all(
+    const rows = await Promise.all(
       Object.entries(manifest.services)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(async ([service, rec]): Promise<VersionRow> => {
@@ -367,6 +409,14 @@ export class Versions {
           return { ...row, drift: "in sync", next: undefined };
         }),
     );
+    // An update-safe run cut short (not one still running): what it touched is finished (or
+    // undone) before anything else.
+    const open = (await updateState(paths.manifest)).interrupted;
+    if (open) {
+      const touched = touchedServices(open);
+      for (const r of rows) if (touched.has(r.service)) r.next = RESUME_NEXT;
+    }
+    return rows;
   }
 
   /** `version-history`: per service its deployments, current and previous marked. */
@@ -394,6 +444,15 @@ export class Versions {
     };
   }
 
+  /** The tags a service's history holds (every tracked service's without one), newest first. */
+  async historyTags(service?: string): Promise<string[]> {
+    const loaded = await readManifest(await this.manifestPath());
+    const records = Object.entries(loaded?.manifest.services ?? {})
+      .filter(([name]) => service === undefined || name === service)
+      .map(([, rec]) => rec);
+    return [...new Set(records.flatMap((rec) => [rec.current_tag, ...rec.history.map((h) => h.tag)]))];
+  }
+
   /** `pull`: the manifest's versions by digest; without a manifest, what the compose file names. */
   async pull(
     opts: PullOptions = {},
@@ -402,10 +461,7 @@ export class Versions {
     if (opts.service) this.checkService(project, opts.service);
     const loaded = await readManifest((await this.paths()).manifest);
     if (!loaded) {
-      const res = await compose(this.ctx.cli, project, ["pull", ...(opts.service ? [opts.service] : [])], {
-        inherit: true,
-      });
-      if (res.code !== 0) throw new UserError(`docker compose pull failed (exit ${res.code})`);
+      await this.composePull(project, opts.service ? [opts.service] : []);
       return {
         mode: "compose",
         pulled: opts.service ? [opts.service] : Object.keys(project.services),
@@ -418,7 +474,7 @@ export class Versions {
     );
     const pulled: string[] = [];
     const present: string[] = [];
-    await mapLimit(names, CONCURRENCY, async (service) => {
+    await mapLimit(names, this.pullLimit, async (service) => {
       const rec = loaded.manifest.services[service];
       if (!rec) return; // not tracked: Compose's own pull covers it below
       const repo = this.repositoryOf(service, rec, images);
@@ -428,16 +484,14 @@ export class Versions {
         return;
       }
       this.progress(`pulling ${service}: ${ref}`);
-      await pullImage(this.ctx.cli, ref);
+      await pullImage(this.ctx.cli, ref, { progress: this.drawsProgress });
       pulled.push(service);
     });
     const untracked = (opts.service ? [opts.service] : Object.keys(project.services)).filter(
       (s) => !has(loaded.manifest.services, s) && project.services[s]?.image,
     );
     if (untracked.length > 0) {
-      const res = await compose(this.ctx.cli, project, ["pull", ...untracked], { inherit: true });
-      if (res.code !== 0)
-        throw new UserError(`docker compose pull ${untracked.join(" ")} failed (exit ${res.code})`);
+      await this.composePull(project, untracked);
       pulled.push(...untracked);
     }
     return { mode: "manifest", pulled: pulled.sort(), present: present.sort() };
@@ -498,8 +552,7 @@ export class Versions {
     const loaded = await readManifest(paths.manifest);
     if (!loaded) {
       if (opts.dryRun) return { mode: "compose" };
-      const res = await compose(this.ctx.cli, project, ["pull"], { inherit: true });
-      if (res.code !== 0) throw new UserError(`docker compose pull failed (exit ${res.code})`);
+      await this.composePull(project, []);
       return { mode: "compose" };
     }
     const images = serviceImages(project);
@@ -538,7 +591,7 @@ export class Versions {
         repository: this.repositoryOf(service, rec, images),
       }));
     const client = this.registry();
-    const found = await mapLimit(targets, CONCURRENCY, async (t) => {
+    const found = await mapLimit(targets, opts.dryRun ? CONCURRENCY : this.pullLimit, async (t) => {
       if (opts.dryRun)
         return {
           ...t,
@@ -718,7 +771,10 @@ export class Versions {
         throw new UserError(
           `no previous version of '${opts.service}' to roll back to (its history holds only ${rec.current_tag})`,
         );
-      const to = entry ? { tag: entry.tag, digest: entry.digest } : { tag: opts.to as string };
+      const to: VersionRef = entry ? { tag: entry.tag, digest: entry.digest } : { tag: opts.to as string };
+      // Not in the history: a dry run still says whether the tag exists (the engine, else the registry).
+      if (!entry && opts.dryRun)
+        to.digest = await this.tagDigest(this.repositoryOf(opts.service, rec, images), to.tag);
       group = groupMembers(manifest, images, opts.service);
       for (const service of group) targets.push({ service, to: { ...to } });
     } else if (interrupted) {
@@ -741,7 +797,7 @@ export class Versions {
     }
     if (!opts.dryRun) {
       // Members of one group share a repository: what one resolves to, all do.
-      await mapLimit(group.length > 1 ? targets.slice(0, 1) : targets, CONCURRENCY, async (t) => {
+      await mapLimit(group.length > 1 ? targets.slice(0, 1) : targets, this.pullLimit, async (t) => {
         const repo = this.repositoryOf(t.service, manifest.services[t.service], images);
         t.to.digest = await this.ensureLocal(repo, t.to);
       });
@@ -829,11 +885,16 @@ export class Versions {
   async recreate(services: string[]): Promise<string[]> {
     const project = await this.project();
     const withEnv = { ...project, envFiles: await this.composeEnvFiles() };
+    // On a terminal Compose draws its own progress (and prints its own error above ours).
+    const draw = this.drawsProgress;
     const res = await compose(this.ctx.cli, withEnv, ["up", "-d", "--no-deps", ...services], {
       env: await this.clearedVariables(),
+      inherit: draw,
     });
     if (res.code !== 0)
-      throw new UserError(`docker compose up ${services.join(" ")} failed: ${lastLine(res.stderr)}`);
+      throw new UserError(
+        `docker compose up ${services.join(" ")} failed: ${(draw ? "" : lastLine(res.stderr)) || `exit ${res.code}`}`,
+      );
     return services;
   }
 

@@ -7,11 +7,11 @@ import type { Versions } from "../service.js";
 import { dryRunOption, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
 
-/** The lifecycle service of a command: steps go to stdout, Compose draws on a terminal. */
+/** The lifecycle service of a command: steps go to stdout, Compose draws on a terminal; --quiet: neither. */
 export function lifecycleFor(versions: Versions, out: Out): Lifecycle {
   return new Lifecycle(versions, {
-    step: (line) => out.write(`${line}\n`),
-    interactive: Boolean(process.stdout.isTTY),
+    step: (line) => (versions.ctx.quiet ? undefined : out.write(`${line}\n`)),
+    interactive: versions.drawsProgress,
   });
 }
 

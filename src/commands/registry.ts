@@ -2,6 +2,7 @@
 import { json, paint, table, warn } from "../render.js";
 import { dryRunOption, jsonOption, renderChanges, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { formatOption, outputFormat, renderTemplate } from "./format.js";
 import { notifyOptions, prometheusOption } from "./notify-options.js";
 
 export const resolveTags: Command<{ dryRun: boolean; json: boolean }> = {
@@ -23,6 +24,7 @@ export const resolveTags: Command<{ dryRun: boolean; json: boolean }> = {
 
 export const checkUpdates: Command<{
   json: boolean;
+  format?: string;
   prereleases: boolean;
   exitCode: boolean;
   service?: string;
@@ -54,14 +56,17 @@ export const checkUpdates: Command<{
         describe: "Exit 2 when something newer exists in a service's line (for scripts)",
       })
       .option("prometheus", prometheusOption)
-      .option("json", jsonOption),
+      .option("json", jsonOption)
+      .option("format", formatOption),
   async run(args, versions, out) {
+    const format = outputFormat(args);
     const unattended = versions.unattended();
     const notify = { notify: args.notify, notifyCommand: args.notifyCommand, prometheus: args.prometheus };
     unattended.destinations(notify); // a bad --notify is a usage error before the registry is asked
     const rows = await versions.checkUpdates({ prereleases: args.prereleases, service: args.service });
     const available = rows.some((r) => r.available);
-    if (args.json) out.write(json(rows));
+    if (format.kind === "json") out.write(json(rows));
+    else if (format.kind === "template") out.write(renderTemplate(format.template, rows));
     else {
       const list = (tags: readonly string[] | undefined) => (tags && tags.length > 0 ? tags.join(", ") : "-");
       const floating = (r: (typeof rows)[number]) =>

@@ -2,6 +2,7 @@
 // uptime, restarts and drift, and whether the log captures run.
 import { json, paint, table } from "../render.js";
 import type { Command } from "./command.js";
+import { formatOption, outputFormat, renderTemplate } from "./format.js";
 import { lifecycleFor } from "./lifecycle.js";
 import { prometheusOption } from "./notify-options.js";
 
@@ -20,23 +21,33 @@ export function nextSteps(rows: readonly { service: string; drift: string; next?
   return lines.length > 0 ? `\nNext:\n${lines.join("")}` : "";
 }
 
-export const status: Command<{ json: boolean; prometheus?: string }> = {
+export const status: Command<{ json: boolean; format?: string; prometheus?: string }> = {
   name: "status",
   examples: [
     ["docker versions status", "every service: role, image, state, uptime, restarts, drift"],
     ["docker versions -f prod.yaml status --json", "the same for scripts, for another compose file"],
+    [
+      "docker versions status --format '{{.Service}} {{.Drift}}'",
+      "one line per service, fields of the JSON rows",
+    ],
   ],
   describe: "Show the project, its manifest and the state of every service",
   group: "Start and stop",
   builder: (y) =>
     y
-      .option("json", { type: "boolean", default: false, describe: "Print JSON for scripts" })
+      .option("json", { type: "boolean", default: false, describe: "Print JSON for scripts (--format json)" })
+      .option("format", formatOption)
       .option("prometheus", prometheusOption),
   async run(args, versions, out) {
+    const format = outputFormat(args);
     const report = await lifecycleFor(versions, out).status();
     if (args.prometheus) await versions.unattended().writeStatusMetrics(args.prometheus, report.services);
-    if (args.json) {
+    if (format.kind === "json") {
       out.write(json(report));
+      return 0;
+    }
+    if (format.kind === "template") {
+      out.write(renderTemplate(format.template, report.services));
       return 0;
     }
     out.write(`Project:   ${report.project}\n`);

@@ -68,8 +68,9 @@ export const updateSafe: Command<Args> = {
   async run(args, versions, out) {
     const steps: string[] = [];
     const runner = new UpdateSafe(versions, {
-      step: (line) => (args.json ? steps.push(line) : out.write(`${line}\n`)),
-      interactive: Boolean(process.stdout.isTTY),
+      step: (line) =>
+        args.json ? steps.push(line) : versions.ctx.quiet ? undefined : out.write(`${line}\n`),
+      interactive: versions.drawsProgress,
     });
     const notify = { notify: args.notify, notifyCommand: args.notifyCommand };
     const r = await versions.unattended().notifyingUpdate(

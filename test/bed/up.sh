@@ -24,6 +24,11 @@ command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # from starting) and `systemd-analyze verify` for the unit files (systemd itself is not run).
 command -v crontab >/dev/null 2>&1 || need_apt+=(cron)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+# The terminal tests: a real pty in tmux; bash with Debian's completion, zsh and fish.
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+[ -f /usr/share/bash-completion/bash_completion ] || need_apt+=(bash-completion)
+command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
+command -v fish >/dev/null 2>&1 || need_apt+=(fish)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
