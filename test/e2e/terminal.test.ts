@@ -191,7 +191,7 @@ describe.skipIf(!bed.available)("at the terminal", () => {
     };
     expect(await complete("rollback-s")).toEqual(["rollback-service"]);
     expect(await complete("rollback-service", "--")).toEqual(["--apply", "--dry-run", "--json", "--service"]);
-    expect(await complete("check-updates", "--p")).toEqual(["--prereleases"]);
+    expect(await complete("check-updates", "--p")).toEqual(["--prereleases", "--prometheus"]);
     expect(await complete("rollback-to", "--service", "")).toEqual(["app", "web"]);
     const tags = await complete("rollback-to", "--service", "app", "--tag", "");
     expect(tags).toEqual(expect.arrayContaining(["1.0.0", "1.1.0", "2.1.0"]));
