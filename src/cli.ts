@@ -7,7 +7,7 @@ import { captureLogs } from "./commands/capture.js";
 import type { Command } from "./commands/command.js";
 import { completeWords, completion } from "./commands/completion.js";
 import { generateEnv } from "./commands/generate-env.js";
-import { groupedHelp, helpVersion } from "./commands/help.js";
+import { groupedHelp, helpVersionCommand } from "./commands/help.js";
 import { down, restart, up, update, updb } from "./commands/lifecycle.js";
 import { dblogsErrors, dblogsToday, logs, logsToday } from "./commands/logs.js";
 import { migrateVersions } from "./commands/migrate-versions.js";
@@ -21,7 +21,7 @@ import { versionHistory } from "./commands/version-history.js";
 import { versionPull, versionSet } from "./commands/version-pull.js";
 import { shown } from "./core/shown-text.js";
 import type { SplitArgv } from "./docker-globals.js";
-import { asUserError, UserError } from "./errors.js";
+import { renderError, UserError, usageError } from "./errors.js";
 import { VERSION } from "./meta.js";
 import { terminalOut, warn } from "./render.js";
 import { Versions } from "./service.js";
@@ -52,7 +52,7 @@ const built = [
   resolveTags,
   checkUpdates,
   updateSafe,
-  helpVersion,
+  helpVersionCommand(() => commands),
   completion,
 ] as unknown as Command[];
 export const commands: Command[] = built;
@@ -114,8 +114,8 @@ export function globalOptions(y: Argv): Argv<GlobalArgs> {
     }) as Argv<GlobalArgs>;
 }
 
-function fail(message: string, code: number): never {
-  throw new UserError(message, code);
+function fail(message: string): never {
+  throw usageError(message);
 }
 
 /**
@@ -127,8 +127,9 @@ async function warnIfInterrupted(versions: Versions): Promise<void> {
     const state = await updateState(await versions.manifestPath());
     if (state.live) process.stderr.write(`note: ${shown(describeLive(state.live))}\n`);
     else if (state.interrupted) warn(describeUnfinished(state.interrupted));
-  } catch {
-    // no project or no manifest: the command itself reports what matters
+  } catch (err) {
+    // No project or no manifest: the command itself reports what matters. A bug is not hidden.
+    if (!(err instanceof UserError)) throw err;
   }
 }
 
@@ -136,8 +137,9 @@ async function warnIfInterrupted(versions: Versions): Promise<void> {
 async function settleRecord(versions: Versions): Promise<void> {
   try {
     await versions.manifestPath();
-  } catch {
-    return; // no project: the command itself reports that
+  } catch (err) {
+    if (err instanceof UserError) return; // no project: the command itself reports that
+    throw err;
   }
   await versions.settleRecord();
 }
@@ -174,9 +176,9 @@ export async function run(
       if (err && err.name !== "YError") throw err;
       msg ||= err?.message ?? "";
       // yargs' suggestion alone ("Did you mean logs?") does not say what was wrong.
-      if (msg?.startsWith("Did you mean")) fail(`unknown command '${args[0]}'. ${msg}`, 2);
+      if (msg?.startsWith("Did you mean")) fail(`unknown command '${args[0]}'. ${msg}`);
       // yargs spreads some messages over lines; an error is one line.
-      fail((msg ?? "invalid arguments").replace(/\s*\n\s*/g, " "), 2);
+      fail((msg ?? "invalid arguments").replace(/\s*\n\s*/g, " "));
     });
   for (const cmd of [...commands, ...internal]) {
     parser.command({
@@ -210,9 +212,8 @@ export async function run(
     await parser.parseAsync();
     return exitCode;
   } catch (err) {
-    const user = asUserError(err);
-    if (!user) throw err;
-    process.stderr.write(`error: ${shown(user.message)}\n`);
-    return user.exitCode;
+    const { text, exitCode } = renderError(err, shown);
+    process.stderr.write(text);
+    return exitCode;
   }
 }

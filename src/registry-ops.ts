@@ -7,6 +7,7 @@ import { dockerConfigDir } from "./adapters/registry/auth.js";
 import { mapLimit, RegistryClient } from "./adapters/registry/client.js";
 import { checkUpdates, resolveTag } from "./adapters/registry/resolution.js";
 import type { ServiceRecord } from "./core/manifest.js";
+import type { Resolved } from "./core/plan.js";
 import type { AvailableUpdates } from "./core/updates.js";
 import { UserError } from "./errors.js";
 
@@ -35,30 +36,6 @@ export function registryClient(
     env,
     onWait: (line) => process.stderr.write(`${line}\n`),
   });
-}
-
-export interface Resolved {
-  service: string;
-  from: string;
-  /** The most specific tag with the digest; `from` itself when nothing more specific exists. */
-  to: string | null;
-  /** Why a floating tag could not be resolved (the tag is kept). */
-  reason?: string;
-  /** Set when no tag has the digest and the image's version label named the tag instead. */
-  byLabel?: boolean;
-}
-
-/** Warnings to show about resolutions: kept floating tags, and tags taken from a label. */
-export function resolutionWarnings(resolved: readonly Resolved[], nextStep?: string): string[] {
-  return resolved.flatMap((r) =>
-    r.to === null
-      ? [`kept '${r.from}' for ${r.service}: ${r.reason}${nextStep ? `; ${nextStep}` : ""}`]
-      : r.byLabel
-        ? [
-            `${r.service}: no tag has the digest of '${r.from}'; named it ${r.to} from the image's org.opencontainers.image.version label`,
-          ]
-        : [],
-  );
 }
 
 /**

@@ -3,129 +3,52 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import {
-  type ComposeOptions,
-  type ComposeProject,
-  compose,
-  listContainers,
-  loadProject,
-  manifestPathFor,
-  type ServiceSpec,
-} from "./adapters/compose.js";
-import { type DockerCli, lastLine } from "./adapters/docker.js";
+import { type ComposeProject, compose, listContainers, type ServiceSpec } from "./adapters/compose.js";
 import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
 import { appendJournal, parseVersion, readAudit, updateState } from "./adapters/journal.js";
-import { ownedFileStat } from "./adapters/owned-files.js";
-import type { RegistryClient } from "./adapters/registry/client.js";
-import { manifestDigest } from "./adapters/registry/manifests.js";
 import { backupFile, withLock, writeAtomic } from "./adapters/store.js";
 import { findImageSites, replaceImage } from "./core/compose-edit.js";
 import { parseComposeText } from "./core/compose-yaml.js";
-import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./core/history.js";
+import { previousVersion, recordDeployment } from "./core/history.js";
 import { mapLimit } from "./core/limit.js";
 import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
 import { byName, has } from "./core/names.js";
 import { type Pin, planPins } from "./core/pinning.js";
-import { isValidTag, parseReference } from "./core/reference.js";
-import { decideRole, type Role } from "./core/roles.js";
-import { recordTime } from "./core/time.js";
-import { UserError } from "./errors.js";
 import {
-  ensureEnvMatches,
+  type ChangeReport,
+  planRecord,
+  planRename,
+  planRollback,
+  type RecordPlan,
+  type Resolved,
+  resolutionWarnings,
+  type Target,
+  type VersionRef,
+} from "./core/plan.js";
+import { isValidTag, parseReference } from "./core/reference.js";
+import { decideRole } from "./core/roles.js";
+import type { StatusReport, VersionRow } from "./core/status.js";
+import { UserError } from "./errors.js";
+import { floatingPlan } from "./floating.js";
+import { Lifecycle, type LifecycleIO, type LifecycleStatus } from "./lifecycle.js";
+import { ProjectLogs } from "./project-logs.js";
+import {
   envFor,
   groupMembers,
-  type LoadedManifest,
   mutateRecord,
   pinPlanFor,
-  type RecordPaths,
   readManifest,
-  recordPaths,
   requireManifest,
   type ServiceImage,
   serviceImages,
-  settleRecord,
 } from "./record.js";
-import {
-  type Resolved,
-  registryClient,
-  resolutionWarnings,
-  resolveFloating,
-  type UpdateRow,
-  updatesFor,
-} from "./registry-ops.js";
+import { resolveFloating, type UpdateRow, updatesFor } from "./registry-ops.js";
+import { UpdateSafe, type UpdateSafeOptions, type UpdateSafeReport } from "./update-safe.js";
+import { type Context, Workspace } from "./workspace.js";
 
-export interface Context {
-  cli: DockerCli;
-  compose: ComposeOptions;
-  /** Where the manifest lives when not next to the first compose file. */
-  manifest?: string;
-  /** The clock, injectable for tests. */
-  now?: () => Date;
-  /** Where progress lines go (stderr by default). */
-  progress?: (line: string) => void;
-}
-
-export interface ServiceStatus {
-  service: string;
-  image: string;
-  containers: { name: string; state: string; health: string; exitCode: number; status: string }[];
-}
-
-export interface StatusReport {
-  project: string;
-  composeFiles: string[];
-  manifest: { path: string; present: boolean };
-  services: ServiceStatus[];
-}
-
-export interface VersionRef {
-  tag: string;
-  digest?: string;
-}
-
-export interface Change {
-  service: string;
-  /** The floating tag this version was pulled as, when it was resolved to a semantic tag. */
-  resolvedFrom?: string;
-  from?: VersionRef;
-  to: VersionRef;
-}
-
-/** The floating tags' news: what would change (to the semantic tag where one matched). */
-export interface FloatingPlan {
-  changes: Change[];
-  unchanged: string[];
-  /** One per floating tag that could not be resolved (the tag is kept). */
-  warnings: string[];
-}
-
-export interface ChangeReport {
-  changes: Change[];
-  unchanged: string[];
-  dryRun: boolean;
-  /** Backup of the manifest taken before the change, when there was one. */
-  backup: string | null;
-  warnings: string[];
-  /** Services whose containers were recreated (rollback --apply). */
-  applied: string[];
-}
-
-export interface VersionRow {
-  service: string;
-  tag: string;
-  digest?: string;
-  custom: boolean;
-  updatedAt?: string;
-  updatedBy?: string;
-  /** Database or app (manifest, then the com.docker-versions.role label, then the image). */
-  role: Role;
-  drift: "in sync" | "drift" | "not running" | "unknown" | "unpinned";
-  /** How Compose is made to run the record: versions.env, the compose file's own digest, or not at all. */
-  pinnedBy: "versions.env" | "compose file" | "nothing";
-  running?: string;
-  /** Why the state is not "in sync", and the command (or edit) that makes it so. */
-  next?: string;
-}
+export type { Change, ChangeReport, FloatingPlan, VersionRef } from "./core/plan.js";
+export type { ServiceStatus, StatusReport, VersionRow } from "./core/status.js";
+export type { Context } from "./workspace.js";
 
 export interface HistoryReport {
   services: {
@@ -194,82 +117,95 @@ export interface RollbackOptions {
 const CONCURRENCY = 4;
 
 export class Versions {
-  #project?: Promise<ComposeProject>;
-  #registry?: RegistryClient;
+  readonly ws: Workspace;
 
-  constructor(readonly ctx: Context) {}
+  constructor(ctx: Context) {
+    this.ws = new Workspace(ctx);
+  }
 
   /** The Compose project, loaded once per operation. */
   project(): Promise<ComposeProject> {
-    this.#project ??= loadProject(this.ctx.cli, this.ctx.compose);
-    return this.#project;
+    return this.ws.project();
   }
 
-  async manifestPath(): Promise<string> {
-    return manifestPathFor(await this.project(), this.ctx.manifest, this.ctx.cli.cwd);
+  manifestPath(): Promise<string> {
+    return this.ws.manifestPath();
   }
 
-  private async paths(): Promise<RecordPaths> {
-    return recordPaths(await this.manifestPath());
+  /** Completes or reverts a change of the record a crashed command left half done. */
+  settleRecord(): Promise<void> {
+    return this.ws.settleRecord();
   }
 
-  private now(): string {
-    return recordTime(this.ctx.now ? this.ctx.now() : new Date());
+  /** The lifecycle operations (updb, up, down, restart, logs) over this service's workspace. */
+  lifecycle(io: LifecycleIO = {}): Lifecycle {
+    return new Lifecycle(this.ws, io);
   }
 
-  private progress(line: string): void {
-    // Progress is for people watching; scripts get stderr with errors only.
-    if (this.ctx.progress) this.ctx.progress(line);
-    else if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
+  /** The project's logs: Compose's, the captured files, the databases' errors, the capture itself. */
+  logs(io: LifecycleIO = {}): ProjectLogs {
+    return new ProjectLogs(this.ws, this.lifecycle(io));
   }
 
-  /** Checks a --service value against the project (and the manifest when given). */
-  private checkService(project: ComposeProject, service: string, manifest?: Manifest): void {
-    if (!has(project.services, service)) {
-      throw new UserError(
-        `unknown service '${service}' (the project has: ${Object.keys(project.services).sort().join(", ")})`,
-      );
+  /** `update-safe`: the production update, rolled back by itself when it is not healthy. */
+  updateSafe(opts: UpdateSafeOptions = {}, io: LifecycleIO = {}): Promise<UpdateSafeReport> {
+    return new UpdateSafe(this.ws, io).run(opts);
+  }
+
+  /** `status`: every service with role, state, health, uptime, restarts and drift, and the captures. */
+  async status(io: LifecycleIO = {}): Promise<LifecycleStatus> {
+    const base = await this.composeStatus();
+    let rows: VersionRow[] = [];
+    let driftUnknown = false;
+    if (base.manifest.present) {
+      try {
+        rows = await this.version();
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        driftUnknown = true;
+      }
     }
-    if (manifest && !has(manifest.services, service)) {
-      throw new UserError(
-        `service '${service}' is not tracked in the manifest (tracked: ${Object.keys(manifest.services).sort().join(", ")})`,
+    return this.lifecycle(io).describe(base, rows, driftUnknown);
+  }
+
+  /** `update`: down, pull, build (the from-source workflow); starting again is the next step. */
+  async update(
+    opts: { dryRun?: boolean } = {},
+    io: LifecycleIO = {},
+  ): Promise<{ pulled: string[]; built: string[]; dryRun: boolean }> {
+    const lifecycle = this.lifecycle(io);
+    const project = await this.ws.project();
+    const built = Object.entries(project.services)
+      .filter(([, spec]) => spec.build !== undefined)
+      .map(([s]) => s)
+      .sort();
+    if (opts.dryRun) {
+      await lifecycle.down({ dryRun: true });
+      lifecycle.say("would pull the manifest's versions (or what the compose file names)");
+      lifecycle.say(
+        built.length > 0 ? `would build ${built.join(", ")}` : "nothing to build: no service has build:",
       );
+      return { pulled: [], built, dryRun: true };
     }
+    await lifecycle.down();
+    lifecycle.say("pulling");
+    const pulled = await this.pull();
+    lifecycle.say(
+      `pulled: ${pulled.pulled.join(", ") || "none"}${pulled.present.length ? `; already present: ${pulled.present.join(", ")}` : ""}`,
+    );
+    if (built.length > 0) {
+      lifecycle.say(`building ${built.join(", ")}`);
+      await lifecycle.composeStep(["build", ...built], "building");
+    } else lifecycle.say("nothing to build: no service has build:");
+    return { pulled: pulled.pulled, built, dryRun: false };
   }
 
-  private repositoryOf(
-    service: string,
-    rec: ServiceRecord | undefined,
-    images: Map<string, ServiceImage>,
-  ): string {
-    const repo = images.get(service)?.repository ?? rec?.image;
-    if (!repo) throw new UserError(`service '${service}' has no image in the compose file`);
-    return repo;
-  }
-
-  /** Makes `repository@digest` (or `repository:tag`) local, pulling only when the engine lacks it. */
-  private async ensureLocal(repository: string, v: VersionRef): Promise<string | undefined> {
-    const ref = v.digest ? `${repository}@${v.digest}` : `${repository}:${v.tag}`;
-    const local = await inspectImage(this.ctx.cli, ref);
-    if (local) return v.digest ?? digestFor(local, repository);
-    await pullImage(this.ctx.cli, ref);
-    const pulled = await inspectImage(this.ctx.cli, ref);
-    return v.digest ?? (pulled ? digestFor(pulled, repository) : undefined);
-  }
-
-  /** Pulls `repository:tag` from the registry and returns the digest it has there. */
-  async pullImageTag(repository: string, tag: string): Promise<string | undefined> {
-    const ref = `${repository}:${tag}`;
-    await pullImage(this.ctx.cli, ref);
-    const info = await inspectImage(this.ctx.cli, ref);
-    return info ? digestFor(info, repository) : undefined;
-  }
-
-  async status(): Promise<StatusReport> {
-    const project = await this.project();
+  /** The project, its files and its containers, before roles and drift are added. */
+  private async composeStatus(): Promise<StatusReport> {
+    const project = await this.ws.project();
     const [containers, manifestPath] = await Promise.all([
-      listContainers(this.ctx.cli, project),
-      this.manifestPath(),
+      listContainers(this.ws.ctx.cli, project),
+      this.ws.manifestPath(),
     ]);
     // With a record, a tracked service runs the recorded tag, not what the file defaults to.
     const recorded = (await readManifest(manifestPath))?.manifest.services ?? {};
@@ -300,13 +236,13 @@ export class Versions {
 
   /** `version`: each tracked service's record, and whether its container runs that digest. */
   async version(): Promise<VersionRow[]> {
-    const project = await this.project();
-    const paths = await this.paths();
+    const project = await this.ws.project();
+    const paths = await this.ws.paths();
     const { manifest } = await requireManifest(paths.manifest);
     const images = serviceImages(project);
-    const containers = await listContainers(this.ctx.cli, project);
+    const containers = await listContainers(this.ws.ctx.cli, project);
     const infos = await inspectContainers(
-      this.ctx.cli,
+      this.ws.ctx.cli,
       containers.filter((c) => c.state === "running").map((c) => c.id),
     );
     const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
@@ -352,7 +288,8 @@ export class Versions {
               next: `docker versions version-pull --service ${service} --tag ${rec.current_tag} (records its digest)`,
             };
           for (const c of running) {
-            if (!imageCache.has(c.imageId)) imageCache.set(c.imageId, inspectImage(this.ctx.cli, c.imageId));
+            if (!imageCache.has(c.imageId))
+              imageCache.set(c.imageId, inspectImage(this.ws.ctx.cli, c.imageId));
             const img = await imageCache.get(c.imageId);
             const digest = img ? digestFor(img, repo) : undefined;
             if (digest !== rec.image_digest)
@@ -370,9 +307,9 @@ export class Versions {
 
   /** `version-history`: per service its deployments, current and previous marked. */
   async history(opts: { service?: string } = {}): Promise<HistoryReport> {
-    const project = await this.project();
-    const { manifest } = await requireManifest((await this.paths()).manifest);
-    if (opts.service) this.checkService(project, opts.service, manifest);
+    const project = await this.ws.project();
+    const { manifest } = await requireManifest((await this.ws.paths()).manifest);
+    if (opts.service) this.ws.checkService(project, opts.service, manifest);
     const names = opts.service ? [opts.service] : Object.keys(manifest.services).sort();
     return {
       services: names.map((service) => {
@@ -397,11 +334,11 @@ export class Versions {
   async pull(
     opts: PullOptions = {},
   ): Promise<{ mode: "manifest" | "compose"; pulled: string[]; present: string[] }> {
-    const project = await this.project();
-    if (opts.service) this.checkService(project, opts.service);
-    const loaded = await readManifest((await this.paths()).manifest);
+    const project = await this.ws.project();
+    if (opts.service) this.ws.checkService(project, opts.service);
+    const loaded = await readManifest((await this.ws.paths()).manifest);
     if (!loaded) {
-      const res = await compose(this.ctx.cli, project, ["pull", ...(opts.service ? [opts.service] : [])], {
+      const res = await compose(this.ws.ctx.cli, project, ["pull", ...(opts.service ? [opts.service] : [])], {
         inherit: true,
       });
       if (res.code !== 0) throw new UserError(`docker compose pull failed (exit ${res.code})`);
@@ -420,21 +357,21 @@ export class Versions {
     await mapLimit(names, CONCURRENCY, async (service) => {
       const rec = loaded.manifest.services[service];
       if (!rec) return; // not tracked: Compose's own pull covers it below
-      const repo = this.repositoryOf(service, rec, images);
+      const repo = this.ws.repositoryOf(service, rec, images);
       const ref = rec.image_digest ? `${repo}@${rec.image_digest}` : `${repo}:${rec.current_tag}`;
-      if (await inspectImage(this.ctx.cli, ref)) {
+      if (await inspectImage(this.ws.ctx.cli, ref)) {
         present.push(service);
         return;
       }
-      this.progress(`pulling ${service}: ${ref}`);
-      await pullImage(this.ctx.cli, ref);
+      this.ws.progress(`pulling ${service}: ${ref}`);
+      await pullImage(this.ws.ctx.cli, ref);
       pulled.push(service);
     });
     const untracked = (opts.service ? [opts.service] : Object.keys(project.services)).filter(
       (s) => !has(loaded.manifest.services, s) && project.services[s]?.image,
     );
     if (untracked.length > 0) {
-      const res = await compose(this.ctx.cli, project, ["pull", ...untracked], { inherit: true });
+      const res = await compose(this.ws.ctx.cli, project, ["pull", ...untracked], { inherit: true });
       if (res.code !== 0)
         throw new UserError(`docker compose pull ${untracked.join(" ")} failed (exit ${res.code})`);
       pulled.push(...untracked);
@@ -442,67 +379,55 @@ export class Versions {
     return { mode: "manifest", pulled: pulled.sort(), present: present.sort() };
   }
 
-  /** Records `changes` (computed outside the lock) against the manifest as it is under the lock. */
-  private async record(
+  /**
+   * The one way a command changes the record: `plan` is computed against the manifest as it is
+   * under the lock (another command may have changed it since it was read), then committed as
+   * one transaction; a dry run plans against the manifest as read and commits nothing.
+   */
+  private async change(
     command: string,
     images: Map<string, ServiceImage>,
-    planned: { service: string; to: VersionRef; custom?: boolean; resolvedFrom?: string }[],
+    plan: (current: Manifest | null) => RecordPlan,
     dryRun: boolean,
   ): Promise<ChangeReport> {
-    const paths = await this.paths();
-    const at = this.now();
-    const compute = (current: LoadedManifest | null) => {
-      // Top-level settings (data_backup_command) carry over; only services change here.
-      const manifest: Manifest = {
-        schema: 1,
-        ...current?.manifest,
-        services: byName(current?.manifest.services),
-      };
-      const changes: Change[] = [];
-      const unchanged: string[] = [];
-      for (const p of planned) {
-        const rec = manifest.services[p.service];
-        const from = rec ? { tag: rec.current_tag, digest: rec.image_digest } : undefined;
-        const next = recordDeployment(rec, {
-          tag: p.to.tag,
-          digest: p.to.digest,
-          at,
-          source: command,
-          custom: p.custom,
-          image: images.get(p.service)?.repository,
-        });
-        if (next === rec) unchanged.push(p.service);
-        else {
-          manifest.services[p.service] = next;
-          changes.push({ service: p.service, from, to: p.to, resolvedFrom: p.resolvedFrom });
-        }
-      }
-      return { manifest: changes.length > 0 ? manifest : null, changes, unchanged };
-    };
+    const paths = await this.ws.paths();
     if (dryRun) {
-      const { changes, unchanged } = compute(await readManifest(paths.manifest));
+      const { changes, unchanged } = plan((await readManifest(paths.manifest))?.manifest ?? null);
       return { changes, unchanged, dryRun: true, backup: null, warnings: [], applied: [] };
     }
-    const out = await mutateRecord(paths, images, command, (current) => {
-      const { manifest, changes, unchanged } = compute(current);
-      return { manifest, result: { changes, unchanged } };
+    const out = await mutateRecord(paths, images, command, this.ws.clock(), (current) => {
+      const p = plan(current?.manifest ?? null);
+      return { manifest: p.manifest, result: p };
     });
-    return { ...out.result, dryRun: false, backup: out.backup, warnings: out.warnings, applied: [] };
+    const { changes, unchanged } = out.result;
+    return { changes, unchanged, dryRun: false, backup: out.backup, warnings: out.warnings, applied: [] };
+  }
+
+  /** Records `targets` (planned outside the lock) as deployments by `command`. */
+  private record(
+    command: string,
+    images: Map<string, ServiceImage>,
+    targets: Target[],
+    dryRun: boolean,
+  ): Promise<ChangeReport> {
+    const at = this.ws.at();
+    const withImage = targets.map((t) => ({ ...t, image: images.get(t.service)?.repository }));
+    return this.change(command, images, (current) => planRecord(current, withImage, at, command), dryRun);
   }
 
   /** `pull-latest`: the floating tag of every tracked service, recorded with its digest. */
   async pullLatest(opts: PullLatestOptions = {}): Promise<ChangeReport | { mode: "compose" }> {
-    const project = await this.project();
-    const paths = await this.paths();
+    const project = await this.ws.project();
+    const paths = await this.ws.paths();
     const loaded = await readManifest(paths.manifest);
     if (!loaded) {
       if (opts.dryRun) return { mode: "compose" };
-      const res = await compose(this.ctx.cli, project, ["pull"], { inherit: true });
+      const res = await compose(this.ws.ctx.cli, project, ["pull"], { inherit: true });
       if (res.code !== 0) throw new UserError(`docker compose pull failed (exit ${res.code})`);
       return { mode: "compose" };
     }
     const images = serviceImages(project);
-    const plan = await this.floatingPlan(loaded.manifest, images, { dryRun: opts.dryRun });
+    const plan = await floatingPlan(this.ws, loaded.manifest, images, { dryRun: opts.dryRun });
     const report = await this.record("pull-latest", images, plan.changes, Boolean(opts.dryRun));
     report.unchanged.push(...plan.unchanged);
     report.unchanged.sort();
@@ -510,142 +435,44 @@ export class Versions {
     return report;
   }
 
-  /**
-   * What the floating tags say now, for every tracked service of the project: each one is
-   * pulled (a dry run asks the registry for its digest instead) and, where the digest moved,
-   * named by the semantic tag with the same digest. Pulls all before returning, so a failure
-   * leaves nothing half-planned. Shared by pull-latest and update-safe.
-   */
-  async floatingPlan(
-    manifest: Manifest,
-    images: Map<string, ServiceImage>,
-    opts: { dryRun?: boolean; progress?: (line: string) => void } = {},
-  ): Promise<FloatingPlan> {
-    const say = opts.progress ?? ((line: string) => this.progress(line));
-    const project = await this.project();
-    const pins = pinPlanFor(manifest, images).pins;
-    const byFile = Object.keys(manifest.services)
-      .filter((s) => pins.get(s)?.state === "file")
-      .sort();
-    const targets = Object.entries(manifest.services)
-      .filter(([service]) => has(project.services, service) && !byFile.includes(service))
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([service, rec]) => ({
-        service,
-        rec,
-        tag: rec.floating_tag ?? "latest",
-        repository: this.repositoryOf(service, rec, images),
-      }));
-    const client = this.registry();
-    const found = await mapLimit(targets, CONCURRENCY, async (t) => {
-      if (opts.dryRun)
-        return {
-          ...t,
-          digest: (await manifestDigest(client, parseReference(`${t.repository}:${t.tag}`), t.tag)).digest,
-        };
-      say(`pulling ${t.service}: ${t.repository}:${t.tag}`);
-      return { ...t, digest: await this.pullImageTag(t.repository, t.tag) };
-    });
-    // A floating tag whose digest did not move is no change, even if the record names it by its semantic tag.
-    const moved = found.filter((f) => f.digest === undefined || f.digest !== f.rec.image_digest);
-    const resolved = await resolveFloating(
-      client,
-      moved.map((m) => ({ ...m, hint: m.rec.current_tag })),
-    );
-    return {
-      changes: moved.map((m) => {
-        const semantic = resolved.find((r) => r.service === m.service)?.to ?? undefined;
-        return {
-          service: m.service,
-          from: { tag: m.rec.current_tag, digest: m.rec.image_digest },
-          to: { tag: semantic ?? m.tag, digest: m.digest },
-          resolvedFrom: semantic && semantic !== m.tag ? m.tag : undefined,
-        };
-      }),
-      unchanged: [...found.filter((f) => !moved.includes(f)).map((f) => f.service), ...byFile],
-      warnings: [
-        ...byFile.map(
-          (s) => `${s} is pinned by digest in the compose file: left as it is (change the file to move it)`,
-        ),
-        ...resolutionWarnings(resolved, "run 'docker versions resolve-tags' later"),
-      ],
-    };
-  }
-
-  /** The registry client for this command (credentials from the user's Docker config). */
-  registry(): RegistryClient {
-    this.#registry ??= registryClient(this.ctx.cli.globals, this.ctx.cli.env, this.ctx.cli.cwd);
-    return this.#registry;
-  }
-
   /** `resolve-tags`: every floating tag in the manifest becomes the semantic tag with its digest. */
   async resolveTags(opts: { dryRun?: boolean } = {}): Promise<ChangeReport> {
-    const project = await this.project();
-    const paths = await this.paths();
+    const project = await this.ws.project();
+    const paths = await this.ws.paths();
     const { manifest } = await requireManifest(paths.manifest);
     const images = serviceImages(project);
     const items = Object.entries(manifest.services)
       .filter(([service]) => has(project.services, service))
       .map(([service, rec]) => ({
         service,
-        repository: this.repositoryOf(service, rec, images),
+        repository: this.ws.repositoryOf(service, rec, images),
         tag: rec.current_tag,
         digest: rec.image_digest,
       }));
-    const resolved = await resolveFloating(this.registry(), items);
+    const resolved = await resolveFloating(this.ws.registry(), items);
     const warnings = resolutionWarnings(resolved);
     const found = resolved.filter((r): r is Resolved & { to: string } => r.to !== null && r.to !== r.from);
-    const at = this.now();
-    const compute = (current: LoadedManifest | null) => {
-      const next: Manifest = {
-        schema: 1,
-        ...current?.manifest,
-        services: byName(current?.manifest.services),
-      };
-      const changes: Change[] = [];
-      for (const r of found) {
-        const rec = next.services[r.service];
-        // Another command may have changed the service meanwhile: rename only what was resolved.
-        if (
-          !rec ||
-          rec.current_tag !== r.from ||
-          rec.image_digest !== items.find((i) => i.service === r.service)?.digest
-        )
-          continue;
-        next.services[r.service] = renameCurrentTag(rec, r.to, at, "resolve-tags");
-        changes.push({
-          service: r.service,
-          from: { tag: r.from, digest: rec.image_digest },
-          to: { tag: r.to, digest: rec.image_digest },
-          resolvedFrom: r.from,
-        });
-      }
-      return { manifest: changes.length > 0 ? next : null, changes };
-    };
     const unchanged = items.filter((i) => !found.some((f) => f.service === i.service)).map((i) => i.service);
-    if (opts.dryRun) {
-      const { changes } = compute(await readManifest(paths.manifest));
-      return { changes, unchanged, dryRun: true, backup: null, warnings, applied: [] };
-    }
-    const out = await mutateRecord(paths, images, "resolve-tags", (current) => {
-      const { manifest: m, changes } = compute(current);
-      return { manifest: m, result: changes };
-    });
-    return {
-      changes: out.result,
-      unchanged,
-      dryRun: false,
-      backup: out.backup,
-      warnings: [...warnings, ...out.warnings],
-      applied: [],
-    };
+    const renames = found.map((r) => ({
+      service: r.service,
+      from: { tag: r.from, digest: items.find((i) => i.service === r.service)?.digest },
+      to: r.to,
+    }));
+    const at = this.ws.at();
+    const report = await this.change(
+      "resolve-tags",
+      images,
+      (current) => planRename(current, renames, at, "resolve-tags"),
+      Boolean(opts.dryRun),
+    );
+    return { ...report, unchanged, warnings: [...warnings, ...report.warnings] };
   }
 
   /** `check-updates`: newer semantic tags per tracked service, and whether the floating tag moved. */
   async checkUpdates(opts: { prereleases?: boolean; service?: string } = {}): Promise<UpdateRow[]> {
-    const project = await this.project();
-    const { manifest } = await requireManifest((await this.paths()).manifest);
-    if (opts.service) this.checkService(project, opts.service, manifest);
+    const project = await this.ws.project();
+    const { manifest } = await requireManifest((await this.ws.paths()).manifest);
+    if (opts.service) this.ws.checkService(project, opts.service, manifest);
     const images = serviceImages(project);
     const services = Object.entries(manifest.services)
       .filter(([service]) => has(project.services, service) && (!opts.service || service === opts.service))
@@ -653,9 +480,9 @@ export class Versions {
       .map(([service, record]) => ({
         service,
         record,
-        repository: this.repositoryOf(service, record, images),
+        repository: this.ws.repositoryOf(service, record, images),
       }));
-    return updatesFor(this.registry(), services, { prereleases: opts.prereleases });
+    return updatesFor(this.ws.registry(), services, { prereleases: opts.prereleases });
   }
 
   /** `version-pull` / `version-set`: one service at a named tag. */
@@ -665,19 +492,19 @@ export class Versions {
       throw new UserError(
         `'${opts.tag}' is not a valid tag (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')`,
       );
-    const project = await this.project();
-    const { manifest } = await requireManifest((await this.paths()).manifest);
-    this.checkService(project, opts.service);
+    const project = await this.ws.project();
+    const { manifest } = await requireManifest((await this.ws.paths()).manifest);
+    this.ws.checkService(project, opts.service);
     const images = serviceImages(project);
-    const repo = this.repositoryOf(opts.service, manifest.services[opts.service], images);
+    const repo = this.ws.repositoryOf(opts.service, manifest.services[opts.service], images);
     let digest: string | undefined;
     if (!opts.dryRun) {
       try {
-        this.progress(`pulling ${opts.service}: ${repo}:${opts.tag}`);
-        digest = await this.pullImageTag(repo, opts.tag);
+        this.ws.progress(`pulling ${opts.service}: ${repo}:${opts.tag}`);
+        digest = await this.ws.pullImageTag(repo, opts.tag);
       } catch (e) {
         // A hotfix image may exist only on this host (built or loaded here).
-        const local = opts.custom ? await inspectImage(this.ctx.cli, `${repo}:${opts.tag}`) : null;
+        const local = opts.custom ? await inspectImage(this.ws.ctx.cli, `${repo}:${opts.tag}`) : null;
         if (!local) throw e;
         digest = digestFor(local, repo);
       }
@@ -697,47 +524,37 @@ export class Versions {
     if (opts.to !== undefined && !opts.service)
       throw new UserError("--to needs --service: name the service to roll back");
     if (opts.to !== undefined && !isValidTag(opts.to)) throw new UserError(`'${opts.to}' is not a valid tag`);
-    const project = await this.project();
-    const { manifest } = await requireManifest((await this.paths()).manifest);
-    if (opts.service) this.checkService(project, opts.service, manifest);
+    const project = await this.ws.project();
+    const { manifest } = await requireManifest((await this.ws.paths()).manifest);
+    if (opts.service) this.ws.checkService(project, opts.service, manifest);
     const images = serviceImages(project);
-    const targets: { service: string; to: VersionRef }[] = [];
-    let group: string[] = [];
-    const state = opts.service ? null : await updateState((await this.paths()).manifest);
-    const interrupted = state?.interrupted ?? null;
-    if (opts.service) {
-      const rec = manifest.services[opts.service] as ServiceRecord;
-      const entry = opts.to !== undefined ? findInHistory(rec, opts.to) : previousVersion(rec);
-      if (opts.to === undefined && !entry)
-        throw new UserError(
-          `no previous version of '${opts.service}' to roll back to (its history holds only ${rec.current_tag})`,
-        );
-      const to = entry ? { tag: entry.tag, digest: entry.digest } : { tag: opts.to as string };
-      group = groupMembers(manifest, images, opts.service);
-      for (const service of group) targets.push({ service, to: { ...to } });
-    } else if (interrupted) {
-      // Undo exactly what the cut-short update-safe changed: its journal names the services and
-      // the versions they had, whether or not the record has already been put back.
-      const from = interrupted[0]?.from ?? {};
-      const changed =
-        interrupted.find((e) => e.step === "recording" || e.step === "recorded")?.services ?? [];
-      for (const service of [...changed].sort()) {
-        const to = Object.hasOwn(from, service) ? parseVersion(from[service]) : null;
-        if (to && has(project.services, service) && has(manifest.services, service))
-          targets.push({ service, to });
-      }
-    } else {
-      for (const [service, rec] of Object.entries(manifest.services).sort(([a], [b]) => a.localeCompare(b))) {
-        const prev = previousVersion(rec);
-        if (prev && has(project.services, service))
-          targets.push({ service, to: { tag: prev.tag, digest: prev.digest } });
-      }
-    }
+    const state = opts.service ? null : await updateState((await this.ws.paths()).manifest);
+    // Undo exactly what a cut-short update-safe changed: its journal names the services and the
+    // versions they had, whether or not the record has already been put back.
+    const interrupted = state?.interrupted
+      ? {
+          from: Object.fromEntries(
+            Object.entries(state.interrupted[0]?.from ?? {}).map(([s, v]) => [s, parseVersion(v)]),
+          ),
+          changed:
+            state.interrupted.find((e) => e.step === "recording" || e.step === "recorded")?.services ?? [],
+        }
+      : null;
+    const plan = planRollback({
+      manifest,
+      services: Object.keys(project.services),
+      service: opts.service,
+      to: opts.to,
+      group: opts.service ? groupMembers(manifest, images, opts.service) : undefined,
+      interrupted,
+    });
+    if ("refused" in plan) throw new UserError(plan.refused);
+    const { targets, group } = plan;
     if (!opts.dryRun) {
       // Members of one group share a repository: what one resolves to, all do.
       await mapLimit(group.length > 1 ? targets.slice(0, 1) : targets, CONCURRENCY, async (t) => {
-        const repo = this.repositoryOf(t.service, manifest.services[t.service], images);
-        t.to.digest = await this.ensureLocal(repo, t.to);
+        const repo = this.ws.repositoryOf(t.service, manifest.services[t.service], images);
+        t.to.digest = await this.ws.ensureLocal(repo, t.to);
       });
     }
     if (group.length > 1) for (const t of targets) t.to.digest = targets[0]?.to.digest;
@@ -747,7 +564,7 @@ export class Versions {
       group,
     );
     if (opts.apply && !opts.dryRun && report.changes.length > 0) {
-      report.applied = await this.recreate(report.changes.map((c) => c.service));
+      report.applied = await this.ws.recreate(report.changes.map((c) => c.service));
     }
     if (!opts.dryRun) await this.closeInterruptedUpdate("rollback");
     return report;
@@ -755,20 +572,20 @@ export class Versions {
 
   /** The audit log: who changed which service from what to what, oldest first. */
   async audit(opts: { service?: string } = {}): Promise<string[]> {
-    const project = await this.project();
-    if (opts.service) this.checkService(project, opts.service);
-    const lines = await readAudit(await this.manifestPath());
+    const project = await this.ws.project();
+    if (opts.service) this.ws.checkService(project, opts.service);
+    const lines = await readAudit(await this.ws.manifestPath());
     return opts.service ? lines.filter((l) => l.includes(`\t${opts.service}: `)) : lines;
   }
 
   /** A rollback after an interrupted update-safe run settles it: the journal says so. */
   private async closeInterruptedUpdate(command: string): Promise<void> {
-    const manifestPath = await this.manifestPath();
+    const manifestPath = await this.ws.manifestPath();
     const open = (await updateState(manifestPath)).interrupted; // never a run still in progress
     if (!open?.[0]) return;
     await appendJournal(manifestPath, {
       id: open[0].id,
-      at: this.now(),
+      at: this.ws.at(),
       step: "end",
       outcome: "superseded",
       detail: `settled by ${command}`,
@@ -779,8 +596,8 @@ export class Versions {
   async generateEnv(
     opts: { dryRun?: boolean } = {},
   ): Promise<{ path: string; text: string; warnings: string[] }> {
-    const project = await this.project();
-    const paths = await this.paths();
+    const project = await this.ws.project();
+    const paths = await this.ws.paths();
     const images = serviceImages(project);
     const write = async () => {
       const { manifest } = await requireManifest(paths.manifest);
@@ -792,77 +609,20 @@ export class Versions {
   }
 
   /**
-   * A change of the record that a crashed command left half done is completed or reverted
-   * (one line on stderr says which); every command runs this before it reads the record.
-   */
-  async settleRecord(): Promise<void> {
-    const paths = await this.paths();
-    let images: Map<string, ServiceImage> | undefined;
-    try {
-      images = serviceImages(await this.project());
-    } catch {
-      images = undefined; // an unreadable compose file is the command's own error to report
-    }
-    await settleRecord(paths, images);
-  }
-
-  /**
-   * The project's env files followed by versions.env, so the manifest has the last word. With
-   * `verify` (any call that may start containers) versions.env is first made to agree with the
-   * manifest, so Compose never starts a version the record does not name.
-   */
-  async composeEnvFiles(opts: { verify?: boolean } = { verify: true }): Promise<string[]> {
-    const project = await this.project();
-    const paths = await this.paths();
-    if (opts.verify) await ensureEnvMatches(paths, serviceImages(project));
-    // A link or a FIFO there is refused: Compose would read another file, or wait forever.
-    return ownedFileStat(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
-  }
-
-  /** Recreates the containers of `services` on the manifest's versions. */
-  async recreate(services: string[]): Promise<string[]> {
-    const project = await this.project();
-    const withEnv = { ...project, envFiles: await this.composeEnvFiles() };
-    const res = await compose(this.ctx.cli, withEnv, ["up", "-d", "--no-deps", ...services], {
-      env: await this.clearedVariables(),
-    });
-    if (res.code !== 0)
-      throw new UserError(`docker compose up ${services.join(" ")} failed: ${lastLine(res.stderr)}`);
-    return services;
-  }
-
-  /** Blanks the variables versions.env sets in the child's environment, so versions.env decides them. */
-  async clearedVariables(): Promise<NodeJS.ProcessEnv> {
-    const paths = await this.paths();
-    let text = "";
-    try {
-      text = await readFile(paths.env, "utf8");
-    } catch {
-      return {};
-    }
-    const env: NodeJS.ProcessEnv = {};
-    for (const line of text.split("\n")) {
-      const name = /^([A-Za-z_][A-Za-z0-9_]*)=/.exec(line)?.[1];
-      if (name && this.ctx.cli.env[name] !== undefined) env[name] = undefined;
-    }
-    return env;
-  }
-
-  /**
    * `migrate-versions`: proposes a record for every service with an image from what runs (the
    * digest the container actually runs) or, for a service not running, from the compose file;
    * `decide` may change each proposal's tag (the wizard), then the manifest and env are written.
    */
   async migrate(opts: MigrateOptions = {}): Promise<MigrationReport> {
-    const project = await this.project();
-    const paths = await this.paths();
+    const project = await this.ws.project();
+    const paths = await this.ws.paths();
     if (await readManifest(paths.manifest)) {
       return { created: false, proposals: [], manifest: paths.manifest, warnings: [], composeEdits: [] };
     }
     const before = serviceImages(project);
-    const containers = await listContainers(this.ctx.cli, project);
+    const containers = await listContainers(this.ws.ctx.cli, project);
     const infos = await inspectContainers(
-      this.ctx.cli,
+      this.ws.ctx.cli,
       containers.filter((c) => c.state === "running").map((c) => c.id),
     );
     const proposals: MigrationProposal[] = [];
@@ -879,7 +639,7 @@ export class Versions {
       const tag = ref.tag ?? "latest";
       const ids = containers.filter((c) => c.service === service).map((c) => c.id);
       const running = infos.find((i) => ids.some((id) => i.id.startsWith(id)));
-      const local = await inspectImage(this.ctx.cli, running ? running.imageId : spec.image);
+      const local = await inspectImage(this.ws.ctx.cli, running ? running.imageId : spec.image);
       proposals.push({
         service,
         repository: img.repository,
@@ -899,11 +659,11 @@ export class Versions {
     }
     if (opts.dryRun)
       return { created: false, proposals, manifest: paths.manifest, warnings, composeEdits: [] };
-    if (composeEdits.length > 0) this.#project = undefined; // the files changed: read them again
-    const images = serviceImages(await this.project());
-    const out = await mutateRecord(paths, images, "migrate-versions", (current) => {
+    if (composeEdits.length > 0) this.ws.forgetProject(); // the files changed: read them again
+    const images = serviceImages(await this.ws.project());
+    const out = await mutateRecord(paths, images, "migrate-versions", this.ws.clock(), (current) => {
       if (current) return { manifest: null, result: false };
-      const at = this.now();
+      const at = this.ws.at();
       const services = byName<ServiceRecord>();
       for (const p of proposals) {
         const rec = recordDeployment(undefined, {

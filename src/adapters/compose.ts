@@ -181,6 +181,7 @@ export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise
   if (res.code !== 0) {
     throw new UserError(
       `cannot load the compose project (${files.join(", ")}): ${lastLine(res.stderr) || `exit ${res.code}`}`,
+      "engine",
     );
   }
   let spec: ComposeSpecification & { name?: string };
@@ -241,7 +242,8 @@ interface PsRow {
 /** Every container of the project, running or not. */
 export async function listContainers(cli: DockerCli, project: ComposeProject): Promise<ContainerState[]> {
   const res = await compose(cli, project, ["ps", "--all", "--format", "json"]);
-  if (res.code !== 0) throw new UserError(`cannot list the project's containers: ${lastLine(res.stderr)}`);
+  if (res.code !== 0)
+    throw new UserError(`cannot list the project's containers: ${lastLine(res.stderr)}`, "engine");
   return parsePs(res.stdout).map((r) => ({
     id: r.ID ?? "",
     name: r.Name ?? "",

@@ -54,7 +54,7 @@ export function runDocker(
     child.stdout?.on("data", (b: Buffer) => out.push(b));
     child.stderr?.on("data", (b: Buffer) => err.push(b));
     child.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT") reject(new UserError("the docker CLI was not found on PATH"));
+      if (e.code === "ENOENT") reject(new UserError("the docker CLI was not found on PATH", "engine"));
       else reject(e);
     });
     child.on("close", (code, signal) => {
@@ -76,7 +76,10 @@ export async function dockerOk(
 ): Promise<RunResult> {
   const res = await runDocker(cli, args, opts);
   if (res.code !== 0)
-    throw new UserError(`${what}: ${lastLine(res.stderr) || `docker exited with code ${res.code}`}`);
+    throw new UserError(
+      `${what}: ${lastLine(res.stderr) || `docker exited with code ${res.code}`}`,
+      "engine",
+    );
   return res;
 }
 

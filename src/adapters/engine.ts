@@ -26,7 +26,10 @@ export interface ContainerInfo {
 export async function pullImage(cli: DockerCli, ref: string): Promise<void> {
   const res = await runDocker(cli, ["pull", "--quiet", ref]);
   if (res.code !== 0)
-    throw new UserError(`cannot pull ${ref}: ${lastLine(res.stderr) || `docker pull exited ${res.code}`}`);
+    throw new UserError(
+      `cannot pull ${ref}: ${lastLine(res.stderr) || `docker pull exited ${res.code}`}`,
+      "engine",
+    );
 }
 
 /** Local image details, or null when the engine does not have it. */
@@ -34,7 +37,7 @@ export async function inspectImage(cli: DockerCli, ref: string): Promise<ImageIn
   const res = await runDocker(cli, ["image", "inspect", "--format", "{{json .}}", ref]);
   if (res.code !== 0) {
     if (/no such image/i.test(res.stderr)) return null;
-    throw new UserError(`cannot inspect image ${ref}: ${lastLine(res.stderr)}`);
+    throw new UserError(`cannot inspect image ${ref}: ${lastLine(res.stderr)}`, "engine");
   }
   const raw = JSON.parse(res.stdout) as {
     Id: string;

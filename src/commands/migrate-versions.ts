@@ -5,8 +5,8 @@ import { shortDigest } from "../core/reference.js";
 import { UserError } from "../errors.js";
 import { json, warn } from "../render.js";
 import type { ComposeEdit, MigrationProposal } from "../service.js";
-import { dryRunOption, jsonOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { dryRunOption, jsonOption } from "./shared.js";
 
 type Args = { yes: boolean; editCompose: boolean; dryRun: boolean; json: boolean };
 

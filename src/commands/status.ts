@@ -2,7 +2,7 @@
 // uptime, restarts and drift, and whether the log captures run.
 import { json, paint, table } from "../render.js";
 import type { Command } from "./command.js";
-import { lifecycleFor } from "./lifecycle.js";
+import { nextSteps, stepsTo } from "./shared.js";
 
 /** 42s, 5m12s, 3h4m, 2d5h. */
 export function duration(seconds: number): string {
@@ -11,12 +11,6 @@ export function duration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
   if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
-}
-
-/** One line per service that is not in sync: its state and what brings it there. */
-export function nextSteps(rows: readonly { service: string; drift: string; next?: string }[]): string {
-  const lines = rows.filter((r) => r.next).map((r) => `  ${r.service} (${r.drift}): ${r.next}\n`);
-  return lines.length > 0 ? `\nNext:\n${lines.join("")}` : "";
 }
 
 export const status: Command<{ json: boolean }> = {
@@ -29,7 +23,7 @@ export const status: Command<{ json: boolean }> = {
   group: "Start and stop",
   builder: (y) => y.option("json", { type: "boolean", default: false, describe: "Print JSON for scripts" }),
   async run(args, versions, out) {
-    const report = await lifecycleFor(versions, out).status();
+    const report = await versions.status(stepsTo(out));
     if (args.json) {
       out.write(json(report));
       return 0;

@@ -1,9 +1,8 @@
 // `update-safe`: backups, pulls and tag resolution first; then only what changed is recreated,
 // health-checked, and rolled back automatically when it is not healthy.
 import { json, paint, warn } from "../render.js";
-import { UpdateSafe } from "../update-safe.js";
-import { dryRunOption, jsonOption, showVersion } from "./changes.js";
 import type { Command } from "./command.js";
+import { dryRunOption, jsonOption, showVersion } from "./shared.js";
 
 type Args = {
   dryRun: boolean;
@@ -56,18 +55,20 @@ export const updateSafe: Command<Args> = {
       .option("json", jsonOption),
   async run(args, versions, out) {
     const steps: string[] = [];
-    const runner = new UpdateSafe(versions, {
-      step: (line) => (args.json ? steps.push(line) : out.write(`${line}\n`)),
-      interactive: Boolean(process.stdout.isTTY),
-    });
-    const r = await runner.run({
-      dryRun: args.dryRun,
-      timeout: args.timeout,
-      settle: args.settle,
-      skipDataBackup: args.skipDataBackup,
-      fullRestart: args.fullRestart,
-      resume: args.resume,
-    });
+    const r = await versions.updateSafe(
+      {
+        dryRun: args.dryRun,
+        timeout: args.timeout,
+        settle: args.settle,
+        skipDataBackup: args.skipDataBackup,
+        fullRestart: args.fullRestart,
+        resume: args.resume,
+      },
+      {
+        step: (line) => (args.json ? steps.push(line) : out.write(`${line}\n`)),
+        interactive: Boolean(process.stdout.isTTY),
+      },
+    );
     for (const w of r.warnings) warn(w);
     if (args.json) {
       out.write(json({ ...r, steps }));

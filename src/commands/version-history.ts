@@ -1,8 +1,8 @@
 // `version-history` (alias `history`): the deployments of each service, newest first.
 import { shortDigest } from "../core/reference.js";
 import { json, paint } from "../render.js";
-import { jsonOption, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { jsonOption, serviceOption } from "./shared.js";
 
 export const versionHistory: Command<{ json: boolean; service?: string; audit: boolean }> = {
   name: "version-history",

@@ -1,6 +1,7 @@
-// How a change to the record is shown: one line per service (old → new), the backup taken,
-// warnings, and what to run next. Shared by every command that changes the manifest.
+// What the commands share: the common flags, and how a change to the record is shown (one line
+// per service, old → new, the backup taken, warnings, and what to run next).
 import { shortDigest } from "../core/reference.js";
+import type { LifecycleIO } from "../lifecycle.js";
 import { json, type Out, paint, warn } from "../render.js";
 import type { ChangeReport, VersionRef } from "../service.js";
 
@@ -58,4 +59,15 @@ export function renderChanges(
     );
   }
   return 0;
+}
+
+/** One line per service that is not in sync: its state and what brings it there. */
+export function nextSteps(rows: readonly { service: string; drift: string; next?: string }[]): string {
+  const lines = rows.filter((r) => r.next).map((r) => `  ${r.service} (${r.drift}): ${r.next}\n`);
+  return lines.length > 0 ? `\nNext:\n${lines.join("")}` : "";
+}
+
+/** Progress for people: one line per step on stdout; on a terminal Compose draws its own. */
+export function stepsTo(out: Out): LifecycleIO {
+  return { step: (line) => out.write(`${line}\n`), interactive: Boolean(process.stdout.isTTY) };
 }
