@@ -15,8 +15,9 @@ export function terminalOut(
   return { write: (t) => void stream.write(safeOutput(t)), color };
 }
 
-// Our own colour codes (SGR) and line breaks pass; any other control character in what is
-// printed (a name with ESC or CR in it, from a file or the command line) is shown escaped.
+// Our own colour codes (SGR), line breaks and tabs (the audit log's columns) pass; any other
+// control character in what is printed (a name with ESC or CR in it, from a file or the command
+// line) is shown escaped.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the point is to find control characters
 const SGR_OR_TEXT = /(\u001b\[[0-9;]*m)|([^\u001b]+|\u001b)/g;
 
@@ -24,7 +25,11 @@ export function safeOutput(text: string): string {
   return text.replace(
     SGR_OR_TEXT,
     (_, sgr: string | undefined, other: string | undefined) =>
-      sgr ?? (other ?? "").split("\n").map(printable).join("\n"),
+      sgr ??
+      (other ?? "")
+        .split("\n")
+        .map((line) => line.split("\t").map(printable).join("\t"))
+        .join("\n"),
   );
 }
 

@@ -254,6 +254,10 @@ describe("text made safe to show", () => {
     expect(safeOutput("\u001b[32mok\u001b[0m name\u001b]0;title\u0007\n")).toBe(
       "\u001b[32mok\u001b[0m name\\e]0;title\\u0007\n",
     );
+    // The audit log's columns are tabs: they pass, as line breaks do.
+    expect(safeOutput("2026-01-01T00:00:00Z\troot@h\tversion-pull\tapi: 1 → 2\n")).toBe(
+      "2026-01-01T00:00:00Z\troot@h\tversion-pull\tapi: 1 → 2\n",
+    );
   });
 
   it("removes userinfo from every URL in a text", () => {
