@@ -1,3 +1,7 @@
+// The record on disk for one project: reading the manifest (with a useful error when it is
+// corrupt), changing it under the lock with a backup first (the one path every change of the
+// record takes: mutateRecord, writeRecord, restoreRecord, all through commitRecord), and
+// regenerating versions.env from it and the raw compose files.
 import path from "node:path";
 import type { ComposeProject } from "./adapters/compose.js";
 import { type AuditLine, auditPath, auditText } from "./adapters/journal.js";

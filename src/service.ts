@@ -1,19 +1,13 @@
 // The operations of docker-versions, one method each, usable without the CLI: the commands and
-// the tests both call them with an options object and render what they return.
-import { existsSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import path from "node:path";
-import { type ComposeProject, compose, listContainers, type ServiceSpec } from "./adapters/compose.js";
-import { digestFor, inspectContainers, inspectImage, pullImage } from "./adapters/engine.js";
+// the tests both call them with an options object and render what they return. Each method
+// reads what it needs, plans in pure code (core/plan.ts) and changes the record in one place.
+import { type ComposeProject, compose } from "./adapters/compose.js";
+import { digestFor, inspectImage, pullImage } from "./adapters/engine.js";
 import { appendJournal, parseVersion, readAudit, updateState } from "./adapters/journal.js";
-import { backupFile, withLock, writeAtomic } from "./adapters/store.js";
-import { findImageSites, replaceImage } from "./core/compose-edit.js";
-import { parseComposeText } from "./core/compose-yaml.js";
-import { previousVersion, recordDeployment } from "./core/history.js";
+import { withLock, writeAtomic } from "./adapters/store.js";
 import { mapLimit } from "./core/limit.js";
-import type { HistoryEntry, Manifest, ServiceRecord } from "./core/manifest.js";
-import { byName, has } from "./core/names.js";
-import { type Pin, planPins } from "./core/pinning.js";
+import type { Manifest } from "./core/manifest.js";
+import { has } from "./core/names.js";
 import {
   type ChangeReport,
   planRecord,
@@ -23,78 +17,33 @@ import {
   type Resolved,
   resolutionWarnings,
   type Target,
-  type VersionRef,
 } from "./core/plan.js";
-import { isValidTag, parseReference } from "./core/reference.js";
-import { decideRole } from "./core/roles.js";
-import type { StatusReport, VersionRow } from "./core/status.js";
+import { isValidTag } from "./core/reference.js";
+import type { VersionRow } from "./core/status.js";
 import { UserError } from "./errors.js";
 import { floatingPlan } from "./floating.js";
 import { Lifecycle, type LifecycleIO, type LifecycleStatus } from "./lifecycle.js";
+import { type MigrateOptions, type MigrationReport, migrate } from "./migrate.js";
 import { ProjectLogs } from "./project-logs.js";
 import {
   envFor,
   groupMembers,
   mutateRecord,
-  pinPlanFor,
   readManifest,
   requireManifest,
   type ServiceImage,
   serviceImages,
 } from "./record.js";
 import { resolveFloating, type UpdateRow, updatesFor } from "./registry-ops.js";
+import { composeStatus, type HistoryReport, history, versionRows } from "./reports.js";
 import { UpdateSafe, type UpdateSafeOptions, type UpdateSafeReport } from "./update-safe.js";
 import { type Context, Workspace } from "./workspace.js";
 
 export type { Change, ChangeReport, FloatingPlan, VersionRef } from "./core/plan.js";
 export type { ServiceStatus, StatusReport, VersionRow } from "./core/status.js";
+export type { ComposeEdit, MigrateOptions, MigrationProposal, MigrationReport } from "./migrate.js";
+export type { HistoryReport } from "./reports.js";
 export type { Context } from "./workspace.js";
-
-export interface HistoryReport {
-  services: {
-    service: string;
-    current: VersionRef;
-    entries: (HistoryEntry & { mark: "current" | "previous" | "" })[];
-  }[];
-}
-
-export interface MigrationProposal {
-  service: string;
-  repository: string;
-  tag: string;
-  digest?: string;
-  /** Whether the digest comes from a running container (else from the local image, if any). */
-  running: boolean;
-  variable?: string;
-  /**
-   * The tag pull-latest and update-safe will follow: the one the compose file names, so that
-   * `postgres:16` keeps following 16 rather than jumping to latest; absent means latest.
-   */
-  floating?: string;
-}
-
-export interface ComposeEdit {
-  service: string;
-  file: string;
-  before: string;
-  after: string;
-}
-
-export interface MigrateOptions {
-  dryRun?: boolean;
-  /** Asked for each service whose `image:` has no version variable; true rewrites that line. */
-  editCompose?: (edit: ComposeEdit) => Promise<boolean>;
-  /** The wizard: returns the tag to record for a proposal. */
-  decide?: (p: MigrationProposal) => Promise<string>;
-}
-
-export interface MigrationReport {
-  composeEdits: ComposeEdit[];
-  created: boolean;
-  proposals: MigrationProposal[];
-  manifest: string;
-  warnings: string[];
-}
 
 export interface PullOptions {
   service?: string;
@@ -154,7 +103,7 @@ export class Versions {
 
   /** `status`: every service with role, state, health, uptime, restarts and drift, and the captures. */
   async status(io: LifecycleIO = {}): Promise<LifecycleStatus> {
-    const base = await this.composeStatus();
+    const base = await composeStatus(this.ws);
     let rows: VersionRow[] = [];
     let driftUnknown = false;
     if (base.manifest.present) {
@@ -200,134 +149,19 @@ export class Versions {
     return { pulled: pulled.pulled, built, dryRun: false };
   }
 
-  /** The project, its files and its containers, before roles and drift are added. */
-  private async composeStatus(): Promise<StatusReport> {
-    const project = await this.ws.project();
-    const [containers, manifestPath] = await Promise.all([
-      listContainers(this.ws.ctx.cli, project),
-      this.ws.manifestPath(),
-    ]);
-    // With a record, a tracked service runs the recorded tag, not what the file defaults to.
-    const recorded = (await readManifest(manifestPath))?.manifest.services ?? {};
-    const images = serviceImages(project);
-    const pins = pinPlanFor({ schema: 1, services: recorded }, images).pins;
-    const imageOf = (service: string, spec: ServiceSpec): string => {
-      const rec = recorded[service];
-      const repo = images.get(service)?.repository ?? rec?.image;
-      if (rec && repo && pins.get(service)?.state === "pinned") return `${repo}:${rec.current_tag}`;
-      return spec.image ?? "(built locally)";
-    };
-    const services = Object.entries(project.services)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([service, spec]) => ({
-        service,
-        image: imageOf(service, spec),
-        containers: containers
-          .filter((c) => c.service === service)
-          .map(({ name, state, health, exitCode, status }) => ({ name, state, health, exitCode, status })),
-      }));
-    return {
-      project: project.name,
-      composeFiles: project.files,
-      manifest: { path: manifestPath, present: existsSync(manifestPath) },
-      services,
-    };
-  }
-
   /** `version`: each tracked service's record, and whether its container runs that digest. */
-  async version(): Promise<VersionRow[]> {
-    const project = await this.ws.project();
-    const paths = await this.ws.paths();
-    const { manifest } = await requireManifest(paths.manifest);
-    const images = serviceImages(project);
-    const containers = await listContainers(this.ws.ctx.cli, project);
-    const infos = await inspectContainers(
-      this.ws.ctx.cli,
-      containers.filter((c) => c.state === "running").map((c) => c.id),
-    );
-    const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
-    const pins = pinPlanFor(manifest, images).pins;
-    return Promise.all(
-      Object.entries(manifest.services)
-        .sort(([a], [b]) => a.localeCompare(b))
-        .map(async ([service, rec]): Promise<VersionRow> => {
-          const pin = pins.get(service);
-          const role = decideRole({
-            manifest: rec.role,
-            labels: project.services[service]?.labels,
-            image: project.services[service]?.image,
-          }).role;
-          const row: VersionRow = {
-            service,
-            tag: rec.current_tag,
-            digest: rec.image_digest,
-            custom: rec.custom,
-            updatedAt: rec.updated_at,
-            updatedBy: rec.updated_by,
-            role,
-            drift: "not running",
-            pinnedBy:
-              pin?.state === "pinned" ? "versions.env" : pin?.state === "file" ? "compose file" : "nothing",
-            next: `docker versions ${role === "database" ? "updb" : "up"}`,
-          };
-          if (pin?.state === "unpinned") {
-            return {
-              ...row,
-              drift: "unpinned",
-              next: pin.edit ? `change its image: to ${pin.edit} (${pin.reason})` : pin.reason,
-            };
-          }
-          const ids = containers.filter((c) => c.service === service).map((c) => c.id);
-          const running = infos.filter((i) => ids.some((id) => i.id.startsWith(id)));
-          if (running.length === 0) return row;
-          const repo = images.get(service)?.repository ?? rec.image;
-          if (!rec.image_digest || !repo)
-            return {
-              ...row,
-              drift: "unknown",
-              next: `docker versions version-pull --service ${service} --tag ${rec.current_tag} (records its digest)`,
-            };
-          for (const c of running) {
-            if (!imageCache.has(c.imageId))
-              imageCache.set(c.imageId, inspectImage(this.ws.ctx.cli, c.imageId));
-            const img = await imageCache.get(c.imageId);
-            const digest = img ? digestFor(img, repo) : undefined;
-            if (digest !== rec.image_digest)
-              return {
-                ...row,
-                drift: "drift",
-                running: digest ?? c.imageId,
-                next: `docker versions restart --service ${service}`,
-              };
-          }
-          return { ...row, drift: "in sync", next: undefined };
-        }),
-    );
+  version(): Promise<VersionRow[]> {
+    return versionRows(this.ws);
   }
 
   /** `version-history`: per service its deployments, current and previous marked. */
-  async history(opts: { service?: string } = {}): Promise<HistoryReport> {
-    const project = await this.ws.project();
-    const { manifest } = await requireManifest((await this.ws.paths()).manifest);
-    if (opts.service) this.ws.checkService(project, opts.service, manifest);
-    const names = opts.service ? [opts.service] : Object.keys(manifest.services).sort();
-    return {
-      services: names.map((service) => {
-        const rec = manifest.services[service] as ServiceRecord;
-        const prev = previousVersion(rec);
-        const currentIdx = rec.history.findIndex(
-          (e) => e.tag === rec.current_tag && e.digest === rec.image_digest,
-        );
-        return {
-          service,
-          current: { tag: rec.current_tag, digest: rec.image_digest },
-          entries: rec.history.map((e, i) => ({
-            ...e,
-            mark: i === currentIdx ? "current" : e === prev ? "previous" : "",
-          })),
-        };
-      }),
-    };
+  history(opts: { service?: string } = {}): Promise<HistoryReport> {
+    return history(this.ws, opts);
+  }
+
+  /** `migrate-versions`: the first record, from what runs; asks for compose edits and tags. */
+  migrate(opts: MigrateOptions = {}): Promise<MigrationReport> {
+    return migrate(this.ws, opts);
   }
 
   /** `pull`: the manifest's versions by digest; without a manifest, what the compose file names. */
@@ -607,159 +441,6 @@ export class Versions {
     };
     return opts.dryRun ? write() : withLock(paths.manifest, { command: "generate-env" }, write);
   }
-
-  /**
-   * `migrate-versions`: proposes a record for every service with an image from what runs (the
-   * digest the container actually runs) or, for a service not running, from the compose file;
-   * `decide` may change each proposal's tag (the wizard), then the manifest and env are written.
-   */
-  async migrate(opts: MigrateOptions = {}): Promise<MigrationReport> {
-    const project = await this.ws.project();
-    const paths = await this.ws.paths();
-    if (await readManifest(paths.manifest)) {
-      return { created: false, proposals: [], manifest: paths.manifest, warnings: [], composeEdits: [] };
-    }
-    const before = serviceImages(project);
-    const containers = await listContainers(this.ws.ctx.cli, project);
-    const infos = await inspectContainers(
-      this.ws.ctx.cli,
-      containers.filter((c) => c.state === "running").map((c) => c.id),
-    );
-    const proposals: MigrationProposal[] = [];
-    const warnings: string[] = [];
-    const built = Object.entries(project.services)
-      .filter(([, spec]) => !spec.image)
-      .map(([s]) => s)
-      .sort();
-    if (built.length > 0) warnings.push(`not tracked, they are built from source: ${built.join(", ")}`);
-    for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
-      const img = before.get(service);
-      if (!spec.image || !img?.repository) continue;
-      const ref = parseReference(spec.image);
-      const tag = ref.tag ?? "latest";
-      const ids = containers.filter((c) => c.service === service).map((c) => c.id);
-      const running = infos.find((i) => ids.some((id) => i.id.startsWith(id)));
-      const local = await inspectImage(this.ws.ctx.cli, running ? running.imageId : spec.image);
-      proposals.push({
-        service,
-        repository: img.repository,
-        tag,
-        // A digest the compose file names is the record, whatever runs now.
-        digest: ref.digest ?? (local ? digestFor(local, img.repository) : undefined),
-        running: Boolean(running),
-        floating: tag === "latest" ? undefined : tag,
-      });
-    }
-    // The compose edits are asked first, planned on the proposed tags.
-    const composeEdits =
-      opts.editCompose && !opts.dryRun ? await this.pinByEdits(project, proposals, opts.editCompose) : [];
-    for (const p of proposals) {
-      if (opts.decide) p.tag = await opts.decide(p);
-      if (!isValidTag(p.tag)) throw new UserError(`'${p.tag}' is not a valid tag for ${p.service}`);
-    }
-    if (opts.dryRun)
-      return { created: false, proposals, manifest: paths.manifest, warnings, composeEdits: [] };
-    if (composeEdits.length > 0) this.ws.forgetProject(); // the files changed: read them again
-    const images = serviceImages(await this.ws.project());
-    const out = await mutateRecord(paths, images, "migrate-versions", this.ws.clock(), (current) => {
-      if (current) return { manifest: null, result: false };
-      const at = this.ws.at();
-      const services = byName<ServiceRecord>();
-      for (const p of proposals) {
-        const rec = recordDeployment(undefined, {
-          tag: p.tag,
-          digest: p.digest,
-          at,
-          source: "migrate-versions",
-          image: p.repository,
-        });
-        services[p.service] = p.floating ? { ...rec, floating_tag: p.floating } : rec;
-      }
-      return { manifest: { schema: 1, services }, result: true };
-    });
-    const plan = pinPlanFor(
-      {
-        schema: 1,
-        services: Object.fromEntries(
-          proposals.map((p) => [
-            p.service,
-            { current_tag: p.tag, image_digest: p.digest, custom: false, history: [] },
-          ]),
-        ),
-      },
-      images,
-    );
-    for (const p of proposals) {
-      const pin = plan.pins.get(p.service);
-      if (pin?.state === "pinned") p.variable = pin.variable;
-    }
-    return {
-      created: out.result,
-      proposals,
-      manifest: paths.manifest,
-      warnings: [...warnings, ...out.warnings],
-      composeEdits,
-    };
-  }
-
-  /**
-   * Edits the compose files, one `image:` value at a time, where `confirm` agrees, until every
-   * tracked service is pinned or no edit is left: each edit is planned on the files as the
-   * previous ones left them, so a service that one edit frees is not edited itself. Backs up
-   * each file it changes.
-   */
-  private async pinByEdits(
-    project: ComposeProject,
-    proposals: readonly MigrationProposal[],
-    confirm: (edit: ComposeEdit) => Promise<boolean>,
-  ): Promise<ComposeEdit[]> {
-    const records = new Map(
-      proposals.map((p) => [p.service, { tag: p.tag, digest: p.digest, repository: p.repository }]),
-    );
-    const inputs = [...serviceImages(project)].map(([service, img]) => ({ service, ...img }));
-    const texts = new Map<string, string>();
-    for (const file of await composeFilesWithExtends(project.files))
-      texts.set(file, await readFile(file, "utf8"));
-    const sources = () => [...texts].map(([file, text]) => ({ file, text }));
-    const asked = new Set<string>();
-    const changed = new Set<string>();
-    const done: ComposeEdit[] = [];
-    for (;;) {
-      const next = [...planPins(inputs, records).pins]
-        .filter(([s, p]) => p.state === "unpinned" && p.edit && !asked.has(s))
-        // A service blocked only by another's use of its variable may be freed by that one's edit.
-        .sort(
-          ([a, p], [b, q]) =>
-            Number(p.state === "unpinned" && p.shared) - Number(q.state === "unpinned" && q.shared) ||
-            a.localeCompare(b),
-        )[0];
-      if (!next) break;
-      const [service, pin] = next as [string, Pin & { state: "unpinned"; edit: string }];
-      asked.add(service);
-      const template = inputs.find((i) => i.service === service)?.template as string;
-      const site = findImageSites(sources(), service, template)[0];
-      if (!site) continue;
-      const text = replaceImage(texts.get(site.file) as string, site, pin.edit);
-      if (text === null) continue;
-      const edit: ComposeEdit = { service, file: site.file, before: template, after: pin.edit };
-      if (!(await confirm(edit))) continue;
-      // Every service that reads this very line (an anchor, an extended service) changes with it.
-      const readers = inputs.filter((i) => {
-        if (i.template !== template) return false;
-        const own = findImageSites(sources(), i.service, template)[0];
-        return own?.file === site.file && own.start === site.start;
-      });
-      for (const r of readers) r.template = pin.edit;
-      texts.set(site.file, text);
-      changed.add(site.file);
-      done.push(edit);
-    }
-    for (const file of changed) {
-      await backupFile(file);
-      await writeAtomic(file, texts.get(file) as string);
-    }
-    return done;
-  }
 }
 
 /** Says which services moved with the one named, because one variable pins them all. */
@@ -771,27 +452,4 @@ function withGroupNote(report: ChangeReport, service: string, group: readonly st
     );
   }
   return report;
-}
-
-/** The compose files and every file their services' `extends` name, as absolute paths. */
-async function composeFilesWithExtends(files: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  const queue = [...files];
-  while (queue.length > 0 && out.length < 64) {
-    const file = queue.shift() as string;
-    if (out.includes(file)) continue;
-    out.push(file);
-    type Extending = { services?: Record<string, { extends?: { file?: unknown } } | null> } | null;
-    let doc: Extending;
-    try {
-      doc = parseComposeText(await readFile(file, "utf8"), file) as Extending;
-    } catch {
-      continue;
-    }
-    for (const svc of Object.values(doc?.services ?? {})) {
-      const ref = svc?.extends?.file;
-      if (typeof ref === "string") queue.push(path.resolve(path.dirname(file), ref));
-    }
-  }
-  return out;
 }
