@@ -4,8 +4,9 @@
 import { homedir } from "node:os";
 import path from "node:path";
 import { dockerConfigDir } from "./adapters/registry/auth.js";
-import { mapLimit, RegistryClient } from "./adapters/registry/client.js";
+import { RegistryClient } from "./adapters/registry/client.js";
 import { checkUpdates, resolveTag } from "./adapters/registry/resolution.js";
+import { mapLimit } from "./core/limit.js";
 import type { ServiceRecord } from "./core/manifest.js";
 import type { Resolved } from "./core/plan.js";
 import type { AvailableUpdates } from "./core/updates.js";

@@ -67,22 +67,6 @@ export function runDocker(
   });
 }
 
-/** Like runDocker, but a non-zero exit becomes a UserError carrying Docker's own last line. */
-export async function dockerOk(
-  cli: DockerCli,
-  args: readonly string[],
-  what: string,
-  opts: RunOptions = {},
-): Promise<RunResult> {
-  const res = await runDocker(cli, args, opts);
-  if (res.code !== 0)
-    throw new UserError(
-      `${what}: ${lastLine(res.stderr) || `docker exited with code ${res.code}`}`,
-      "engine",
-    );
-  return res;
-}
-
 /** The last non-empty line of a child's stderr, which is where Docker and Compose put the cause. */
 export function lastLine(text: string): string {
   const lines = text

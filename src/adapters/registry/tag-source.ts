@@ -6,19 +6,17 @@ import type { ImageRef } from "../../core/reference.js";
 import type { RegistryClient } from "./client.js";
 import { awsCredentialSource, ecrPublicRepository, ecrPublicTagSource } from "./ecr-public.js";
 import { RegistryError, type RegistryErrorKind } from "./errors.js";
-import { ociTagSource, type TagSource, type TagSourceKind } from "./tags.js";
+import { ociTagSource, type TagSource } from "./tags.js";
 
-/** The ECR Public repository and the credentials to ask about it, or null for the OCI path. */
-async function ecrPublicTarget(ref: ImageRef, env: NodeJS.ProcessEnv) {
+/**
+ * The ECR Public repository and the credentials to ask about it, or null for the OCI path; reads
+ * the environment and ~/.aws, never the network.
+ */
+export async function ecrPublicTarget(ref: ImageRef, env: NodeJS.ProcessEnv) {
   const repo = ecrPublicRepository(ref);
   if (!repo) return null;
   const credentials = await awsCredentialSource(env, env.HOME || homedir());
   return credentials ? { repo, credentials } : null;
-}
-
-/** Which source an image's tags come from; reads the environment and ~/.aws, never the network. */
-export async function tagSourceKind(ref: ImageRef, env: NodeJS.ProcessEnv): Promise<TagSourceKind> {
-  return (await ecrPublicTarget(ref, env)) ? "ecr-public" : "oci";
 }
 
 /**
