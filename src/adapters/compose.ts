@@ -3,7 +3,6 @@
 // only the file discovery, which Compose does not report, is done here.
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import type { ComposeSpecification } from "docker-compose";
 import { UserError } from "../errors.js";
 import { type DockerCli, lastLine, type RunOptions, type RunResult, runDocker } from "./docker.js";
 
@@ -23,6 +22,13 @@ export interface ServiceSpec {
   healthcheck?: { test?: string[] | string; disable?: boolean };
   profiles?: string[];
   [key: string]: unknown;
+}
+
+/** What `docker compose config --format json` prints, as far as this plugin reads it. */
+interface ConfigJson {
+  name?: string;
+  services?: Record<string, ServiceSpec>;
+  volumes?: Record<string, { name?: string; external?: boolean }>;
 }
 
 export interface ComposeProject {
@@ -184,10 +190,10 @@ export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise
       "engine",
     );
   }
-  let spec: ComposeSpecification & { name?: string };
+  let spec: ConfigJson;
   let templates: Record<string, string | undefined> = {};
   try {
-    spec = JSON.parse(res.stdout) as ComposeSpecification & { name?: string };
+    spec = JSON.parse(res.stdout) as ConfigJson;
     if (raw.code === 0) {
       const rawSpec = JSON.parse(raw.stdout) as { services?: Record<string, { image?: unknown }> };
       templates = Object.fromEntries(
@@ -210,9 +216,9 @@ export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise
     name: spec.name,
     workingDir,
     files,
-    services: (spec.services ?? {}) as Record<string, ServiceSpec>,
+    services: spec.services ?? {},
     templates,
-    volumes: (spec.volumes ?? {}) as Record<string, { name?: string; external?: boolean }>,
+    volumes: spec.volumes ?? {},
     envFiles: projectEnvFiles,
     profiles,
   };
