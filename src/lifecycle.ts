@@ -1,9 +1,8 @@
 // Starting and stopping a deployment the way the seed guide does: databases first and waited
-// for, then the application on the manifest's digests, everything down together; the log
-// captures that go with them; and the detail of each service that `status` shows.
-import { type ComposeProject, type ContainerState, compose, listContainers } from "./adapters/compose.js";
+// for, then the application on the manifest's digests, everything down together, and the log
+// captures that go with them. Waiting for health is wait-ready.ts; status is reports.ts.
+import { type ComposeProject, compose } from "./adapters/compose.js";
 import { lastLine } from "./adapters/docker.js";
-import { type ContainerInfo, inspectContainers } from "./adapters/engine.js";
 import {
   type CapturePaths,
   type CaptureState,
@@ -13,14 +12,21 @@ import {
   startCapture,
   stopCapture,
 } from "./adapters/logs.js";
-import { CAPTURE_KINDS, type CaptureKind, stripAnsi } from "./core/log-lines.js";
+import { CAPTURE_KINDS, type CaptureKind } from "./core/log-lines.js";
 import { planRestartService } from "./core/plan.js";
-import { judge, type ReadyState } from "./core/readiness.js";
-import { parseReference } from "./core/reference.js";
 import { decideRole, type Role, type RoleDecision } from "./core/roles.js";
-import type { ServiceStatus, StatusReport, VersionRow } from "./core/status.js";
 import { UserError } from "./errors.js";
 import { readManifest, recordPaths } from "./record.js";
+import {
+  DEFAULT_TIMEOUT_S,
+  observeContainers,
+  type Readiness,
+  type WaitOptions,
+  waitReady,
+} from "./wait-ready.js";
+
+export type { Readiness, WaitOptions } from "./wait-ready.js";
+
 import type { Workspace } from "./workspace.js";
 
 export interface LifecycleIO {
@@ -28,15 +34,6 @@ export interface LifecycleIO {
   step?: (line: string) => void;
   /** Interactive terminal: let Compose draw its own progress instead of one line per step. */
   interactive?: boolean;
-}
-
-export interface WaitOptions {
-  /** Seconds to wait for every service to be healthy (default 120). */
-  timeout?: number;
-  /** Seconds a service without a healthcheck must keep running (default 3). */
-  settle?: number;
-  /** Start and do not wait. */
-  noWait?: boolean;
 }
 
 export interface StartOptions extends WaitOptions {
@@ -54,13 +51,6 @@ export interface DownOptions {
   volumes?: boolean;
 }
 
-export interface Readiness {
-  service: string;
-  /** healthy (its healthcheck passed), running (settled, no healthcheck), completed (exited 0). */
-  state: ReadyState;
-  seconds: number;
-}
-
 export interface StartReport {
   services: string[];
   ready: Readiness[];
@@ -73,44 +63,6 @@ export interface DownReport {
   captures: CaptureState[];
   dryRun: boolean;
 }
-
-export interface ContainerStatus {
-  name: string;
-  state: string;
-  health: string;
-  exitCode: number;
-  status: string;
-  startedAt?: string;
-  /** Seconds since the container started, while it runs. */
-  uptime?: number;
-  restarts: number;
-  oomKilled: boolean;
-}
-
-export interface LifecycleServiceStatus extends Omit<ServiceStatus, "containers"> {
-  role: Role;
-  roleSource: RoleDecision["source"];
-  /** Whether what runs is the manifest's digest; "untracked" without a record. */
-  drift: VersionRow["drift"] | "untracked";
-  /** What to run (or edit) to bring the service in sync, when it is not. */
-  next?: string;
-  containers: ContainerStatus[];
-}
-
-export interface LifecycleStatus extends Omit<StatusReport, "services"> {
-  services: LifecycleServiceStatus[];
-  captures: CaptureState[];
-}
-
-const DEFAULT_TIMEOUT_S = 120;
-const DEFAULT_SETTLE_S = 3;
-const POLL_MS = 500;
-const TAIL_LINES = 15;
-// A wait for health longer than this gets one line saying what it waits for.
-const WAIT_NOTICE_MS = 2_000;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const seconds = (ms: number) => Math.round(ms / 100) / 10;
 
 export class Lifecycle {
   constructor(
@@ -215,104 +167,12 @@ export class Lifecycle {
     }
   }
 
-  /** Containers of `services`, with the engine's details. */
-  async observe(services: readonly string[]): Promise<{ ps: ContainerState; info?: ContainerInfo }[]> {
-    const project = await this.ws.project();
-    const ps = (await listContainers(this.cli, project)).filter((c) => services.includes(c.service));
-    const infos = await inspectContainers(
-      this.cli,
-      ps.map((c) => c.id),
-    );
-    return ps.map((c) => ({
-      ps: c,
-      info: infos.find((i) => i.id.startsWith(c.id) || c.id.startsWith(i.id)),
-    }));
-  }
-
-  /** The last lines a service logged, for a failure message. */
-  private async tail(service: string): Promise<string[]> {
-    const project = await this.ws.project();
-    const res = await compose(this.cli, project, [
-      "logs",
-      "--no-color",
-      "--tail",
-      String(TAIL_LINES),
-      service,
-    ]);
-    return stripAnsi(`${res.stdout}${res.stderr}`)
-      .split("\n")
-      .map((l) => l.trimEnd())
-      .filter(Boolean)
-      .slice(-TAIL_LINES);
-  }
-
-  private async failWith(service: string, why: string): Promise<never> {
-    const lines = await this.tail(service).catch(() => []);
-    if (lines.length > 0) {
-      this.say(`last log lines of ${service}:`);
-      for (const l of lines) this.say(`  ${l}`);
-    }
-    const brief = lines
-      .slice(-3)
-      .map((l) => l.replace(/^\S+\s+\|\s?/, "").trim())
-      .filter(Boolean)
-      .join(" / ");
-    throw new UserError(
-      `${service} ${why}${brief ? `; its last log lines: ${brief}` : "; it logged nothing"}`,
-    );
-  }
-
   /**
-   * Waits until every service is ready: its healthcheck passes, or (without one) it has run
-   * without restarting for the settle time. An unhealthy or exited container fails at once;
-   * anything else fails at the timeout, naming the first service that is not ready.
+   * Waits until every service is ready (see wait-ready.ts); a service that fails, or is not
+   * ready at the timeout, fails the wait naming it, with its last log lines.
    */
-  async waitReady(services: readonly string[], opts: WaitOptions = {}): Promise<Readiness[]> {
-    const timeoutMs = (opts.timeout ?? DEFAULT_TIMEOUT_S) * 1000;
-    const settleMs = (opts.settle ?? DEFAULT_SETTLE_S) * 1000;
-    const start = Date.now();
-    const ready = new Map<string, Readiness>();
-    // When each start of a container was first seen running: a restart is a new start.
-    const runningSince = new Map<string, number>();
-    let told = false;
-    for (;;) {
-      const seen = await this.observe(services);
-      const pending: [string, string][] = [];
-      for (const service of services) {
-        if (ready.has(service)) continue;
-        const mine = seen
-          .filter((c) => c.ps.service === service)
-          .map(({ ps, info }) => {
-            const key = `${ps.id} ${info?.startedAt ?? ""} ${info?.restartCount ?? 0}`;
-            const running = info ? info.running && !info.restarting : ps.state === "running";
-            if (running && !runningSince.has(key)) runningSince.set(key, Date.now());
-            const since = runningSince.get(key);
-            return { ...ps, info, runningMs: since === undefined ? 0 : Date.now() - since };
-          });
-        const verdict = judge(mine, settleMs);
-        if ("failed" in verdict) return this.failWith(service, verdict.failed);
-        if ("waiting" in verdict) {
-          pending.push([service, verdict.waiting]);
-          continue;
-        }
-        const took = seconds(Date.now() - start);
-        ready.set(service, { service, state: verdict.ready, seconds: took });
-        this.say(`${service}: ${verdict.ready} after ${took}s`);
-      }
-      if (pending.length === 0) return services.map((s) => ready.get(s) as Readiness);
-      if (!told && Date.now() - start >= WAIT_NOTICE_MS) {
-        told = true;
-        const names = pending.map(([s]) => s).join(", ");
-        this.say(
-          `waiting up to ${timeoutMs / 1000}s for ${names} to become ready (${pending[0]?.[0]} ${pending[0]?.[1]})`,
-        );
-      }
-      if (Date.now() - start >= timeoutMs) {
-        const [service, why] = pending[0] as [string, string];
-        return this.failWith(service, `did not become healthy within ${timeoutMs / 1000}s: it ${why}`);
-      }
-      await sleep(Math.min(POLL_MS, Math.max(50, timeoutMs - (Date.now() - start))));
-    }
+  waitReady(services: readonly string[], opts: WaitOptions = {}): Promise<Readiness[]> {
+    return waitReady(this.ws, services, opts, (line) => this.say(line));
   }
 
   /** `updb`: the database services, started and waited for, then their log capture. */
@@ -339,7 +199,7 @@ export class Lifecycle {
 
   /** Which databases are not up, and why, for `up`'s refusal. */
   private async databasesDown(dbs: readonly string[]): Promise<string[]> {
-    const seen = await this.observe(dbs);
+    const seen = await observeContainers(this.ws, dbs);
     const down: string[] = [];
     for (const db of dbs) {
       const mine = seen.filter((c) => c.ps.service === db);
@@ -476,70 +336,5 @@ export class Lifecycle {
     if (!opts.noWait) report.ready = await this.waitReady([service], opts);
     await this.ensureCapture(plan.capture, report);
     return report;
-  }
-
-  /** For a service the record does not hold: the command that records it, if one can. */
-  private untrackedNext(
-    service: string,
-    hasManifest: boolean,
-    corrupt: boolean,
-    project: ComposeProject,
-  ): string | undefined {
-    if (corrupt) return "the manifest cannot be read: see the error of 'docker versions version'";
-    const image = project.services[service]?.image;
-    if (!hasManifest || !image) return undefined; // no record at all, or built from source
-    let tag = "latest";
-    try {
-      tag = parseReference(image).tag ?? "latest";
-    } catch {
-      // the image's own error shows when Compose runs it
-    }
-    return `not in the manifest: docker versions version-pull --service ${service} --tag ${tag}`;
-  }
-
-  /**
-   * `status`'s detail: the project's services (as `base` lists them) with role, health, uptime,
-   * restarts and drift (from `rows`, the version report; `driftUnknown` when it could not be
-   * made), and the log captures.
-   */
-  async describe(base: StatusReport, rows: VersionRow[], driftUnknown: boolean): Promise<LifecycleStatus> {
-    // A corrupt manifest must not hide the containers: roles then come from labels and images.
-    const roles = await this.roles().catch(() => this.roles({ ignoreManifest: true }));
-    const names = base.services.flatMap((s) => s.containers.map((c) => c.name));
-    const infos = await inspectContainers(this.cli, names);
-    const now = Date.now();
-    const project = await this.ws.project();
-    const captures = await Promise.all(
-      CAPTURE_KINDS.map(async (k) => captureState(await this.capturePaths(k), project.name)),
-    );
-    return {
-      ...base,
-      services: base.services.map((s) => {
-        const role = roles.get(s.service) ?? { role: "app" as const, source: "default" as const };
-        const row = rows.find((r) => r.service === s.service);
-        return {
-          ...s,
-          role: role.role,
-          roleSource: role.source,
-          drift: row ? row.drift : driftUnknown ? "unknown" : "untracked",
-          next: row?.next ?? this.untrackedNext(s.service, base.manifest.present, driftUnknown, project),
-          containers: s.containers.map((c) => {
-            const info = infos.find((i) => i.name === c.name);
-            const started = info?.startedAt ? Date.parse(info.startedAt) : Number.NaN;
-            return {
-              ...c,
-              startedAt: info?.startedAt,
-              uptime:
-                info?.running && Number.isFinite(started)
-                  ? Math.max(0, Math.round((now - started) / 1000))
-                  : undefined,
-              restarts: info?.restartCount ?? 0,
-              oomKilled: info?.oomKilled ?? false,
-            };
-          }),
-        };
-      }),
-      captures,
-    };
   }
 }

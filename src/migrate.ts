@@ -15,7 +15,7 @@ import { byName } from "./core/names.js";
 import { type Pin, planPins } from "./core/pinning.js";
 import { isValidTag, parseReference } from "./core/reference.js";
 import { UserError } from "./errors.js";
-import { mutateRecord, pinPlanFor, readManifest, serviceImages } from "./record.js";
+import { mutateRecord, pinPlanFor, readManifest, type ServiceImage, serviceImages } from "./record.js";
 import type { Workspace } from "./workspace.js";
 
 export interface MigrationProposal {
@@ -67,6 +67,48 @@ export async function migrate(ws: Workspace, opts: MigrateOptions = {}): Promise
   if (await readManifest(paths.manifest)) {
     return { created: false, proposals: [], manifest: paths.manifest, warnings: [], composeEdits: [] };
   }
+  const { proposals, warnings } = await propose(ws, project);
+  // The compose edits are asked first, planned on the proposed tags.
+  const composeEdits =
+    opts.editCompose && !opts.dryRun ? await pinByEdits(project, proposals, opts.editCompose) : [];
+  for (const p of proposals) {
+    if (opts.decide) p.tag = await opts.decide(p);
+    if (!isValidTag(p.tag)) throw new UserError(`'${p.tag}' is not a valid tag for ${p.service}`);
+  }
+  if (opts.dryRun) return { created: false, proposals, manifest: paths.manifest, warnings, composeEdits: [] };
+  if (composeEdits.length > 0) ws.forgetProject(); // the files changed: read them again
+  const images = serviceImages(await ws.project());
+  const out = await mutateRecord(paths, images, "migrate-versions", ws.clock(), (current) => {
+    if (current) return { manifest: null, result: false };
+    const at = ws.at();
+    const services = byName<ServiceRecord>();
+    for (const p of proposals) {
+      const rec = recordDeployment(undefined, {
+        tag: p.tag,
+        digest: p.digest,
+        at,
+        source: "migrate-versions",
+        image: p.repository,
+      });
+      services[p.service] = p.floating ? { ...rec, floating_tag: p.floating } : rec;
+    }
+    return { manifest: { schema: 1, services }, result: true };
+  });
+  nameVariables(proposals, images);
+  return {
+    created: out.result,
+    proposals,
+    manifest: paths.manifest,
+    warnings: [...warnings, ...out.warnings],
+    composeEdits,
+  };
+}
+
+/** One proposal per service with an image: what runs (its digest), else the compose file's. */
+async function propose(
+  ws: Workspace,
+  project: ComposeProject,
+): Promise<{ proposals: MigrationProposal[]; warnings: string[] }> {
   const before = serviceImages(project);
   const containers = await listContainers(ws.ctx.cli, project);
   const infos = await inspectContainers(
@@ -98,32 +140,11 @@ export async function migrate(ws: Workspace, opts: MigrateOptions = {}): Promise
       floating: tag === "latest" ? undefined : tag,
     });
   }
-  // The compose edits are asked first, planned on the proposed tags.
-  const composeEdits =
-    opts.editCompose && !opts.dryRun ? await pinByEdits(project, proposals, opts.editCompose) : [];
-  for (const p of proposals) {
-    if (opts.decide) p.tag = await opts.decide(p);
-    if (!isValidTag(p.tag)) throw new UserError(`'${p.tag}' is not a valid tag for ${p.service}`);
-  }
-  if (opts.dryRun) return { created: false, proposals, manifest: paths.manifest, warnings, composeEdits: [] };
-  if (composeEdits.length > 0) ws.forgetProject(); // the files changed: read them again
-  const images = serviceImages(await ws.project());
-  const out = await mutateRecord(paths, images, "migrate-versions", ws.clock(), (current) => {
-    if (current) return { manifest: null, result: false };
-    const at = ws.at();
-    const services = byName<ServiceRecord>();
-    for (const p of proposals) {
-      const rec = recordDeployment(undefined, {
-        tag: p.tag,
-        digest: p.digest,
-        at,
-        source: "migrate-versions",
-        image: p.repository,
-      });
-      services[p.service] = p.floating ? { ...rec, floating_tag: p.floating } : rec;
-    }
-    return { manifest: { schema: 1, services }, result: true };
-  });
+  return { proposals, warnings };
+}
+
+/** Each proposal learns the versions.env variable that pins it, if one does. */
+function nameVariables(proposals: MigrationProposal[], images: Map<string, ServiceImage>): void {
   const plan = pinPlanFor(
     {
       schema: 1,
@@ -140,13 +161,6 @@ export async function migrate(ws: Workspace, opts: MigrateOptions = {}): Promise
     const pin = plan.pins.get(p.service);
     if (pin?.state === "pinned") p.variable = pin.variable;
   }
-  return {
-    created: out.result,
-    proposals,
-    manifest: paths.manifest,
-    warnings: [...warnings, ...out.warnings],
-    composeEdits,
-  };
 }
 
 /**

@@ -18,6 +18,7 @@ import { has } from "./core/names.js";
 import type { Role } from "./core/roles.js";
 import { UserError } from "./errors.js";
 import type { Lifecycle } from "./lifecycle.js";
+import { observeContainers } from "./wait-ready.js";
 import type { Workspace } from "./workspace.js";
 
 export interface CapturedOptions {
@@ -243,7 +244,7 @@ export class ProjectLogs {
     short: (name: string) => string,
   ): Promise<void> {
     const sinceTs = isoNano(since);
-    const observed = await this.lc.observe(dbs);
+    const observed = await observeContainers(this.ws, dbs);
     const finished = await finishTimes(
       this.cli,
       observed.flatMap((o) => (o.info ? [o.info.id] : [])),

@@ -2,7 +2,7 @@
 // the tests both call them with an options object and render what they return. Each method
 // reads what it needs, plans in pure code (core/plan.ts) and changes the record in one place.
 import { type ComposeProject, compose } from "./adapters/compose.js";
-import { digestFor, inspectImage, pullImage } from "./adapters/engine.js";
+import { digestFor, inspectImage } from "./adapters/engine.js";
 import { appendJournal, parseVersion, readAudit, updateState } from "./adapters/journal.js";
 import { withLock, writeAtomic } from "./adapters/store.js";
 import { mapLimit } from "./core/limit.js";
@@ -22,9 +22,10 @@ import { isValidTag } from "./core/reference.js";
 import type { VersionRow } from "./core/status.js";
 import { UserError } from "./errors.js";
 import { floatingPlan } from "./floating.js";
-import { Lifecycle, type LifecycleIO, type LifecycleStatus } from "./lifecycle.js";
+import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import { type MigrateOptions, type MigrationReport, migrate } from "./migrate.js";
 import { ProjectLogs } from "./project-logs.js";
+import { type PullOptions, type PullReport, pull } from "./pull.js";
 import {
   envFor,
   groupMembers,
@@ -35,19 +36,24 @@ import {
   serviceImages,
 } from "./record.js";
 import { resolveFloating, type UpdateRow, updatesFor } from "./registry-ops.js";
-import { composeStatus, type HistoryReport, history, versionRows } from "./reports.js";
+import {
+  composeStatus,
+  type HistoryReport,
+  history,
+  type LifecycleStatus,
+  statusDetail,
+  versionRows,
+} from "./reports.js";
 import { UpdateSafe, type UpdateSafeOptions, type UpdateSafeReport } from "./update-safe.js";
 import { type Context, Workspace } from "./workspace.js";
 
 export type { Change, ChangeReport, FloatingPlan, VersionRef } from "./core/plan.js";
 export type { ServiceStatus, StatusReport, VersionRow } from "./core/status.js";
 export type { ComposeEdit, MigrateOptions, MigrationProposal, MigrationReport } from "./migrate.js";
+export type { PullOptions, PullReport } from "./pull.js";
 export type { HistoryReport } from "./reports.js";
 export type { Context } from "./workspace.js";
 
-export interface PullOptions {
-  service?: string;
-}
 export interface PullLatestOptions {
   dryRun?: boolean;
 }
@@ -114,7 +120,7 @@ export class Versions {
         driftUnknown = true;
       }
     }
-    return this.lifecycle(io).describe(base, rows, driftUnknown);
+    return statusDetail(this.ws, this.lifecycle(io), base, rows, driftUnknown);
   }
 
   /** `update`: down, pull, build (the from-source workflow); starting again is the next step. */
@@ -165,52 +171,8 @@ export class Versions {
   }
 
   /** `pull`: the manifest's versions by digest; without a manifest, what the compose file names. */
-  async pull(
-    opts: PullOptions = {},
-  ): Promise<{ mode: "manifest" | "compose"; pulled: string[]; present: string[] }> {
-    const project = await this.ws.project();
-    if (opts.service) this.ws.checkService(project, opts.service);
-    const loaded = await readManifest((await this.ws.paths()).manifest);
-    if (!loaded) {
-      const res = await compose(this.ws.ctx.cli, project, ["pull", ...(opts.service ? [opts.service] : [])], {
-        inherit: true,
-      });
-      if (res.code !== 0) throw new UserError(`docker compose pull failed (exit ${res.code})`);
-      return {
-        mode: "compose",
-        pulled: opts.service ? [opts.service] : Object.keys(project.services),
-        present: [],
-      };
-    }
-    const images = serviceImages(project);
-    const names = (opts.service ? [opts.service] : Object.keys(loaded.manifest.services)).filter((s) =>
-      has(project.services, s),
-    );
-    const pulled: string[] = [];
-    const present: string[] = [];
-    await mapLimit(names, CONCURRENCY, async (service) => {
-      const rec = loaded.manifest.services[service];
-      if (!rec) return; // not tracked: Compose's own pull covers it below
-      const repo = this.ws.repositoryOf(service, rec, images);
-      const ref = rec.image_digest ? `${repo}@${rec.image_digest}` : `${repo}:${rec.current_tag}`;
-      if (await inspectImage(this.ws.ctx.cli, ref)) {
-        present.push(service);
-        return;
-      }
-      this.ws.progress(`pulling ${service}: ${ref}`);
-      await pullImage(this.ws.ctx.cli, ref);
-      pulled.push(service);
-    });
-    const untracked = (opts.service ? [opts.service] : Object.keys(project.services)).filter(
-      (s) => !has(loaded.manifest.services, s) && project.services[s]?.image,
-    );
-    if (untracked.length > 0) {
-      const res = await compose(this.ws.ctx.cli, project, ["pull", ...untracked], { inherit: true });
-      if (res.code !== 0)
-        throw new UserError(`docker compose pull ${untracked.join(" ")} failed (exit ${res.code})`);
-      pulled.push(...untracked);
-    }
-    return { mode: "manifest", pulled: pulled.sort(), present: present.sort() };
+  pull(opts: PullOptions = {}): Promise<PullReport> {
+    return pull(this.ws, opts);
   }
 
   /**

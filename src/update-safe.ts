@@ -19,9 +19,11 @@ import {
   intentPath,
   type LoadedManifest,
   parseLoaded,
+  type RecordPaths,
   recordPaths,
   requireManifest,
   restoreRecord,
+  type ServiceImage,
   serviceImages,
   writeRecord,
 } from "./record.js";
@@ -73,7 +75,7 @@ type Journal = (e: Omit<JournalEntry, "id" | "at">) => Promise<void>;
 
 export class UpdateSafe {
   readonly lifecycle: Lifecycle;
-  /** Set when a failed rollback leaves the run open for --resume. */
+  /** Set when a failure leaves the record half changed: the run stays open for --resume. */
   private leftOpen = false;
 
   constructor(
@@ -114,6 +116,10 @@ export class UpdateSafe {
     return { outcome: "dry-run", ...plan, backup: null, data: null, recreated: [] };
   }
 
+  /**
+   * One run, its steps in order, each journaled (read top to bottom, it is the runbook; that is
+   * why it is one function): backups, pulls and the plan; the record; recreate and verify.
+   */
   private async update(opts: UpdateSafeOptions): Promise<UpdateSafeReport> {
     const project = await this.ws.project();
     const paths = recordPaths(await this.ws.manifestPath());
@@ -124,8 +130,6 @@ export class UpdateSafe {
     const tracked = Object.entries(current.manifest.services).filter(([s]) => has(project.services, s));
     // Set once the record changes: from then on a failure is handled by the rollback, not "before".
     let touched = false;
-    // Set when a failure leaves the record half changed: the journal then keeps the run open.
-    let leaveOpen = false;
     await journal({
       step: "begin",
       pid: process.pid,
@@ -134,15 +138,7 @@ export class UpdateSafe {
     faultPoint("update-safe.begin");
     try {
       // 1. Backups: the manifest, then the databases' data.
-      const backup = await backupFile(paths.manifest);
-      const data = opts.skipDataBackup
-        ? null
-        : await this.backupData(
-            current.manifest,
-            path.join(path.dirname(paths.manifest), BACKUP_DIR, "data", compact(this.ws.clock())),
-          );
-      if (opts.skipDataBackup)
-        this.say("data backup skipped (--skip-data-backup): the database volumes are not copied");
+      const { backup, data } = await this.backUp(paths.manifest, current.manifest, opts);
       await journal({ step: "backed-up", backup });
       faultPoint("update-safe.backed-up");
 
@@ -169,17 +165,7 @@ export class UpdateSafe {
       // knowing what it was; the manifest (once settled) then says whether it happened.
       await journal({ step: "recording", services, to, backup });
       faultPoint("update-safe.recording");
-      try {
-        await writeRecord(paths, images, "update-safe", current, next, this.ws.clock(), { backup });
-      } catch (e) {
-        // Failing before its commit point the change left nothing: the run stopped before any change.
-        if ((await readText(intentPath(paths.manifest))) === null) throw e;
-        // Failing after it is a crash there: the run stays open for --resume or rollback.
-        leaveOpen = true;
-        throw new UserError(
-          `update-safe could not finish recording the new versions (${e instanceof Error ? e.message : String(e)}): once that is fixed, run 'docker versions update-safe --resume' or 'docker versions rollback'`,
-        );
-      }
+      await this.record(paths, images, current, next, backup);
       touched = true;
 
       // 4. Recreate what changed, check health, and put everything back if anything fails.
@@ -192,9 +178,9 @@ export class UpdateSafe {
       return { outcome: "updated", changes, unchanged, backup, data, recreated, warnings };
     } catch (e) {
       const entries = (await unfinishedRun(paths.manifest)) ?? [];
-      if (!leaveOpen && !this.leftOpen && entries.some((x) => x.id === id))
+      if (!this.leftOpen && entries.some((x) => x.id === id))
         await journal({ step: "end", outcome: "failed", detail: e instanceof Error ? e.message : String(e) });
-      if (e instanceof UserError && !touched && !leaveOpen) {
+      if (e instanceof UserError && !touched && !this.leftOpen) {
         throw new UserError(
           `update-safe stopped before changing anything: ${e.message}`,
           e.category,
@@ -202,6 +188,43 @@ export class UpdateSafe {
         );
       }
       throw e;
+    }
+  }
+
+  /** The manifest's backup (kept for --resume and reused by the record change), then the data's. */
+  private async backUp(
+    manifestPath: string,
+    manifest: Manifest,
+    opts: UpdateSafeOptions,
+  ): Promise<{ backup: string | null; data: DataBackup | null }> {
+    const backup = await backupFile(manifestPath, { now: this.ws.clock() });
+    if (opts.skipDataBackup) {
+      this.say("data backup skipped (--skip-data-backup): the database volumes are not copied");
+      return { backup, data: null };
+    }
+    const dir = path.join(path.dirname(manifestPath), BACKUP_DIR, "data", compact(this.ws.clock()));
+    return { backup, data: await this.backupData(manifest, dir) };
+  }
+
+  /**
+   * Records the new versions. Failing before the transaction's commit point changed nothing (the
+   * run stops cleanly); failing after it is like a crash there: the run stays open for --resume.
+   */
+  private async record(
+    paths: RecordPaths,
+    images: Map<string, ServiceImage>,
+    current: LoadedManifest,
+    next: Manifest,
+    backup: string | null,
+  ): Promise<void> {
+    try {
+      await writeRecord(paths, images, "update-safe", current, next, this.ws.clock(), { backup });
+    } catch (e) {
+      if ((await readText(intentPath(paths.manifest))) === null) throw e;
+      this.leftOpen = true;
+      throw new UserError(
+        `update-safe could not finish recording the new versions (${messageOf(e)}): once that is fixed, run 'docker versions update-safe --resume' or 'docker versions rollback'`,
+      );
     }
   }
 

@@ -154,7 +154,10 @@ export function composeArgs(
   return args;
 }
 
-/** Loads the project through `docker compose config`. */
+/**
+ * Loads the project through `docker compose config`: the files as Compose finds them, both
+ * configs (interpolated and not) and the env files. One function because each step feeds the next.
+ */
 export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise<ComposeProject> {
   let files: string[];
   let labelled: RunningProject | null = null;
