@@ -6,7 +6,7 @@ import { manifestDigest } from "./adapters/registry/manifests.js";
 import { mapLimit } from "./core/limit.js";
 import type { Manifest } from "./core/manifest.js";
 import { has } from "./core/names.js";
-import { type FloatingObservation, type FloatingPlan, planFloating } from "./core/plan.js";
+import type { FloatingObservation } from "./core/plan.js";
 import { parseReference } from "./core/reference.js";
 import { pinPlanFor, type ServiceImage } from "./record.js";
 import { resolveFloating } from "./registry-ops.js";
@@ -66,14 +66,4 @@ export async function observeFloating(
     })),
   );
   return { found, resolved, pinnedByFile };
-}
-
-/** The observation and its plan, in one call. */
-export async function floatingPlan(
-  ws: Workspace,
-  manifest: Manifest,
-  images: Map<string, ServiceImage>,
-  opts: { dryRun?: boolean; progress?: (line: string) => void } = {},
-): Promise<FloatingPlan> {
-  return planFloating(await observeFloating(ws, manifest, images, opts));
 }

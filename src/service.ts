@@ -10,6 +10,7 @@ import type { Manifest } from "./core/manifest.js";
 import { has } from "./core/names.js";
 import {
   type ChangeReport,
+  planFloating,
   planRecord,
   planRename,
   planRollback,
@@ -21,7 +22,7 @@ import {
 import { isValidTag } from "./core/reference.js";
 import type { VersionRow } from "./core/status.js";
 import { UserError } from "./errors.js";
-import { floatingPlan } from "./floating.js";
+import { observeFloating } from "./floating.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import { type MigrateOptions, type MigrationReport, migrate } from "./migrate.js";
 import { ProjectLogs } from "./project-logs.js";
@@ -223,7 +224,9 @@ export class Versions {
       return { mode: "compose" };
     }
     const images = serviceImages(project);
-    const plan = await floatingPlan(this.ws, loaded.manifest, images, { dryRun: opts.dryRun });
+    const plan = planFloating(
+      await observeFloating(this.ws, loaded.manifest, images, { dryRun: opts.dryRun }),
+    );
     const report = await this.record("pull-latest", images, plan.changes, Boolean(opts.dryRun));
     report.unchanged.push(...plan.unchanged);
     report.unchanged.sort();

@@ -11,9 +11,9 @@ import { appendJournal, type JournalEntry, unfinishedRun, updateState } from "./
 import { BACKUP_DIR, backupFile, type LockHolder, readText, withLock } from "./adapters/store.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
 import { has } from "./core/names.js";
-import { type Change, planUpdate } from "./core/plan.js";
+import { type Change, planFloating, planUpdate } from "./core/plan.js";
 import { messageOf, UserError } from "./errors.js";
-import { floatingPlan } from "./floating.js";
+import { observeFloating } from "./floating.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import {
   intentPath,
@@ -112,7 +112,7 @@ export class UpdateSafe {
   private async plan(): Promise<UpdateSafeReport> {
     const { manifest } = await requireManifest(await this.ws.manifestPath());
     const images = serviceImages(await this.ws.project());
-    const plan = await floatingPlan(this.ws, manifest, images, { dryRun: true });
+    const plan = planFloating(await observeFloating(this.ws, manifest, images, { dryRun: true }));
     return { outcome: "dry-run", ...plan, backup: null, data: null, recreated: [] };
   }
 
@@ -144,7 +144,7 @@ export class UpdateSafe {
 
       // 2. Pull every floating tag before stopping anything (any failure ends the run here),
       // 3. resolve tags and plan: only the services whose digest moved.
-      const plan = await floatingPlan(this.ws, current.manifest, images, {
+      const observed = await observeFloating(this.ws, current.manifest, images, {
         progress: (line) => this.say(line),
       });
       await journal({ step: "pulled" });
@@ -155,7 +155,7 @@ export class UpdateSafe {
         warnings,
         manifest: next,
         recreate: services,
-      } = planUpdate(current.manifest, plan, this.ws.at(), "update-safe");
+      } = planUpdate(current.manifest, planFloating(observed), this.ws.at(), "update-safe");
       if (!next) {
         await journal({ step: "end", outcome: "nothing-to-do" });
         return { outcome: "nothing-to-do", changes: [], unchanged, backup, data, recreated: [], warnings };

@@ -54,9 +54,35 @@ export interface RecordPlan {
   unchanged: string[];
 }
 
+/** What one step of a record change does to one service: a new record, nothing, or skip it. */
+type Step<T> = (
+  rec: ServiceRecord | undefined,
+  item: T,
+) => { next: ServiceRecord; change: Change } | "unchanged" | "skipped";
+
+/** Runs `step` for each item over a copy of `current`; top-level settings carry over. */
+function planEach<T extends { service: string }>(
+  current: Manifest | null,
+  items: readonly T[],
+  step: Step<T>,
+): RecordPlan {
+  const manifest: Manifest = { schema: 1, ...current, services: byName(current?.services) };
+  const changes: Change[] = [];
+  const unchanged: string[] = [];
+  for (const item of items) {
+    const done = step(manifest.services[item.service], item);
+    if (done === "unchanged") unchanged.push(item.service);
+    else if (done !== "skipped") {
+      manifest.services[item.service] = done.next;
+      changes.push(done.change);
+    }
+  }
+  return { manifest: changes.length > 0 ? manifest : null, changes, unchanged };
+}
+
 /**
  * Every target recorded as a deployment at `at` by `source`, over the manifest as it is now (a
- * target already current is unchanged). Top-level settings carry over; only services change.
+ * target already current is unchanged).
  */
 export function planRecord(
   current: Manifest | null,
@@ -64,20 +90,12 @@ export function planRecord(
   at: string,
   source: string,
 ): RecordPlan {
-  const manifest: Manifest = { schema: 1, ...current, services: byName(current?.services) };
-  const changes: Change[] = [];
-  const unchanged: string[] = [];
-  for (const t of targets) {
-    const rec = manifest.services[t.service];
-    const from = rec ? { tag: rec.current_tag, digest: rec.image_digest } : undefined;
+  return planEach(current, targets, (rec, t) => {
     const next = recordDeployment(rec, { ...t.to, at, source, custom: t.custom, image: t.image });
-    if (next === rec) unchanged.push(t.service);
-    else {
-      manifest.services[t.service] = next;
-      changes.push({ service: t.service, from, to: t.to, resolvedFrom: t.resolvedFrom });
-    }
-  }
-  return { manifest: changes.length > 0 ? manifest : null, changes, unchanged };
+    if (next === rec) return "unchanged";
+    const from = rec ? { tag: rec.current_tag, digest: rec.image_digest } : undefined;
+    return { next, change: { service: t.service, from, to: t.to, resolvedFrom: t.resolvedFrom } };
+  });
 }
 
 /** What the registry said of a floating tag: the most specific tag with its digest, or why not. */
@@ -157,21 +175,21 @@ export function planRename(
   at: string,
   source: string,
 ): RecordPlan {
-  const manifest: Manifest = { schema: 1, ...current, services: byName(current?.services) };
-  const changes: Change[] = [];
-  for (const r of renames) {
-    const rec = manifest.services[r.service];
+  const plan = planEach(current, renames, (rec, r) => {
     // Another command may have changed the service meanwhile: rename only what was resolved.
-    if (!rec || rec.current_tag !== r.from.tag || rec.image_digest !== r.from.digest) continue;
-    manifest.services[r.service] = renameCurrentTag(rec, r.to, at, source);
-    changes.push({
-      service: r.service,
-      from: { tag: r.from.tag, digest: rec.image_digest },
-      to: { tag: r.to, digest: rec.image_digest },
-      resolvedFrom: r.from.tag,
-    });
-  }
-  return { manifest: changes.length > 0 ? manifest : null, changes, unchanged: [] };
+    if (!rec || rec.current_tag !== r.from.tag || rec.image_digest !== r.from.digest) return "skipped";
+    const digest = rec.image_digest;
+    return {
+      next: renameCurrentTag(rec, r.to, at, source),
+      change: {
+        service: r.service,
+        from: { tag: r.from.tag, digest },
+        to: { tag: r.to, digest },
+        resolvedFrom: r.from.tag,
+      },
+    };
+  });
+  return plan;
 }
 
 /** What a rollback (`rollback`, `rollback-service`, `rollback-to`) is planned from. */
