@@ -6,8 +6,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 // Files in src/commands/ that are not commands but what every command shares: the Command
-// shape, the shared flags and the rendering of a change.
-export const COMMAND_SUPPORT = new Set(["command.ts", "shared.ts"]);
+// shape, the shared flags and the rendering of a change, the flag model, output formats, usage.
+export const COMMAND_SUPPORT = new Set(["command.ts", "shared.ts", "flags.ts", "format.ts", "usage.ts"]);
 
 // Static imports and re-exports (`import … from "x"`, `export … from "x"`, `import "x"`) and
 // dynamic `import("x")`; a relative specifier is all that matters here.

@@ -5,9 +5,17 @@ import { dockerCli } from "./adapters/docker.js";
 import { updateState } from "./adapters/journal.js";
 import { captureLogs } from "./commands/capture.js";
 import type { Command } from "./commands/command.js";
-import { completeWords, completion } from "./commands/completion.js";
+import {
+  type CompletionSources,
+  cobraAnswer,
+  complete,
+  completion,
+  completionWords,
+  type TypedLine,
+} from "./commands/completion.js";
+import { recordSpec } from "./commands/flags.js";
 import { generateEnv } from "./commands/generate-env.js";
-import { groupedHelp, helpVersionCommand } from "./commands/help.js";
+import { commandHelp, groupedHelp, helpVersionCommand } from "./commands/help.js";
 import { down, restart, up, update, updb } from "./commands/lifecycle.js";
 import { dblogsErrors, dblogsToday, logs, logsToday } from "./commands/logs.js";
 import { migrateVersions } from "./commands/migrate-versions.js";
@@ -16,13 +24,14 @@ import { checkUpdates, resolveTags } from "./commands/registry.js";
 import { rollback, rollbackService, rollbackTo } from "./commands/rollback.js";
 import { status } from "./commands/status.js";
 import { updateSafe } from "./commands/update-safe.js";
+import { route, unknownCommand, unknownFlag, usageMessage } from "./commands/usage.js";
 import { version } from "./commands/version.js";
 import { versionHistory } from "./commands/version-history.js";
 import { versionPull, versionSet } from "./commands/version-pull.js";
 import { shown } from "./core/shown-text.js";
 import type { SplitArgv } from "./docker-globals.js";
 import { renderError, UserError, usageError } from "./errors.js";
-import { VERSION } from "./meta.js";
+import { PLUGIN_NAME, VERSION } from "./meta.js";
 import { terminalOut, warn } from "./render.js";
 import { Versions } from "./service.js";
 import { describeLive, describeUnfinished } from "./update-safe.js";
@@ -62,7 +71,7 @@ const NO_JOURNAL_WARNING = new Set(["update-safe", "help-version", "completion",
 // Commands that never read the record, so have no half-done change of it to settle.
 const NO_RECORD = new Set(["help-version", "completion", "__capture-logs"]);
 // Run by the plugin itself (the background log capture), never listed in help or completion.
-const internal = [captureLogs] as unknown as Command[];
+export const internal = [captureLogs] as unknown as Command[];
 
 interface GlobalArgs {
   file?: string[];
@@ -71,6 +80,7 @@ interface GlobalArgs {
   "env-file"?: string[];
   profile?: string[];
   manifest?: string;
+  quiet?: boolean;
 }
 
 export function globalOptions(y: Argv): Argv<GlobalArgs> {
@@ -111,6 +121,11 @@ export function globalOptions(y: Argv): Argv<GlobalArgs> {
       type: "string",
       requiresArg: true,
       describe: "Path of version-manifest.yaml (default: next to the first compose file)",
+    })
+    .option("quiet", {
+      alias: "q",
+      type: "boolean",
+      describe: "No progress: neither Docker's nor a line per step (for scripts)",
     }) as Argv<GlobalArgs>;
 }
 
@@ -144,41 +159,104 @@ async function settleRecord(versions: Versions): Promise<void> {
   await versions.settleRecord();
 }
 
+/** The Versions service a command works with, from the global options as parsed. */
+function versionsFor(
+  g: GlobalArgs & { json?: unknown; format?: unknown },
+  dockerGlobals: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Versions {
+  // Output for scripts (--json, --format) keeps stdout to itself, terminal or not.
+  const forScripts = Boolean(g.json) || (typeof g.format === "string" && g.format !== "table");
+  return new Versions({
+    cli: dockerCli(dockerGlobals, env, process.cwd()),
+    compose: {
+      files: g.file,
+      projectName: g["project-name"],
+      projectDirectory: g["project-directory"],
+      envFiles: g["env-file"],
+      profiles: g.profile,
+    },
+    manifest: g.manifest,
+    quiet: g.quiet,
+    terminal: Boolean(process.stdout.isTTY) && !forScripts,
+  });
+}
+
+/** Services and history tags for completion, from the project the typed global options name. */
+function completionSources(dockerGlobals: readonly string[], env: NodeJS.ProcessEnv): CompletionSources {
+  const versionsOf = (line: TypedLine) => {
+    const last = (k: string) => line.globals[k]?.at(-1);
+    return versionsFor(
+      {
+        file: line.globals.file,
+        "project-name": last("project-name"),
+        "project-directory": last("project-directory"),
+        "env-file": line.globals["env-file"],
+        profile: line.globals.profile,
+        manifest: last("manifest"),
+      },
+      dockerGlobals,
+      env,
+    );
+  };
+  return {
+    services: async (line) => Object.keys((await versionsOf(line).project()).services).sort(),
+    historyTags: (line, service) => versionsOf(line).historyTags(service),
+  };
+}
+
 export async function run(
   { dockerGlobals, args }: SplitArgv,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   const out = terminalOut(process.stdout, env);
   let exitCode = 0;
-  if (args[0] === "__complete") {
-    const versions = new Versions({ cli: dockerCli(dockerGlobals, env, process.cwd()), compose: {} });
-    out.write(await completeWords(args.slice(1), commands, () => versions.project(), globalOptions));
+  const globalFlags = recordSpec(globalOptions).flags;
+  if (args[0] === "__complete" || args[0] === "__completeNoDesc") {
+    const words = completionWords(args, PLUGIN_NAME);
+    out.write(
+      cobraAnswer(await complete(words, commands, globalFlags, completionSources(dockerGlobals, env))),
+    );
     return 0;
   }
-  if (args.length === 0 || (args.length === 1 && (args[0] === "--help" || args[0] === "-h"))) {
-    out.write(groupedHelp(commands, out.color));
-    return 0;
+  // The internal commands take flags of their own too.
+  const badFlag = unknownFlag(args, [...commands, ...internal], globalFlags);
+  if (badFlag) {
+    process.stderr.write(`error: ${badFlag}\n`);
+    return 2;
   }
+  const asked = route(args, commands, globalFlags);
+  if (asked?.kind === "top-help") out.write(groupedHelp(commands, out.color));
+  else if (asked?.kind === "command-help") out.write(commandHelp(asked.cmd, out.color));
+  else if (asked?.kind === "version") out.write(`${VERSION}\n`);
+  else if (asked?.kind === "unknown-command") {
+    process.stderr.write(`error: ${unknownCommand(asked.word, commands)}\n`);
+    return 2;
+  }
+  if (asked) return 0;
   const parser = globalOptions(yargs(args))
     .scriptName("docker versions")
     .usage(
       "Usage: docker versions [OPTIONS] COMMAND\n\nPin, record and roll back the image version of every service of a Compose deployment.",
     )
-    .version(VERSION)
-    .help()
-    .alias("h", "help")
+    // Help and --version are answered above, in Docker's layout; yargs would add them to every command.
+    .version(false)
+    .help(false)
     .strict()
     .recommendCommands()
     .demandCommand(1, "name a command (docker versions --help lists them)")
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((msg, err) => {
-      // yargs' own validation errors (a flag without its value, …) are usage errors, not bugs.
+      // yargs' own validation errors are usage errors too; anything else is a bug.
       if (err && err.name !== "YError") throw err;
-      msg ||= err?.message ?? "";
-      // yargs' suggestion alone ("Did you mean logs?") does not say what was wrong.
-      if (msg?.startsWith("Did you mean")) fail(`unknown command '${args[0]}'. ${msg}`);
-      // yargs spreads some messages over lines; an error is one line.
-      fail((msg ?? "invalid arguments").replace(/\s*\n\s*/g, " "));
+      fail(
+        usageMessage(
+          msg ?? err?.message ?? "invalid arguments",
+          args,
+          [...commands, ...internal],
+          globalFlags,
+        ),
+      );
     });
   for (const cmd of [...commands, ...internal]) {
     parser.command({
@@ -190,18 +268,7 @@ export async function run(
         return cmd.builder ? cmd.builder(y) : y;
       },
       handler: async (argv: Record<string, unknown>) => {
-        const g = argv as GlobalArgs;
-        const versions = new Versions({
-          cli: dockerCli(dockerGlobals, env, process.cwd()),
-          compose: {
-            files: g.file,
-            projectName: g["project-name"],
-            projectDirectory: g["project-directory"],
-            envFiles: g["env-file"],
-            profiles: g.profile,
-          },
-          manifest: g.manifest,
-        });
+        const versions = versionsFor(argv as GlobalArgs, dockerGlobals, env);
         if (!NO_RECORD.has(cmd.name)) await settleRecord(versions);
         if (!NO_JOURNAL_WARNING.has(cmd.name)) await warnIfInterrupted(versions);
         exitCode = await cmd.run(argv, versions, out);

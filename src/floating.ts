@@ -40,7 +40,7 @@ export async function observeFloating(
       repository: ws.repositoryOf(service, rec, images),
     }));
   const client = ws.registry();
-  const found = await mapLimit(targets, CONCURRENCY, async (t) => {
+  const found = await mapLimit(targets, opts.dryRun ? CONCURRENCY : ws.pullLimit, async (t) => {
     if (opts.dryRun) {
       const head = await manifestDigest(client, parseReference(`${t.repository}:${t.tag}`), t.tag);
       return { service: t.service, record: t.rec, tag: t.tag, digest: head.digest };

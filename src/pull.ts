@@ -1,14 +1,10 @@
-// `pull`: makes the record's versions local, by digest, pulling only what the engine lacks;
-// services the record does not track (and a project without a record) are Compose's own pull.
-import { compose } from "./adapters/compose.js";
 import { inspectImage, pullImage } from "./adapters/engine.js";
 import { mapLimit } from "./core/limit.js";
 import { has } from "./core/names.js";
-import { UserError } from "./errors.js";
 import { readManifest, serviceImages } from "./record.js";
 import type { Workspace } from "./workspace.js";
 
-const CONCURRENCY = 4;
+const _CONCURRENCY = 4;
 
 export interface PullOptions {
   service?: string;
@@ -25,10 +21,7 @@ export async function pull(ws: Workspace, opts: PullOptions = {}): Promise<PullR
   if (opts.service) ws.checkService(project, opts.service);
   const loaded = await readManifest((await ws.paths()).manifest);
   if (!loaded) {
-    const res = await compose(ws.ctx.cli, project, ["pull", ...(opts.service ? [opts.service] : [])], {
-      inherit: true,
-    });
-    if (res.code !== 0) throw new UserError(`docker compose pull failed (exit ${res.code})`);
+    await ws.composePull(project, opts.service ? [opts.service] : []);
     return {
       mode: "compose",
       pulled: opts.service ? [opts.service] : Object.keys(project.services),
@@ -41,7 +34,7 @@ export async function pull(ws: Workspace, opts: PullOptions = {}): Promise<PullR
   );
   const pulled: string[] = [];
   const present: string[] = [];
-  await mapLimit(names, CONCURRENCY, async (service) => {
+  await mapLimit(names, ws.pullLimit, async (service) => {
     const rec = loaded.manifest.services[service];
     if (!rec) return; // not tracked: Compose's own pull covers it below
     const repo = ws.repositoryOf(service, rec, images);
@@ -51,16 +44,14 @@ export async function pull(ws: Workspace, opts: PullOptions = {}): Promise<PullR
       return;
     }
     ws.progress(`pulling ${service}: ${ref}`);
-    await pullImage(ws.ctx.cli, ref);
+    await pullImage(ws.ctx.cli, ref, { progress: ws.drawsProgress });
     pulled.push(service);
   });
   const untracked = (opts.service ? [opts.service] : Object.keys(project.services)).filter(
     (s) => !has(loaded.manifest.services, s) && project.services[s]?.image,
   );
   if (untracked.length > 0) {
-    const res = await compose(ws.ctx.cli, project, ["pull", ...untracked], { inherit: true });
-    if (res.code !== 0)
-      throw new UserError(`docker compose pull ${untracked.join(" ")} failed (exit ${res.code})`);
+    await ws.composePull(project, untracked);
     pulled.push(...untracked);
   }
   return { mode: "manifest", pulled: pulled.sort(), present: present.sort() };

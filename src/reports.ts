@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import { type ComposeProject, listContainers, type ServiceSpec } from "./adapters/compose.js";
 import { digestFor, inspectContainers, inspectImage } from "./adapters/engine.js";
+import { RESUME_NEXT, touchedServices, updateState } from "./adapters/journal.js";
 import { type CaptureState, captureState } from "./adapters/logs.js";
 import { previousVersion } from "./core/history.js";
 import { CAPTURE_KINDS } from "./core/log-lines.js";
@@ -78,7 +79,7 @@ export async function versionRows(ws: Workspace): Promise<VersionRow[]> {
     return img ? digestFor(img, repo) : undefined;
   };
   const pins = pinPlanFor(manifest, images).pins;
-  return Promise.all(
+  const rows = await Promise.all(
     Object.entries(manifest.services)
       .sort(([a], [b]) => a.localeCompare(b))
       .map(([service, rec]) => {
@@ -92,6 +93,23 @@ export async function versionRows(ws: Workspace): Promise<VersionRow[]> {
         });
       }),
   );
+  // An update-safe run cut short (not one still running): what it touched is finished (or
+  // undone) before anything else.
+  const open = (await updateState(paths.manifest)).interrupted;
+  if (open) {
+    const touched = touchedServices(open);
+    for (const r of rows) if (touched.has(r.service)) r.next = RESUME_NEXT;
+  }
+  return rows;
+}
+
+/** The tags a service's history holds (every tracked service's without one), newest first. */
+export async function historyTags(ws: Workspace, service?: string): Promise<string[]> {
+  const loaded = await readManifest(await ws.manifestPath());
+  const records = Object.entries(loaded?.manifest.services ?? {})
+    .filter(([name]) => service === undefined || name === service)
+    .map(([, rec]) => rec);
+  return [...new Set(records.flatMap((rec) => [rec.current_tag, ...rec.history.map((h) => h.tag)]))];
 }
 
 /** One service's row: its record, how it is pinned, and whether its containers run that digest. */
@@ -251,7 +269,8 @@ export async function statusDetail(
         role: role.role,
         roleSource: role.source,
         drift: row ? row.drift : driftUnknown ? "unknown" : "untracked",
-        next: row?.next ?? untrackedNext(s.service, base.manifest.present, driftUnknown, project),
+        // A tracked service in sync has no next step; only an untracked one is told to record itself.
+        next: row ? row.next : untrackedNext(s.service, base.manifest.present, driftUnknown, project),
         containers: s.containers.map((c) => {
           const info = infos.find((i) => i.name === c.name);
           const started = info?.startedAt ? Date.parse(info.startedAt) : Number.NaN;

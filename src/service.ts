@@ -1,12 +1,13 @@
 // The operations of docker-versions, one method each, usable without the CLI: the commands and
 // the tests both call them with an options object and render what they return. Each method
 // reads what it needs, plans in pure code (core/plan.ts) and changes the record in one place.
-import { type ComposeProject, compose } from "./adapters/compose.js";
+import type { ComposeProject } from "./adapters/compose.js";
 import { digestFor, inspectImage } from "./adapters/engine.js";
 import { appendJournal, parseVersion, readAudit, updateState } from "./adapters/journal.js";
 import { withLock, writeAtomic } from "./adapters/store.js";
+import { findInHistory } from "./core/history.js";
 import { mapLimit } from "./core/limit.js";
-import type { Manifest } from "./core/manifest.js";
+import type { Manifest, ServiceRecord } from "./core/manifest.js";
 import { has } from "./core/names.js";
 import {
   type ChangeReport,
@@ -41,6 +42,7 @@ import {
   composeStatus,
   type HistoryReport,
   history,
+  historyTags,
   type LifecycleStatus,
   statusDetail,
   versionRows,
@@ -70,7 +72,7 @@ export interface RollbackOptions {
   dryRun?: boolean;
 }
 
-const CONCURRENCY = 4;
+const _CONCURRENCY = 4;
 
 export class Versions {
   readonly ws: Workspace;
@@ -86,6 +88,16 @@ export class Versions {
 
   manifestPath(): Promise<string> {
     return this.ws.manifestPath();
+  }
+
+  /** Docker and Compose draw their own progress (a terminal, and no --quiet). */
+  get drawsProgress(): boolean {
+    return this.ws.drawsProgress;
+  }
+
+  /** --quiet: no progress lines at all. */
+  get quiet(): boolean {
+    return Boolean(this.ws.ctx.quiet);
   }
 
   /** Completes or reverts a change of the record a crashed command left half done. */
@@ -171,6 +183,11 @@ export class Versions {
     return migrate(this.ws, opts);
   }
 
+  /** The tags a service's history holds (every tracked service's without one), newest first. */
+  historyTags(service?: string): Promise<string[]> {
+    return historyTags(this.ws, service);
+  }
+
   /** `pull`: the manifest's versions by digest; without a manifest, what the compose file names. */
   pull(opts: PullOptions = {}): Promise<PullReport> {
     return pull(this.ws, opts);
@@ -219,8 +236,7 @@ export class Versions {
     const loaded = await readManifest(paths.manifest);
     if (!loaded) {
       if (opts.dryRun) return { mode: "compose" };
-      const res = await compose(this.ws.ctx.cli, project, ["pull"], { inherit: true });
-      if (res.code !== 0) throw new UserError(`docker compose pull failed (exit ${res.code})`);
+      await this.ws.composePull(project, []);
       return { mode: "compose" };
     }
     const images = serviceImages(project);
@@ -349,9 +365,19 @@ export class Versions {
     });
     if ("refused" in plan) throw new UserError(plan.refused);
     const { targets, group } = plan;
+    const named =
+      opts.service && opts.to !== undefined ? (manifest.services[opts.service] as ServiceRecord) : null;
+    if (named && opts.dryRun && !findInHistory(named, opts.to as string)) {
+      // Not in the history: a dry run still says whether the tag exists (the engine, else the registry).
+      const digest = await this.ws.tagDigest(
+        this.ws.repositoryOf(opts.service as string, named, images),
+        opts.to as string,
+      );
+      for (const t of targets) t.to.digest = digest;
+    }
     if (!opts.dryRun) {
       // Members of one group share a repository: what one resolves to, all do.
-      await mapLimit(group.length > 1 ? targets.slice(0, 1) : targets, CONCURRENCY, async (t) => {
+      await mapLimit(group.length > 1 ? targets.slice(0, 1) : targets, this.ws.pullLimit, async (t) => {
         const repo = this.ws.repositoryOf(t.service, manifest.services[t.service], images);
         t.to.digest = await this.ws.ensureLocal(repo, t.to);
       });

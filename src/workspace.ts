@@ -15,9 +15,11 @@ import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectImage, pullImage } from "./adapters/engine.js";
 import { ownedFileStat } from "./adapters/owned-files.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
+import { manifestDigest } from "./adapters/registry/manifests.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
 import { has } from "./core/names.js";
 import type { VersionRef } from "./core/plan.js";
+import { parseReference } from "./core/reference.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import {
@@ -39,7 +41,13 @@ export interface Context {
   now?: () => Date;
   /** Where progress lines go (stderr by default). */
   progress?: (line: string) => void;
+  /** No progress at all: neither Docker's own nor our lines (--quiet, for scripts). */
+  quiet?: boolean;
+  /** stdout is a terminal: Docker and Compose may draw their own progress there. */
+  terminal?: boolean;
 }
+
+const CONCURRENCY = 4;
 
 export class Workspace {
   #project?: Promise<ComposeProject>;
@@ -79,8 +87,32 @@ export class Workspace {
     return recordTime(this.clock());
   }
 
+  /** Docker and Compose draw their own progress (a terminal, and no --quiet). */
+  get drawsProgress(): boolean {
+    return Boolean(this.ctx.terminal) && !this.ctx.quiet;
+  }
+
+  /** How many pulls run at once: one while Docker draws, whose progress would interleave. */
+  get pullLimit(): number {
+    return this.drawsProgress ? 1 : CONCURRENCY;
+  }
+
+  /** `docker compose pull`: Compose's progress on a terminal, quiet with its error kept otherwise. */
+  async composePull(project: ComposeProject, services: string[]): Promise<void> {
+    const draw = this.drawsProgress;
+    const res = await compose(this.ctx.cli, project, ["pull", ...(draw ? [] : ["--quiet"]), ...services], {
+      inherit: draw ? "stdout" : false,
+    });
+    if (res.code !== 0)
+      throw new UserError(
+        `docker compose pull${services.length ? ` ${services.join(" ")}` : ""} failed: ${lastLine(res.stderr) || `exit ${res.code}`}`,
+        "engine",
+      );
+  }
+
   progress(line: string): void {
     // Progress is for people watching; scripts get stderr with errors only.
+    if (this.ctx.quiet) return;
     if (this.ctx.progress) this.ctx.progress(line);
     else if (process.stderr.isTTY) process.stderr.write(`${line}\n`);
   }
@@ -116,15 +148,22 @@ export class Workspace {
     const ref = v.digest ? `${repository}@${v.digest}` : `${repository}:${v.tag}`;
     const local = await inspectImage(this.ctx.cli, ref);
     if (local) return v.digest ?? digestFor(local, repository);
-    await pullImage(this.ctx.cli, ref);
+    await pullImage(this.ctx.cli, ref, { progress: this.drawsProgress });
     const pulled = await inspectImage(this.ctx.cli, ref);
     return v.digest ?? (pulled ? digestFor(pulled, repository) : undefined);
+  }
+
+  /** The digest `repository:tag` has locally or in the registry; a tag that is nowhere is an error. */
+  async tagDigest(repository: string, tag: string): Promise<string | undefined> {
+    const local = await inspectImage(this.ctx.cli, `${repository}:${tag}`);
+    if (local) return digestFor(local, repository);
+    return (await manifestDigest(this.registry(), parseReference(`${repository}:${tag}`), tag)).digest;
   }
 
   /** Pulls `repository:tag` from the registry and returns the digest it has there. */
   async pullImageTag(repository: string, tag: string): Promise<string | undefined> {
     const ref = `${repository}:${tag}`;
-    await pullImage(this.ctx.cli, ref);
+    await pullImage(this.ctx.cli, ref, { progress: this.drawsProgress });
     const info = await inspectImage(this.ctx.cli, ref);
     return info ? digestFor(info, repository) : undefined;
   }
@@ -161,12 +200,15 @@ export class Workspace {
   async recreate(services: string[]): Promise<string[]> {
     const project = await this.project();
     const withEnv = { ...project, envFiles: await this.composeEnvFiles() };
+    // On a terminal Compose draws its own progress (and prints its own error above ours).
+    const draw = this.drawsProgress;
     const res = await compose(this.ctx.cli, withEnv, ["up", "-d", "--no-deps", ...services], {
       env: await this.clearedVariables(),
+      inherit: draw,
     });
     if (res.code !== 0)
       throw new UserError(
-        `docker compose up ${services.join(" ")} failed: ${lastLine(res.stderr)}`,
+        `docker compose up ${services.join(" ")} failed: ${(draw ? "" : lastLine(res.stderr)) || `exit ${res.code}`}`,
         "engine",
       );
     return services;

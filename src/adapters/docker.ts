@@ -15,8 +15,11 @@ export interface DockerCli {
 
 export interface RunOptions {
   cwd?: string;
-  /** Let the child write to our terminal instead of capturing its output. */
-  inherit?: boolean;
+  /**
+   * Let the child write to our terminal instead of capturing its output; "stdout" lets it draw
+   * there (Docker's progress) and still captures stderr, where the reason of a failure is.
+   */
+  inherit?: boolean | "stdout";
   /** Extra environment for this call only. */
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
@@ -46,7 +49,12 @@ export function runDocker(
     const child = spawn("docker", [...cli.globals, ...args], {
       cwd: opts.cwd ?? cli.cwd,
       env: opts.env ? { ...cli.env, ...opts.env } : cli.env,
-      stdio: opts.inherit ? ["ignore", "inherit", "inherit"] : ["ignore", "pipe", "pipe"],
+      stdio:
+        opts.inherit === "stdout"
+          ? ["ignore", "inherit", "pipe"]
+          : opts.inherit
+            ? ["ignore", "inherit", "inherit"]
+            : ["ignore", "pipe", "pipe"],
       timeout: opts.timeoutMs,
     });
     const out: Buffer[] = [];

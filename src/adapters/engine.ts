@@ -22,9 +22,18 @@ export interface ContainerInfo {
   restartCount: number;
 }
 
-/** Pulls an image reference; the error names the reference and Docker's reason. */
-export async function pullImage(cli: DockerCli, ref: string): Promise<void> {
-  const res = await runDocker(cli, ["pull", "--quiet", ref]);
+/**
+ * Pulls an image reference; the error names the reference and Docker's reason. With `progress`
+ * Docker draws its own per-layer progress on our stdout (a terminal); otherwise it is quiet.
+ */
+export async function pullImage(
+  cli: DockerCli,
+  ref: string,
+  opts: { progress?: boolean } = {},
+): Promise<void> {
+  const res = opts.progress
+    ? await runDocker(cli, ["pull", ref], { inherit: "stdout" })
+    : await runDocker(cli, ["pull", "--quiet", ref]);
   if (res.code !== 0)
     throw new UserError(
       `cannot pull ${ref}: ${lastLine(res.stderr) || `docker pull exited ${res.code}`}`,

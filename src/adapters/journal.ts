@@ -85,6 +85,15 @@ export interface JournalEntry {
   detail?: string;
 }
 
+/** What a service touched by an unfinished update-safe run should do next. */
+export const RESUME_NEXT =
+  "docker versions update-safe --resume (an update-safe run did not finish; or: docker versions rollback)";
+
+/** The services an unfinished run touched: those it began with and those it was recreating. */
+export function touchedServices(entries: readonly JournalEntry[]): Set<string> {
+  return new Set(entries.flatMap((e) => [...(e.services ?? []), ...Object.keys(e.from ?? {})]));
+}
+
 export function journalPath(manifestPath: string): string {
   return path.join(path.dirname(manifestPath), JOURNAL_FILE);
 }

@@ -3,6 +3,7 @@
 import { VERSION } from "../meta.js";
 import { paint } from "../render.js";
 import type { Command, Group } from "./command.js";
+import { type FlagSpec, recordSpec } from "./flags.js";
 
 export const GROUPS: Group[] = [
   "Start and stop",
@@ -20,6 +21,7 @@ export const GLOBAL_OPTIONS: [string, string][] = [
   ["--env-file FILE", "Compose env file (repeatable); versions.env is always read last"],
   ["--profile NAME", "Compose profile to enable (repeatable)"],
   ["--manifest FILE", "version-manifest.yaml to use (default: next to the first compose file)"],
+  ["-q, --quiet", "No progress: neither Docker's nor a line per step (for scripts)"],
 ];
 
 export function groupedHelp(commands: readonly Command[], color = false): string {
@@ -42,13 +44,72 @@ export function groupedHelp(commands: readonly Command[], color = false): string
     lines.push("");
   }
   lines.push("Options:");
-  const ow = Math.max(...GLOBAL_OPTIONS.map(([o]) => o.length)) + 2;
-  for (const [o, d] of GLOBAL_OPTIONS) lines.push(`  ${o.padEnd(ow)}${d}`);
-  lines.push(`  ${"-h, --help".padEnd(ow)}Show help (also: docker versions COMMAND --help)`);
-  lines.push(`  ${"--version".padEnd(ow)}Show the plugin's version (${VERSION})`);
+  // Long names line up whether or not a one-letter alias comes first, as in Docker's help.
+  const options: [string, string][] = [
+    ...GLOBAL_OPTIONS,
+    ["-h, --help", "Show help (also: docker versions help COMMAND)"],
+    ["--version", `Show the plugin's version (${VERSION})`],
+  ].map(([o, d]) => [/^-[a-zA-Z],/.test(o as string) ? (o as string) : `    ${o}`, d as string]);
+  const ow = Math.max(...options.map(([o]) => o.length)) + 3;
+  for (const [o, d] of options) lines.push(`  ${o.padEnd(ow)}${d}`);
   lines.push(
     "",
     "Docker's own options (--context, -H, --config) go before 'versions' and reach every docker command it runs.",
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/** How a flag reads in a help line: `-v, --volumes`, `    --service string`. */
+function flagColumn(f: FlagSpec): string {
+  const value = f.type === "boolean" ? "" : f.type === "number" ? " int" : " string";
+  return `${f.short ? `-${f.short}, ` : "    "}--${f.name}${value}`;
+}
+
+function flagText(f: FlagSpec): string {
+  const notes: string[] = [];
+  if (f.required) notes.push("required");
+  if (f.choices?.length) notes.push(`one of ${f.choices.join(", ")}`);
+  const shown =
+    f.default === undefined || f.default === false || f.required
+      ? undefined
+      : typeof f.default === "string"
+        ? JSON.stringify(f.default)
+        : String(f.default);
+  const parts = [f.describe, notes.length ? `(${notes.join("; ")})` : "", shown ? `(default ${shown})` : ""];
+  return parts.filter(Boolean).join(" ");
+}
+
+/**
+ * `docker versions COMMAND --help` and `docker versions help COMMAND`: usage, what it does,
+ * aliases, its flags, and examples as a comment line over a command line that never wraps.
+ */
+export function commandHelp(cmd: Command, color = false): string {
+  const out = { color, write: () => {} };
+  const spec = recordSpec(cmd.builder);
+  const positionals = spec.positionals.map((p) =>
+    p.choices?.length ? p.choices.join("|") : p.name.toUpperCase(),
+  );
+  const usage = ["docker versions", cmd.name, spec.flags.length ? "[OPTIONS]" : "", ...positionals]
+    .filter(Boolean)
+    .join(" ");
+  const lines = [`Usage:  ${usage}`, "", cmd.describe, ""];
+  if (cmd.aliases?.length) {
+    lines.push(`${paint(out, "bold", "Aliases")}:`);
+    lines.push(`  ${[cmd.name, ...cmd.aliases].map((a) => `docker versions ${a}`).join(", ")}`, "");
+  }
+  const flags = [...spec.flags].sort((a, b) => a.name.localeCompare(b.name));
+  if (flags.length) {
+    lines.push(`${paint(out, "bold", "Options")}:`);
+    const width = Math.max(...flags.map((f) => flagColumn(f).length)) + 3;
+    for (const f of flags) lines.push(`  ${flagColumn(f).padEnd(width)}${flagText(f)}`);
+    lines.push("");
+  }
+  if (cmd.examples?.length) {
+    lines.push(`${paint(out, "bold", "Examples")}:`);
+    for (const [line, what] of cmd.examples) lines.push(`  # ${what}`, `  ${line}`, "");
+  }
+  lines.push(
+    "Global options (-f, -p, --project-directory, --env-file, --profile, --manifest, -q) go before the command: docker versions --help",
   );
   return `${lines.join("\n")}\n`;
 }

@@ -48,7 +48,7 @@ export const updb: Command<StartArgs> = {
   group: "Start and stop",
   builder: startOptions,
   async run(args, versions, out) {
-    return finish(await versions.lifecycle(stepsTo(out)).updb(startOpts(args)));
+    return finish(await versions.lifecycle(stepsTo(versions, out)).updb(startOpts(args)));
   },
 };
 
@@ -67,7 +67,9 @@ export const up: Command<StartArgs & { withDb: boolean }> = {
       describe: "Start the databases first (updb) when they are not up",
     }),
   async run(args, versions, out) {
-    return finish(await versions.lifecycle(stepsTo(out)).up({ ...startOpts(args), withDb: args.withDb }));
+    return finish(
+      await versions.lifecycle(stepsTo(versions, out)).up({ ...startOpts(args), withDb: args.withDb }),
+    );
   },
 };
 
@@ -86,7 +88,7 @@ export const down: Command<{ dryRun: boolean; volumes: boolean }> = {
       })
       .option("dry-run", dryRunOption),
   async run(args, versions, out) {
-    await versions.lifecycle(stepsTo(out)).down({ dryRun: args.dryRun, volumes: args.volumes });
+    await versions.lifecycle(stepsTo(versions, out)).down({ dryRun: args.dryRun, volumes: args.volumes });
     return 0;
   },
 };
@@ -101,7 +103,7 @@ export const restart: Command<StartArgs & { service?: string }> = {
   group: "Start and stop",
   builder: (y) => startOptions(y).option("service", serviceOption),
   async run(args, versions, out) {
-    const lc = versions.lifecycle(stepsTo(out));
+    const lc = versions.lifecycle(stepsTo(versions, out));
     return finish(
       args.service
         ? await lc.restartService(args.service, startOpts(args))
@@ -117,7 +119,7 @@ export const update: Command<{ dryRun: boolean }> = {
   group: "Versions and updates",
   builder: (y) => y.option("dry-run", dryRunOption),
   async run(args, versions, out) {
-    const r = await versions.update({ dryRun: args.dryRun }, stepsTo(out));
+    const r = await versions.update({ dryRun: args.dryRun }, stepsTo(versions, out));
     if (!r.dryRun) out.write("next: run 'docker versions updb', then 'docker versions up'\n");
     return 0;
   },

@@ -2,13 +2,34 @@
 // on a terminal (Enter keeps the proposal); `--yes` takes every proposal without asking.
 import { createInterface, type Interface } from "node:readline/promises";
 import { shortDigest } from "../core/reference.js";
+import { isFloatingTag } from "../core/tags.js";
 import { UserError } from "../errors.js";
 import { json, warn } from "../render.js";
-import type { ComposeEdit, MigrationProposal } from "../service.js";
+import type { ComposeEdit, MigrationProposal, VersionRow } from "../service.js";
 import type { Command } from "./command.js";
-import { dryRunOption, jsonOption } from "./shared.js";
+import { dryRunOption, jsonOption, nextSteps } from "./shared.js";
 
 type Args = { yes: boolean; editCompose: boolean; dryRun: boolean; json: boolean };
+
+/**
+ * After a migration: floating tags to name by their version (resolve-tags), and per service what
+ * brings it in line with the record; or that everything already runs what was recorded.
+ */
+export function whatNext(
+  proposals: readonly Pick<MigrationProposal, "service" | "tag">[],
+  rows: readonly VersionRow[] | null,
+): string {
+  const floating = proposals.filter((p) => isFloatingTag(p.tag)).map((p) => `${p.service} (${p.tag})`);
+  const resolve = floating.length
+    ? `  docker versions resolve-tags: records the version behind ${floating.join(", ")}, so check-updates can compare\n`
+    : "";
+  if (rows === null)
+    return `\nNext:\n${resolve}  docker versions version: what runs against what was recorded\n`;
+  const steps = nextSteps(rows);
+  if (steps) return resolve ? `${steps}${resolve}` : steps;
+  const synced = "every tracked service already runs its recorded version\n";
+  return resolve ? `${synced}\nNext:\n${resolve}` : synced;
+}
 
 export const migrateVersions: Command<Args> = {
   name: "migrate-versions",
@@ -78,11 +99,11 @@ export const migrateVersions: Command<Args> = {
           out.write(
             `${p.service}: ${p.tag} (${shortDigest(p.digest)})${p.running ? "" : " [not running]"}${p.floating ? ` [follows ${p.floating}]` : ""}\n`,
           );
-        out.write(
-          args.dryRun
-            ? "dry run: nothing written\n"
-            : `wrote ${r.manifest} and versions.env; next: docker versions restart\n`,
-        );
+        if (args.dryRun) out.write("dry run: nothing written\n");
+        else {
+          const rows = await versions.version().catch(() => null);
+          out.write(`wrote ${r.manifest} and versions.env\n${whatNext(r.proposals, rows)}`);
+        }
       }
       return 0;
     } finally {

@@ -1,6 +1,7 @@
 // `resolve-tags` and `check-updates`: the commands that ask the registry about tags.
 import { json, paint, table, warn } from "../render.js";
 import type { Command } from "./command.js";
+import { formatOption, outputFormat, renderTemplate } from "./format.js";
 import { dryRunOption, jsonOption, renderChanges, serviceOption } from "./shared.js";
 
 export const resolveTags: Command<{ dryRun: boolean; json: boolean }> = {
@@ -22,6 +23,7 @@ export const resolveTags: Command<{ dryRun: boolean; json: boolean }> = {
 
 export const checkUpdates: Command<{
   json: boolean;
+  format?: string;
   prereleases: boolean;
   exitCode: boolean;
   service?: string;
@@ -43,11 +45,14 @@ export const checkUpdates: Command<{
         default: false,
         describe: "Exit 2 when something newer exists in a service's line (for scripts)",
       })
-      .option("json", jsonOption),
+      .option("json", jsonOption)
+      .option("format", formatOption),
   async run(args, versions, out) {
+    const format = outputFormat(args);
     const rows = await versions.checkUpdates({ prereleases: args.prereleases, service: args.service });
     const available = rows.some((r) => r.available);
-    if (args.json) out.write(json(rows));
+    if (format.kind === "json") out.write(json(rows));
+    else if (format.kind === "template") out.write(renderTemplate(format.template, rows));
     else {
       const list = (tags: readonly string[] | undefined) => (tags && tags.length > 0 ? tags.join(", ") : "-");
       const floating = (r: (typeof rows)[number]) =>

@@ -3,7 +3,7 @@
 import { shortDigest } from "../core/reference.js";
 import type { LifecycleIO } from "../lifecycle.js";
 import { json, type Out, paint, warn } from "../render.js";
-import type { ChangeReport, VersionRef } from "../service.js";
+import type { ChangeReport, VersionRef, Versions } from "../service.js";
 
 export const dryRunOption = {
   type: "boolean",
@@ -67,7 +67,10 @@ export function nextSteps(rows: readonly { service: string; drift: string; next?
   return lines.length > 0 ? `\nNext:\n${lines.join("")}` : "";
 }
 
-/** Progress for people: one line per step on stdout; on a terminal Compose draws its own. */
-export function stepsTo(out: Out): LifecycleIO {
-  return { step: (line) => out.write(`${line}\n`), interactive: Boolean(process.stdout.isTTY) };
+/** Progress for people: one line per step on stdout; on a terminal Compose draws its own; --quiet: neither. */
+export function stepsTo(versions: Versions, out: Out): LifecycleIO {
+  return {
+    step: (line) => (versions.quiet ? undefined : out.write(`${line}\n`)),
+    interactive: versions.drawsProgress,
+  };
 }

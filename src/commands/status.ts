@@ -2,6 +2,7 @@
 // uptime, restarts and drift, and whether the log captures run.
 import { json, paint, table } from "../render.js";
 import type { Command } from "./command.js";
+import { formatOption, outputFormat, renderTemplate } from "./format.js";
 import { nextSteps, stepsTo } from "./shared.js";
 
 /** 42s, 5m12s, 3h4m, 2d5h. */
@@ -13,19 +14,31 @@ export function duration(seconds: number): string {
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
 }
 
-export const status: Command<{ json: boolean }> = {
+export const status: Command<{ json: boolean; format?: string }> = {
   name: "status",
   examples: [
     ["docker versions status", "every service: role, image, state, uptime, restarts, drift"],
     ["docker versions -f prod.yaml status --json", "the same for scripts, for another compose file"],
+    [
+      "docker versions status --format '{{.Service}} {{.Drift}}'",
+      "one line per service, fields of the JSON rows",
+    ],
   ],
   describe: "Show the project, its manifest and the state of every service",
   group: "Start and stop",
-  builder: (y) => y.option("json", { type: "boolean", default: false, describe: "Print JSON for scripts" }),
+  builder: (y) =>
+    y
+      .option("json", { type: "boolean", default: false, describe: "Print JSON for scripts (--format json)" })
+      .option("format", formatOption),
   async run(args, versions, out) {
-    const report = await versions.status(stepsTo(out));
-    if (args.json) {
+    const format = outputFormat(args);
+    const report = await versions.status(stepsTo(versions, out));
+    if (format.kind === "json") {
       out.write(json(report));
+      return 0;
+    }
+    if (format.kind === "template") {
+      out.write(renderTemplate(format.template, report.services));
       return 0;
     }
     out.write(`Project:   ${report.project}\n`);

@@ -65,8 +65,8 @@ export const updateSafe: Command<Args> = {
         resume: args.resume,
       },
       {
-        step: (line) => (args.json ? steps.push(line) : out.write(`${line}\n`)),
-        interactive: Boolean(process.stdout.isTTY),
+        step: (line) => (args.json ? steps.push(line) : versions.quiet ? undefined : out.write(`${line}\n`)),
+        interactive: versions.drawsProgress,
       },
     );
     for (const w of r.warnings) warn(w);

@@ -2,13 +2,15 @@
 import { shortDigest } from "../core/reference.js";
 import { json, paint } from "../render.js";
 import type { Command } from "./command.js";
+import { formatOption, outputFormat, renderTemplate } from "./format.js";
 import { jsonOption, serviceOption } from "./shared.js";
 
-export const versionHistory: Command<{ json: boolean; service?: string; audit: boolean }> = {
+export const versionHistory: Command<{ json: boolean; format?: string; service?: string; audit: boolean }> = {
   name: "version-history",
   examples: [
     ["docker versions version-history --service req_router", "what can be rolled back to"],
     ["docker versions history --audit", "every change: when, who, which command, old → new"],
+    ["docker versions history --format '{{.Service}} {{.Tag}} {{.Mark}}'", "one line per history entry"],
   ],
   aliases: ["history"],
   describe: "Show the deployment history per service ([current], [previous])",
@@ -21,16 +23,36 @@ export const versionHistory: Command<{ json: boolean; service?: string; audit: b
         default: false,
         describe: "Show the audit log instead: every change, by whom, old → new",
       })
-      .option("json", jsonOption),
+      .option("json", jsonOption)
+      .option("format", formatOption),
   async run(args, versions, out) {
+    const format = outputFormat(args);
     if (args.audit) {
       const lines = await versions.audit({ service: args.service });
-      out.write(args.json ? json(lines) : lines.map((l) => `${l}\n`).join("") || "no change recorded yet\n");
+      if (format.kind === "template")
+        out.write(
+          renderTemplate(
+            format.template,
+            lines.map((line) => ({ line })),
+          ),
+        );
+      else
+        out.write(
+          format.kind === "json"
+            ? json(lines)
+            : lines.map((l) => `${l}\n`).join("") || "no change recorded yet\n",
+        );
       return 0;
     }
     const report = await versions.history({ service: args.service });
-    if (args.json) {
+    if (format.kind === "json") {
       out.write(json(report));
+      return 0;
+    }
+    if (format.kind === "template") {
+      // One row per entry, its service named on it.
+      const rows = report.services.flatMap((s) => s.entries.map((e) => ({ service: s.service, ...e })));
+      out.write(renderTemplate(format.template, rows));
       return 0;
     }
     for (const s of report.services) {

@@ -2,21 +2,28 @@
 import { shortDigest } from "../core/reference.js";
 import { json, paint, table } from "../render.js";
 import type { Command } from "./command.js";
+import { formatOption, outputFormat, renderTemplate } from "./format.js";
 import { jsonOption, nextSteps } from "./shared.js";
 
-export const version: Command<{ json: boolean }> = {
+export const version: Command<{ json: boolean; format?: string }> = {
   name: "version",
   examples: [
     ["docker versions version", "tag, digest and drift of every tracked service"],
     ["docker versions version --json", "the same for scripts"],
+    ["docker versions version --format '{{.Service}}={{.Tag}}'", "one line per service"],
   ],
   describe: "Show each service's tag, digest, [custom] flag, deploy time and drift",
   group: "Versions and updates",
-  builder: (y) => y.option("json", jsonOption),
+  builder: (y) => y.option("json", jsonOption).option("format", formatOption),
   async run(args, versions, out) {
+    const format = outputFormat(args);
     const rows = await versions.version();
-    if (args.json) {
+    if (format.kind === "json") {
       out.write(json(rows));
+      return 0;
+    }
+    if (format.kind === "template") {
+      out.write(renderTemplate(format.template, rows));
       return 0;
     }
     const driftCell = (d: (typeof rows)[number]) =>

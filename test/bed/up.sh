@@ -20,6 +20,11 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --help 2>&1 | grep -q static || dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# The terminal tests: a real pty in tmux; bash with Debian's completion, zsh and fish.
+command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
+[ -f /usr/share/bash-completion/bash_completion ] || need_apt+=(bash-completion)
+command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
+command -v fish >/dev/null 2>&1 || need_apt+=(fish)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive

@@ -177,7 +177,7 @@ describe.skipIf(!bed.available)("shell completion", () => {
   it("completes commands, flags and the project's service names through the bash script", async () => {
     const script = (await sh("docker", ["versions", "completion", "bash"], { env: plugin.env })).stdout;
     const complete = async (...words: string[]) => {
-      const program = `${script}\nCOMP_WORDS=(docker-versions ${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length}; _docker_versions_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const program = `${script}\nCOMP_WORDS=(docker versions ${words.map((w) => `'${w}'`).join(" ")}); COMP_CWORD=${words.length + 1}; __docker_versions_complete; printf '%s\\n' "\${COMPREPLY[@]}"`;
       return (await sh("bash", ["-c", program], { cwd: fx.dir, env: plugin.env })).stdout.trim().split("\n");
     };
     expect(await complete("rollback-s")).toEqual(["rollback-service"]);
