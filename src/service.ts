@@ -3,22 +3,19 @@
 // reads what it needs, plans in pure code (core/plan.ts) and changes the record in one place.
 import type { ComposeProject } from "./adapters/compose.js";
 import { digestFor, inspectImage } from "./adapters/engine.js";
-import { appendJournal, parseVersion, readAudit, updateState } from "./adapters/journal.js";
+import { parseVersion, readAudit, updateState } from "./adapters/journal.js";
 import { withLock, writeAtomic } from "./adapters/store.js";
 import { findInHistory } from "./core/history.js";
 import { mapLimit } from "./core/limit.js";
-import type { Manifest, ServiceRecord } from "./core/manifest.js";
+import type { ServiceRecord } from "./core/manifest.js";
 import { has } from "./core/names.js";
 import {
   type ChangeReport,
   planFloating,
-  planRecord,
   planRename,
   planRollback,
-  type RecordPlan,
   type Resolved,
   resolutionWarnings,
-  type Target,
 } from "./core/plan.js";
 import { isValidTag } from "./core/reference.js";
 import type { VersionRow } from "./core/status.js";
@@ -28,15 +25,8 @@ import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import { type MigrateOptions, type MigrationReport, migrate } from "./migrate.js";
 import { ProjectLogs } from "./project-logs.js";
 import { type PullOptions, type PullReport, pull } from "./pull.js";
-import {
-  envFor,
-  groupMembers,
-  mutateRecord,
-  readManifest,
-  requireManifest,
-  type ServiceImage,
-  serviceImages,
-} from "./record.js";
+import { envFor, groupMembers, readManifest, requireManifest, serviceImages } from "./record.js";
+import { changeRecord, closeInterruptedUpdate, recordTargets, withGroupNote } from "./record-change.js";
 import { resolveFloating, type UpdateRow, updatesFor } from "./registry-ops.js";
 import {
   composeStatus,
@@ -193,42 +183,6 @@ export class Versions {
     return pull(this.ws, opts);
   }
 
-  /**
-   * The one way a command changes the record: `plan` is computed against the manifest as it is
-   * under the lock (another command may have changed it since it was read), then committed as
-   * one transaction; a dry run plans against the manifest as read and commits nothing.
-   */
-  private async change(
-    command: string,
-    images: Map<string, ServiceImage>,
-    plan: (current: Manifest | null) => RecordPlan,
-    dryRun: boolean,
-  ): Promise<ChangeReport> {
-    const paths = await this.ws.paths();
-    if (dryRun) {
-      const { changes, unchanged } = plan((await readManifest(paths.manifest))?.manifest ?? null);
-      return { changes, unchanged, dryRun: true, backup: null, warnings: [], applied: [] };
-    }
-    const out = await mutateRecord(paths, images, command, this.ws.clock(), (current) => {
-      const p = plan(current?.manifest ?? null);
-      return { manifest: p.manifest, result: p };
-    });
-    const { changes, unchanged } = out.result;
-    return { changes, unchanged, dryRun: false, backup: out.backup, warnings: out.warnings, applied: [] };
-  }
-
-  /** Records `targets` (planned outside the lock) as deployments by `command`. */
-  private record(
-    command: string,
-    images: Map<string, ServiceImage>,
-    targets: Target[],
-    dryRun: boolean,
-  ): Promise<ChangeReport> {
-    const at = this.ws.at();
-    const withImage = targets.map((t) => ({ ...t, image: images.get(t.service)?.repository }));
-    return this.change(command, images, (current) => planRecord(current, withImage, at, command), dryRun);
-  }
-
   /** `pull-latest`: the floating tag of every tracked service, recorded with its digest. */
   async pullLatest(opts: PullLatestOptions = {}): Promise<ChangeReport | { mode: "compose" }> {
     const project = await this.ws.project();
@@ -243,7 +197,7 @@ export class Versions {
     const plan = planFloating(
       await observeFloating(this.ws, loaded.manifest, images, { dryRun: opts.dryRun }),
     );
-    const report = await this.record("pull-latest", images, plan.changes, Boolean(opts.dryRun));
+    const report = await recordTargets(this.ws, "pull-latest", images, plan.changes, Boolean(opts.dryRun));
     report.unchanged.push(...plan.unchanged);
     report.unchanged.sort();
     report.warnings.push(...plan.warnings);
@@ -274,7 +228,8 @@ export class Versions {
       to: r.to,
     }));
     const at = this.ws.at();
-    const report = await this.change(
+    const report = await changeRecord(
+      this.ws,
       "resolve-tags",
       images,
       (current) => planRename(current, renames, at, "resolve-tags"),
@@ -325,7 +280,8 @@ export class Versions {
       }
     }
     const group = groupMembers(manifest, images, opts.service);
-    const report = await this.record(
+    const report = await recordTargets(
+      this.ws,
       command,
       images,
       group.map((service) => ({ service, to: { tag: opts.tag, digest }, custom: opts.custom })),
@@ -384,14 +340,14 @@ export class Versions {
     }
     if (group.length > 1) for (const t of targets) t.to.digest = targets[0]?.to.digest;
     const report = withGroupNote(
-      await this.record("rollback", images, targets, Boolean(opts.dryRun)),
+      await recordTargets(this.ws, "rollback", images, targets, Boolean(opts.dryRun)),
       opts.service ?? "",
       group,
     );
     if (opts.apply && !opts.dryRun && report.changes.length > 0) {
       report.applied = await this.ws.recreate(report.changes.map((c) => c.service));
     }
-    if (!opts.dryRun) await this.closeInterruptedUpdate("rollback");
+    if (!opts.dryRun) await closeInterruptedUpdate(this.ws, "rollback");
     return report;
   }
 
@@ -401,20 +357,6 @@ export class Versions {
     if (opts.service) this.ws.checkService(project, opts.service);
     const lines = await readAudit(await this.ws.manifestPath());
     return opts.service ? lines.filter((l) => l.includes(`\t${opts.service}: `)) : lines;
-  }
-
-  /** A rollback after an interrupted update-safe run settles it: the journal says so. */
-  private async closeInterruptedUpdate(command: string): Promise<void> {
-    const manifestPath = await this.ws.manifestPath();
-    const open = (await updateState(manifestPath)).interrupted; // never a run still in progress
-    if (!open?.[0]) return;
-    await appendJournal(manifestPath, {
-      id: open[0].id,
-      at: this.ws.at(),
-      step: "end",
-      outcome: "superseded",
-      detail: `settled by ${command}`,
-    });
   }
 
   /** `generate-env`: rewrites versions.env from the manifest. */
@@ -432,15 +374,4 @@ export class Versions {
     };
     return opts.dryRun ? write() : withLock(paths.manifest, { command: "generate-env" }, write);
   }
-}
-
-/** Says which services moved with the one named, because one variable pins them all. */
-function withGroupNote(report: ChangeReport, service: string, group: readonly string[]): ChangeReport {
-  const others = group.filter((s) => s !== service);
-  if (others.length > 0 && report.changes.length > 0) {
-    report.warnings.push(
-      `${others.join(", ")} ${others.length === 1 ? "shares" : "share"} one version variable with ${service} (same repository): recorded together`,
-    );
-  }
-  return report;
 }
