@@ -65,7 +65,10 @@ export async function resolveFloating(
         return { service: i.service, from: i.tag, to: r.tag, byLabel: r.matchedBy === "label" };
       return { service: i.service, from: i.tag, to: null, reason: r.reason };
     } catch (e) {
-      if (e instanceof UserError) return { service: i.service, from: i.tag, to: null, reason: e.message };
+      // What the registry answered (or a reference it cannot be asked about) keeps the tag, with
+      // the reason; the engine, a held lock or a bug is not a tag's problem and stops the command.
+      if (e instanceof UserError && (e.category === "registry" || e.category === "input"))
+        return { service: i.service, from: i.tag, to: null, reason: e.message };
       throw e;
     }
   });
