@@ -32,7 +32,7 @@ import { shown } from "./core/shown-text.js";
 import type { SplitArgv } from "./docker-globals.js";
 import { renderError, UserError, usageError } from "./errors.js";
 import { PLUGIN_NAME, VERSION } from "./meta.js";
-import { terminalOut, warn } from "./render.js";
+import { type Out, terminalOut, warn } from "./render.js";
 import { Versions } from "./service.js";
 import { describeLive, describeUnfinished } from "./update-safe.js";
 
@@ -205,6 +205,53 @@ function completionSources(dockerGlobals: readonly string[], env: NodeJS.Process
   };
 }
 
+/** Help, --version and an unknown command, answered in Docker's layout; null for a command to run. */
+function answerWithoutParsing(
+  args: readonly string[],
+  globalFlags: ReturnType<typeof recordSpec>["flags"],
+  out: Out,
+): number | null {
+  const asked = route(args, commands, globalFlags);
+  if (asked?.kind === "top-help") out.write(groupedHelp(commands, out.color));
+  else if (asked?.kind === "command-help") out.write(commandHelp(asked.cmd, out.color));
+  else if (asked?.kind === "version") out.write(`${VERSION}\n`);
+  else if (asked?.kind === "unknown-command") {
+    process.stderr.write(`error: ${unknownCommand(asked.word, commands)}\n`);
+    return 2;
+  }
+  return asked ? 0 : null;
+}
+
+/** yargs over the global options; its own validation errors become usage errors. */
+function parserFor(args: string[], globalFlags: ReturnType<typeof recordSpec>["flags"]): Argv {
+  return (
+    globalOptions(yargs(args))
+      .scriptName("docker versions")
+      .usage(
+        "Usage: docker versions [OPTIONS] COMMAND\n\nPin, record and roll back the image version of every service of a Compose deployment.",
+      )
+      // Help and --version are answered above, in Docker's layout; yargs would add them to every command.
+      .version(false)
+      .help(false)
+      .strict()
+      .recommendCommands()
+      .demandCommand(1, "name a command (docker versions --help lists them)")
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .fail((msg, err) => {
+        // yargs' own validation errors are usage errors too; anything else is a bug.
+        if (err && err.name !== "YError") throw err;
+        fail(
+          usageMessage(
+            msg ?? err?.message ?? "invalid arguments",
+            args,
+            [...commands, ...internal],
+            globalFlags,
+          ),
+        );
+      })
+  );
+}
+
 export async function run(
   { dockerGlobals, args }: SplitArgv,
   env: NodeJS.ProcessEnv = process.env,
@@ -225,39 +272,9 @@ export async function run(
     process.stderr.write(`error: ${badFlag}\n`);
     return 2;
   }
-  const asked = route(args, commands, globalFlags);
-  if (asked?.kind === "top-help") out.write(groupedHelp(commands, out.color));
-  else if (asked?.kind === "command-help") out.write(commandHelp(asked.cmd, out.color));
-  else if (asked?.kind === "version") out.write(`${VERSION}\n`);
-  else if (asked?.kind === "unknown-command") {
-    process.stderr.write(`error: ${unknownCommand(asked.word, commands)}\n`);
-    return 2;
-  }
-  if (asked) return 0;
-  const parser = globalOptions(yargs(args))
-    .scriptName("docker versions")
-    .usage(
-      "Usage: docker versions [OPTIONS] COMMAND\n\nPin, record and roll back the image version of every service of a Compose deployment.",
-    )
-    // Help and --version are answered above, in Docker's layout; yargs would add them to every command.
-    .version(false)
-    .help(false)
-    .strict()
-    .recommendCommands()
-    .demandCommand(1, "name a command (docker versions --help lists them)")
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      // yargs' own validation errors are usage errors too; anything else is a bug.
-      if (err && err.name !== "YError") throw err;
-      fail(
-        usageMessage(
-          msg ?? err?.message ?? "invalid arguments",
-          args,
-          [...commands, ...internal],
-          globalFlags,
-        ),
-      );
-    });
+  const answered = answerWithoutParsing(args, globalFlags, out);
+  if (answered !== null) return answered;
+  const parser = parserFor(args, globalFlags);
   for (const cmd of [...commands, ...internal]) {
     parser.command({
       command: cmd.positionals ? `${cmd.name} ${cmd.positionals}` : cmd.name,
