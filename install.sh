@@ -54,6 +54,39 @@ detect_arch() {
   esac
 }
 
+# The executables are linked against glibc: this many symbols' versions, at least (measured
+# with readelf on the release files; see README, "Supported platforms").
+GLIBC_MIN=2.28
+
+# Refuses a host whose C library cannot run the executables, before anything is downloaded.
+# musl (Alpine): its ldd says so when asked for its version; where there is no ldd, its dynamic
+# loader /lib/ld-musl-<arch>.so.1 stands alone (a glibc host may carry one too, beside its own).
+check_libc() {
+  ldd_says=$(ldd --version 2>&1 | head -n 2)
+  case $ldd_says in
+    *musl* | *MUSL*) musl=yes ;;
+    *GLIBC* | *"GNU libc"* | *"GNU C Library"*) musl=no ;;
+    *)
+      musl=no
+      for loader in /lib/ld-musl-*.so.1; do
+        [ -e "$loader" ] || continue
+        [ -e /lib64/ld-linux-x86-64.so.2 ] || [ -e /lib/ld-linux-aarch64.so.1 ] || musl=yes
+      done
+      ;;
+  esac
+  [ "$musl" = no ] ||
+    die "this host's C library is musl (Alpine?), which docker-versions does not support yet: it needs glibc $GLIBC_MIN or newer"
+  # glibc reports its version through getconf; older than the minimum cannot load the executable.
+  have=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
+  case $have in
+    [0-9]*.[0-9]*)
+      if [ "$(printf '%s\n%s\n' "$GLIBC_MIN" "$have" | sort -t. -k1,1n -k2,2n | head -n 1)" != "$GLIBC_MIN" ]; then
+        die "this host has glibc $have; docker-versions needs glibc $GLIBC_MIN or newer"
+      fi
+      ;;
+  esac
+}
+
 # fetch URL FILE: download with whichever of curl and wget exists; one line on failure.
 fetch() {
   if [ "$downloader" = curl ]; then
@@ -107,6 +140,7 @@ main() {
   os=$(uname -s) || die "could not run uname -s"
   [ "$os" = Linux ] || die "unsupported operating system $os: docker-versions is built for Linux only"
   arch=$(detect_arch) || exit 1
+  check_libc
   asset="$PLUGIN-linux-$arch"
 
   command -v docker >/dev/null 2>&1 || die "docker was not found on PATH: install Docker first"

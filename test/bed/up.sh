@@ -20,6 +20,22 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --help 2>&1 | grep -q static || dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# The build makes both release executables (build/targets.mjs): the other architecture's is
+# stripped with its cross binutils and made (and tested) under qemu-user with its glibc as sysroot.
+command -v strip >/dev/null 2>&1 || need_apt+=(binutils)
+case $(uname -m) in
+  x86_64) cross=aarch64-linux-gnu qemu=qemu-aarch64-static libs="libc6-arm64-cross libstdc++6-arm64-cross" ;;
+  aarch64) cross=x86_64-linux-gnu qemu=qemu-x86_64-static libs="libc6-amd64-cross libstdc++6-amd64-cross" ;;
+  *) cross="" ;;
+esac
+if [ -n "$cross" ]; then
+  command -v "$qemu" >/dev/null 2>&1 || need_apt+=(qemu-user-static)
+  command -v "$cross-strip" >/dev/null 2>&1 || need_apt+=("binutils-${cross//_/-}")
+  if [ ! -e "/usr/$cross/lib/libstdc++.so.6" ]; then
+    read -ra more <<<"$libs"
+    need_apt+=("${more[@]}")
+  fi
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive
