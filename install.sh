@@ -87,6 +87,17 @@ check_libc() {
   esac
 }
 
+# The machine an ELF file is built for (e_machine, bytes 18-19), as `uname -m` names it.
+elf_machine() {
+  case $(od -An -tx1 -j18 -N2 "$1" 2>/dev/null | tr -d ' \n') in
+    3e00) echo x86_64 ;;
+    b700) echo aarch64 ;;
+    2800) echo "32-bit arm" ;;
+    0300) echo i386 ;;
+    *) echo unknown ;;
+  esac
+}
+
 # fetch URL FILE: download with whichever of curl and wget exists; one line on failure.
 fetch() {
   if [ "$downloader" = curl ]; then
@@ -196,6 +207,15 @@ main() {
   actual=$(sha256_of "$tmp_dir/$asset") || exit 1
   [ "$actual" = "$expected" ] ||
     die "checksum mismatch for $asset (expected $expected, got $actual): refusing to install it"
+
+  # A shell that cannot exec a program of another architecture runs it as a script instead: when
+  # `uname -m` does not match the programs this host runs (a 32-bit userland on a 64-bit kernel),
+  # compare the download with the shell's own binary rather than run it.
+  host_machine=$(elf_machine /bin/sh)
+  file_machine=$(elf_machine "$tmp_dir/$asset")
+  if [ "$host_machine" != unknown ] && [ "$file_machine" != "$host_machine" ]; then
+    die "the downloaded $asset is built for $file_machine, but this host runs $host_machine programs (uname -m says $(uname -m)): refusing to install it"
+  fi
 
   mkdir -p "$plugins_dir" 2>/dev/null || die "could not create $plugins_dir"
   target="$plugins_dir/$PLUGIN"
