@@ -9,23 +9,12 @@
 // it): no step records a path, a time or the machine it ran on.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  chmodSync,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { assetName, runPrefix, stripFor, TARGETS } from "./targets.mjs";
+import { assetName, pinnedNode, runPrefix, stripFor, TARGETS } from "./targets.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
@@ -106,54 +95,13 @@ function quiet(file, args, cwd = root) {
   }
 }
 
-/**
- * The pinned official Node binary of a target. Both packages are optional dependencies: npm
- * installs the one whose `cpu` field matches this machine (checked against the lock file's
- * integrity) and skips the other, which a plain dependency would turn into an EBADPLATFORM
- * failure of `npm ci`. The other one is fetched here with `npm pack`, at the version and
- * integrity the lock file records, and kept in node_modules/.cache (which `npm ci` clears).
- */
-function pinnedNode(target) {
-  const name = TARGETS[target].nodePackage;
-  const lock = JSON.parse(readFileSync(path.join(root, "package-lock.json"), "utf8"));
-  const pinned = lock.packages?.[`node_modules/${name}`];
-  if (!pinned?.version || !pinned.integrity) throw new Error(`${name} is not pinned in package-lock.json`);
-
-  const installed = path.join(root, "node_modules", name);
-  if (existsSync(path.join(installed, "package.json"))) {
-    const { version } = JSON.parse(readFileSync(path.join(installed, "package.json"), "utf8"));
-    if (version === pinned.version) return path.join(installed, "bin", "node");
-  }
-  const cacheDir = path.join(root, "node_modules", ".cache", "docker-versions");
-  const cached = path.join(cacheDir, `${name}-${pinned.version}`, "node");
-  if (existsSync(cached)) return cached;
-
-  mkdirSync(cacheDir, { recursive: true });
-  const tmp = mkdtempSync(path.join(cacheDir, "fetch-"));
-  try {
-    quiet("npm", ["pack", "--silent", "--pack-destination", tmp, `${name}@${pinned.version}`]);
-    const tarball = path.join(tmp, readdirSync(tmp).find((f) => f.endsWith(".tgz")) ?? "missing.tgz");
-    const expected = pinned.integrity.split(/\s+/).find((h) => h.startsWith("sha512-"));
-    const actual = `sha512-${createHash("sha512").update(readFileSync(tarball)).digest("base64")}`;
-    if (actual !== expected) {
-      throw new Error(`${name}@${pinned.version}: the tarball's integrity ${actual} is not the lock file's`);
-    }
-    quiet("tar", ["-xzf", tarball, "-C", tmp, "package/bin/node"]);
-    mkdirSync(path.dirname(cached), { recursive: true });
-    renameSync(path.join(tmp, "package", "bin", "node"), cached);
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
-  }
-  return cached;
-}
-
 const postject = path.join(root, "node_modules/postject/dist/cli.js");
 
 /** One target's executable, built in its own directory under dist/.sea. */
 function buildTarget(target) {
   const dir = path.join(work, target);
   mkdirSync(dir);
-  const node = pinnedNode(target);
+  const node = pinnedNode(root, target, quiet);
   // The blob names its main script as the config does; relative names keep the build
   // directory out of it. The code cache is V8's for one Node build on one architecture (a
   // cache made by another is rejected at start-up, silently), so the target's own Node makes

@@ -13,3 +13,8 @@ export function assetName(target: string): string;
 export function onPath(name: string): string;
 export function runPrefix(target: string): string[];
 export function stripFor(target: string): string;
+export function pinnedNode(
+  root: string,
+  target: string,
+  run?: (file: string, args: string[]) => void,
+): string;
