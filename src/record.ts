@@ -1,13 +1,12 @@
 // The record on disk for one project: reading the manifest (with a useful error when it is
-// corrupt), changing it under the lock with a backup first, and regenerating versions.env
-// from it and the raw compose files.
-import { readFileSync } from "node:fs";
+// corrupt), changing it under the lock with a backup first (the one path every change of the
+// record takes: mutateRecord, writeRecord, restoreRecord, all through commitRecord), and
+// regenerating versions.env from it and the raw compose files.
 import path from "node:path";
 import type { ComposeProject } from "./adapters/compose.js";
 import { type AuditLine, auditPath, auditText } from "./adapters/journal.js";
-import { ownedDirs, ownedFileStat, readOwned } from "./adapters/owned-files.js";
+import { ownedFileStat, readOwned } from "./adapters/owned-files.js";
 import {
-  BACKUP_DIR,
   backupFile,
   MAX_RECORD_BYTES,
   newestBackup,
@@ -194,6 +193,7 @@ export async function mutateRecord<T>(
   paths: RecordPaths,
   images: Map<string, ServiceImage>,
   command: string,
+  now: Date,
   change: (current: LoadedManifest | null) => Mutation<T> | Promise<Mutation<T>>,
 ): Promise<{ result: T; backup: string | null; warnings: string[]; changed: boolean }> {
   return withLock(paths.manifest, { command }, async () => {
@@ -201,7 +201,7 @@ export async function mutateRecord<T>(
     const current = await readManifest(paths.manifest);
     const { manifest, result } = await change(current);
     if (!manifest) return { result, backup: null, warnings: [], changed: false };
-    return { result, ...(await writeRecord(paths, images, command, current, manifest)), changed: true };
+    return { result, ...(await writeRecord(paths, images, command, current, manifest, now)), changed: true };
   });
 }
 
@@ -209,9 +209,13 @@ const versionText = (rec: { current_tag: string; image_digest?: string } | undef
   rec ? `${rec.current_tag}${rec.image_digest ? `@${rec.image_digest}` : ""}` : "(untracked)";
 
 /** One audit line per service whose version differs between `before` and `after`. */
-export function auditLines(command: string, before: Manifest | undefined, after: Manifest): AuditLine[] {
+export function auditLines(
+  command: string,
+  before: Manifest | undefined,
+  after: Manifest,
+  at: string,
+): AuditLine[] {
   const from = before?.services ?? byName<ServiceRecord>();
-  const at = recordTime();
   return [...new Set([...Object.keys(from), ...Object.keys(after.services)])]
     .sort()
     .filter((s) => versionText(from[s]) !== versionText(after.services[s]))
@@ -224,6 +228,14 @@ export function auditLines(command: string, before: Manifest | undefined, after:
     }));
 }
 
+export interface CommitOptions {
+  /**
+   * A backup of this very manifest that the caller took earlier under the same lock (update-safe
+   * backs up before it pulls): the change then takes no second one.
+   */
+  backup?: string | null;
+}
+
 /**
  * Writes a new manifest over `current` (the caller holds the lock): the manifest, versions.env
  * and one audit line per service that changed, as one transaction, after a backup.
@@ -234,16 +246,41 @@ export async function writeRecord(
   command: string,
   current: LoadedManifest | null,
   manifest: Manifest,
+  now: Date,
+  opts: CommitOptions = {},
 ): Promise<{ backup: string | null; warnings: string[] }> {
-  const text = renderManifest(manifest, current?.text);
-  const env = envFor(manifest, images);
-  const backup = await commitRecord(
-    paths,
-    command,
-    text,
-    env.text,
-    auditLines(command, current?.manifest, manifest),
-  );
+  const next = { manifest, text: renderManifest(manifest, current?.text) };
+  return commitLoaded(paths, images, command, current, next, now, opts);
+}
+
+/**
+ * Puts an earlier manifest back byte for byte (update-safe's rollback), with its versions.env and
+ * the audit lines of what that undoes, as one record transaction; nothing when it is already back.
+ */
+export async function restoreRecord(
+  paths: RecordPaths,
+  images: Map<string, ServiceImage>,
+  command: string,
+  previous: LoadedManifest,
+  now: Date,
+): Promise<void> {
+  const current = await requireManifest(paths.manifest);
+  if (current.text === previous.text) return;
+  await commitLoaded(paths, images, command, current, previous, now, {});
+}
+
+async function commitLoaded(
+  paths: RecordPaths,
+  images: Map<string, ServiceImage>,
+  command: string,
+  current: LoadedManifest | null,
+  next: LoadedManifest,
+  now: Date,
+  opts: CommitOptions,
+): Promise<{ backup: string | null; warnings: string[] }> {
+  const env = envFor(next.manifest, images);
+  const lines = auditLines(command, current?.manifest, next.manifest, recordTime(now));
+  const backup = await commitRecord(paths, command, next.text, env.text, lines, { ...opts, now });
   return { backup, warnings: env.warnings };
 }
 
@@ -258,6 +295,7 @@ export async function commitRecord(
   manifestText: string,
   envText: string,
   lines: readonly AuditLine[],
+  opts: CommitOptions & { now?: Date } = {},
 ): Promise<string | null> {
   const audit = auditPath(paths.manifest);
   // Every path this change writes is checked before the first write: a link or a special file
@@ -272,7 +310,8 @@ export async function commitRecord(
       { name: "env", path: paths.env, text: envText },
     ],
     append: lines.length > 0 ? { name: "audit", path: audit, text: auditText(lines) } : undefined,
-    before: () => backupFile(paths.manifest),
+    before: async () =>
+      opts.backup !== undefined ? opts.backup : backupFile(paths.manifest, { now: opts.now }),
   });
 }
 

@@ -4,9 +4,11 @@
 import { homedir } from "node:os";
 import path from "node:path";
 import { dockerConfigDir } from "./adapters/registry/auth.js";
-import { mapLimit, RegistryClient } from "./adapters/registry/client.js";
+import { RegistryClient } from "./adapters/registry/client.js";
 import { checkUpdates, resolveTag } from "./adapters/registry/resolution.js";
+import { mapLimit } from "./core/limit.js";
 import type { ServiceRecord } from "./core/manifest.js";
+import type { Resolved } from "./core/plan.js";
 import type { AvailableUpdates } from "./core/updates.js";
 import { UserError } from "./errors.js";
 
@@ -37,30 +39,6 @@ export function registryClient(
   });
 }
 
-export interface Resolved {
-  service: string;
-  from: string;
-  /** The most specific tag with the digest; `from` itself when nothing more specific exists. */
-  to: string | null;
-  /** Why a floating tag could not be resolved (the tag is kept). */
-  reason?: string;
-  /** Set when no tag has the digest and the image's version label named the tag instead. */
-  byLabel?: boolean;
-}
-
-/** Warnings to show about resolutions: kept floating tags, and tags taken from a label. */
-export function resolutionWarnings(resolved: readonly Resolved[], nextStep?: string): string[] {
-  return resolved.flatMap((r) =>
-    r.to === null
-      ? [`kept '${r.from}' for ${r.service}: ${r.reason}${nextStep ? `; ${nextStep}` : ""}`]
-      : r.byLabel
-        ? [
-            `${r.service}: no tag has the digest of '${r.from}'; named it ${r.to} from the image's org.opencontainers.image.version label`,
-          ]
-        : [],
-  );
-}
-
 /**
  * For each service: the most specific tag of the line its tag follows with its digest (`16` →
  * `16.6`); `hint` is the version it ran before, where a named channel most likely moved from.
@@ -87,7 +65,10 @@ export async function resolveFloating(
         return { service: i.service, from: i.tag, to: r.tag, byLabel: r.matchedBy === "label" };
       return { service: i.service, from: i.tag, to: null, reason: r.reason };
     } catch (e) {
-      if (e instanceof UserError) return { service: i.service, from: i.tag, to: null, reason: e.message };
+      // What the registry answered (or a reference it cannot be asked about) keeps the tag, with
+      // the reason; the engine, a held lock or a bug is not a tag's problem and stops the command.
+      if (e instanceof UserError && (e.category === "registry" || e.category === "input"))
+        return { service: i.service, from: i.tag, to: null, reason: e.message };
       throw e;
     }
   });

@@ -41,12 +41,12 @@ import {
   slugOf,
 } from "./core/schedule.js";
 import { recordTime } from "./core/time.js";
-import { inWindow, minutesUntil, parseWindow, type UpdateWindow } from "./core/window.js";
-import { UserError } from "./errors.js";
+import { parseWindow } from "./core/window.js";
+import { messageOf, UserError, usageError } from "./errors.js";
 import { requireManifest, serviceImages } from "./record.js";
 import { configDirFor, type UpdateRow } from "./registry-ops.js";
-import type { Versions } from "./service.js";
 import type { UpdateSafeReport } from "./update-safe.js";
+import type { Workspace } from "./workspace.js";
 
 export interface NotifyOptions {
   /** --notify URLs (repeatable): `slack+https://…`, or a URL whose host names the channel. */
@@ -61,7 +61,7 @@ function asInput<T>(f: () => T): T {
     return f();
   } catch (e) {
     if (e instanceof UserError) throw e;
-    throw new UserError((e as Error).message, 2);
+    throw usageError(messageOf(e));
   }
 }
 
@@ -99,10 +99,10 @@ export interface ScheduleStatus {
 }
 
 export class Unattended {
-  constructor(readonly versions: Versions) {}
+  constructor(readonly ws: Workspace) {}
 
   private now(): Date {
-    return this.versions.ctx.now ? this.versions.ctx.now() : new Date();
+    return this.ws.clock();
   }
 
   /** The destinations of --notify and --notify-command, validated before anything runs. */
@@ -122,8 +122,8 @@ export class Unattended {
         label: `command ${path.basename(argv[0] ?? "")}`,
         send: (e) =>
           runNotifyCommand(argv, formatMessage("json", e).body, {
-            cwd: this.versions.ctx.cli.cwd,
-            env: this.versions.ctx.cli.env,
+            cwd: this.ws.ctx.cli.cwd,
+            env: this.ws.ctx.cli.env,
           }),
       });
     }
@@ -140,7 +140,7 @@ export class Unattended {
     opts: NotifyOptions,
   ): Promise<{ sent: string[]; warnings: string[] }> {
     const destinations = this.destinations(opts);
-    const manifestPath = await this.versions.manifestPath();
+    const manifestPath = await this.ws.manifestPath();
     const state = await readNotifyState(manifestPath);
     const warnings: string[] = [];
     const news = rows.flatMap((r) => {
@@ -155,10 +155,10 @@ export class Unattended {
     await mapLimit(needed, 4, async (n) => {
       const tag = n.newest && !n.newest.includes(" ") ? n.newest : n.major;
       let labels: Record<string, string> = {};
-      if (tag) labels = await imageLabels(this.versions.registry(), n.repository, tag).catch(() => ({}));
+      if (tag) labels = await imageLabels(this.ws.registry(), n.repository, tag).catch(() => ({}));
       labelled.set(n.service, withLabels(n, labels));
     });
-    const project = (await this.versions.project()).name;
+    const project = (await this.ws.project()).name;
     const at = recordTime(this.now());
     const sent: string[] = [];
     await Promise.all(
@@ -202,7 +202,7 @@ export class Unattended {
 
   /** Records the time of a check that sent nothing (metrics only), for `schedule status`. */
   async recordCheck(): Promise<void> {
-    const manifestPath = await this.versions.manifestPath();
+    const manifestPath = await this.ws.manifestPath();
     const state = await readNotifyState(manifestPath);
     state.last_check = recordTime(this.now());
     await writeNotifyState(manifestPath, state).catch(() => {});
@@ -217,7 +217,7 @@ export class Unattended {
     if (destinations.length === 0) return [];
     const e: OutcomeEvent = {
       event: "update-safe",
-      project: (await this.versions.project()).name,
+      project: (await this.ws.project()).name,
       at: recordTime(this.now()),
       ...event,
     };
@@ -259,43 +259,27 @@ export class Unattended {
     return report;
   }
 
-  /** The update window, and whether the clock is inside it (with a line saying so when not). */
-  window(text: string): { window: UpdateWindow; open: boolean; note: string } {
-    const window = asInput(() => parseWindow(text));
-    const now = this.now();
-    const open = inWindow(window, now);
-    const wait = minutesUntil(window, now);
-    const local = `${String(now.getHours()).padStart(2, "0")}:${String(now.getMinutes()).padStart(2, "0")}`;
-    return {
-      window,
-      open,
-      note: open
-        ? `inside the update window ${window.text} (local time ${local})`
-        : `outside the update window ${window.text} (local time ${local}; it opens in ${Math.floor(wait / 60)}h${String(wait % 60).padStart(2, "0")}m): nothing was changed`,
-    };
-  }
-
   /** A node_exporter textfile for check-updates' rows, written atomically. */
   async writeCheckMetrics(file: string, rows: readonly UpdateRow[]): Promise<void> {
-    const project = (await this.versions.project()).name;
+    const project = (await this.ws.project()).name;
     await writeAtomic(
-      path.resolve(this.versions.ctx.cli.cwd, file),
+      path.resolve(this.ws.ctx.cli.cwd, file),
       checkMetrics({ project, at: Math.floor(this.now().getTime() / 1000), rows }),
     );
   }
 
   async writeStatusMetrics(file: string, services: StatusMetricsInput["services"]): Promise<void> {
-    const project = (await this.versions.project()).name;
+    const project = (await this.ws.project()).name;
     await writeAtomic(
-      path.resolve(this.versions.ctx.cli.cwd, file),
+      path.resolve(this.ws.ctx.cli.cwd, file),
       statusMetrics({ project, at: Math.floor(this.now().getTime() / 1000), services }),
     );
   }
 
   /** `prune`: local images of the tracked repositories that no record entry and no container uses. */
   async prune(opts: { dryRun?: boolean } = {}): Promise<PruneReport> {
-    const project = await this.versions.project();
-    const { manifest } = await requireManifest(await this.versions.manifestPath());
+    const project = await this.ws.project();
+    const { manifest } = await requireManifest(await this.ws.manifestPath());
     const images = serviceImages(project);
     const recorded: RecordedImage[] = [];
     for (const [service, rec] of Object.entries(manifest.services)) {
@@ -310,7 +294,7 @@ export class Unattended {
       for (const e of rec.history)
         recorded.push({ repository, tag: e.tag, digest: e.digest, why: `${service} ${e.tag} (history)` });
     }
-    const cli = this.versions.ctx.cli;
+    const cli = this.ws.ctx.cli;
     // Containers first: an image a container starts using meanwhile is then seen as used.
     const inUse = await imagesInUse(cli);
     const plan = planPrune(await localImages(cli), recorded, inUse);
@@ -330,25 +314,25 @@ export class Unattended {
 
   /** The scheduled jobs' command lines, from the project as this command loaded it. */
   private async spec(opts: ScheduleOptions): Promise<{ spec: ScheduleSpec; manifestPath: string }> {
-    const project = await this.versions.project();
-    const manifestPath = await this.versions.manifestPath();
+    const project = await this.ws.project();
+    const manifestPath = await this.ws.manifestPath();
     await requireManifest(manifestPath);
-    const env = this.versions.ctx.cli.env;
+    const env = this.ws.ctx.cli.env;
     const docker = findOnPath("docker", env.PATH ?? "");
     if (!docker)
       throw new UserError("the docker CLI was not found on PATH: the schedule needs its full path");
     const cwd = project.workingDir;
     const base = [
       docker,
-      ...this.versions.ctx.cli.globals,
+      ...this.ws.ctx.cli.globals,
       "versions",
       ...project.files.flatMap((f) => ["--file", f]),
       "--project-name",
       project.name,
       ...project.profiles.flatMap((p) => ["--profile", p]),
-      ...(this.versions.ctx.compose.envFiles ?? []).flatMap((e) => [
+      ...(this.ws.ctx.compose.envFiles ?? []).flatMap((e) => [
         "--env-file",
-        path.resolve(this.versions.ctx.cli.cwd, e),
+        path.resolve(this.ws.ctx.cli.cwd, e),
       ]),
       "--manifest",
       manifestPath,
@@ -363,9 +347,7 @@ export class Unattended {
         ...base,
         "check-updates",
         ...notify,
-        ...(opts.prometheus
-          ? ["--prometheus", path.resolve(this.versions.ctx.cli.cwd, opts.prometheus)]
-          : []),
+        ...(opts.prometheus ? ["--prometheus", path.resolve(this.ws.ctx.cli.cwd, opts.prometheus)] : []),
       ],
       describe: "check for new versions",
     });
@@ -386,9 +368,9 @@ export class Unattended {
     for (const k of ["DOCKER_CONFIG", "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_VERSIONS_INSECURE_REGISTRIES"])
       if (env[k]) vars[k] = env[k] as string;
     // A timer's environment may lack HOME: the config directory (and its plugin) is named outright.
-    const globals = this.versions.ctx.cli.globals;
+    const globals = this.ws.ctx.cli.globals;
     if (!vars.DOCKER_CONFIG && !globals.some((g) => g === "--config" || g.startsWith("--config=")))
-      vars.DOCKER_CONFIG = configDirFor(globals, env, this.versions.ctx.cli.cwd);
+      vars.DOCKER_CONFIG = configDirFor(globals, env, this.ws.ctx.cli.cwd);
     const spec: ScheduleSpec = { slug: slugOf(project.name), project: project.name, cwd, jobs, env: vars };
     asInput(() => checkSchedulable(spec));
     return { spec, manifestPath };
@@ -422,21 +404,21 @@ export class Unattended {
     const at = recordTime(this.now());
     return {
       dryRun: false,
-      ...(await installSchedule(manifestPath, spec, scheduler, at, this.versions.ctx.cli.env, commands)),
+      ...(await installSchedule(manifestPath, spec, scheduler, at, this.ws.ctx.cli.env, commands)),
     };
   }
 
   async removeSchedule(): Promise<{ removed: boolean; notes: string[] }> {
-    const manifestPath = await this.versions.manifestPath();
+    const manifestPath = await this.ws.manifestPath();
     const installed = await readSchedule(manifestPath);
     if (!installed) return { removed: false, notes: ["no schedule is installed for this project"] };
-    return { removed: true, ...(await removeSchedule(manifestPath, installed, this.versions.ctx.cli.env)) };
+    return { removed: true, ...(await removeSchedule(manifestPath, installed, this.ws.ctx.cli.env)) };
   }
 
   async scheduleStatus(): Promise<ScheduleStatus> {
-    const manifestPath = await this.versions.manifestPath();
+    const manifestPath = await this.ws.manifestPath();
     const installed = await readSchedule(manifestPath);
-    const problems = installed ? await scheduleIsPresent(installed, this.versions.ctx.cli.env) : [];
+    const problems = installed ? await scheduleIsPresent(installed, this.ws.ctx.cli.env) : [];
     const state = await readNotifyState(manifestPath).catch(() => null);
     return { installed, problems, lastCheck: state?.last_check, lastUpdate: lastUpdateSafe(manifestPath) };
   }

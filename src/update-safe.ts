@@ -9,25 +9,26 @@ import { faultPoint } from "./adapters/fault.js";
 import { waitForHealthUrl } from "./adapters/health-url.js";
 import { appendJournal, type JournalEntry, unfinishedRun, updateState } from "./adapters/journal.js";
 import { BACKUP_DIR, backupFile, type LockHolder, readText, withLock } from "./adapters/store.js";
-import { recordDeployment } from "./core/history.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
-import { byName, has } from "./core/names.js";
-import { recordTime } from "./core/time.js";
-import { UserError } from "./errors.js";
+import { has } from "./core/names.js";
+import { type Change, planFloating, planUpdate } from "./core/plan.js";
+import { parseWindow, windowState } from "./core/window.js";
+import { messageOf, UserError, usageError } from "./errors.js";
+import { observeFloating } from "./floating.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import {
-  auditLines,
-  commitRecord,
-  envFor,
   intentPath,
   type LoadedManifest,
   parseLoaded,
+  type RecordPaths,
   recordPaths,
   requireManifest,
+  restoreRecord,
+  type ServiceImage,
   serviceImages,
   writeRecord,
 } from "./record.js";
-import type { Change, Versions } from "./service.js";
+import type { Workspace } from "./workspace.js";
 
 export interface UpdateSafeOptions {
   dryRun?: boolean;
@@ -40,7 +41,7 @@ export interface UpdateSafeOptions {
   fullRestart?: boolean;
   /** Finish a run that was cut short (kill -9, power loss). */
   resume?: boolean;
-  /** `02:00-05:00`, local time: outside it the run does nothing (see unattended.ts). */
+  /** `02:00-05:00`, local time: outside it the run does nothing and says so. */
   window?: string;
 }
 
@@ -52,8 +53,19 @@ export interface UpdateSafeReport {
   data: DataBackup | null;
   recreated: string[];
   warnings: string[];
-  /** Set with --window: whether and why the run was held. */
+  /** Set with --window when the run was held: the line that says so. */
   window?: string;
+}
+
+const NOTHING = { changes: [], unchanged: [], backup: null, data: null, recreated: [], warnings: [] };
+
+/** --window's value; a malformed one is a usage error. */
+function parseWindowOption(text: string) {
+  try {
+    return parseWindow(text);
+  } catch (e) {
+    throw usageError(messageOf(e));
+  }
 }
 
 const compact = (d: Date) => d.toISOString().replace(/[-:T]/g, "").slice(0, 14);
@@ -75,16 +87,18 @@ export function describeUnfinished(entries: readonly JournalEntry[]): string {
   return `an update-safe run started at ${begin?.at ?? "?"} did not finish (last step: ${last.step}; ${where}): run 'docker versions update-safe --resume' or 'docker versions rollback'`;
 }
 
-const NOTHING = { changes: [], unchanged: [], backup: null, data: null, recreated: [], warnings: [] };
+type Journal = (e: Omit<JournalEntry, "id" | "at">) => Promise<void>;
 
 export class UpdateSafe {
   readonly lifecycle: Lifecycle;
+  /** Set when a failure leaves the record half changed: the run stays open for --resume. */
+  private leftOpen = false;
 
   constructor(
-    readonly versions: Versions,
+    readonly ws: Workspace,
     readonly io: LifecycleIO = {},
   ) {
-    this.lifecycle = new Lifecycle(versions, io);
+    this.lifecycle = new Lifecycle(ws, io);
   }
 
   private say(line: string): void {
@@ -92,10 +106,12 @@ export class UpdateSafe {
   }
 
   async run(opts: UpdateSafeOptions = {}): Promise<UpdateSafeReport> {
-    const held = opts.window ? this.versions.unattended().window(opts.window) : null;
-    if (held && !held.open) return { outcome: "outside-window", ...NOTHING, window: held.note };
-    if (held) this.say(held.note);
-    const paths = recordPaths(await this.versions.manifestPath());
+    if (opts.window) {
+      const held = windowState(parseWindowOption(opts.window), this.ws.clock());
+      if (!held.open) return { outcome: "outside-window", ...NOTHING, window: held.note };
+      this.say(held.note);
+    }
+    const paths = recordPaths(await this.ws.manifestPath());
     if (opts.dryRun) {
       const state = await updateState(paths.manifest);
       if (state.interrupted && !opts.resume) throw new UserError(describeUnfinished(state.interrupted));
@@ -105,7 +121,7 @@ export class UpdateSafe {
     // A run in progress holds it too, so this waits for that run (saying so) rather than
     // mistaking it for an interrupted one.
     return withLock(paths.manifest, { command: "update-safe" }, async () => {
-      await this.versions.settleRecord();
+      await this.ws.settleRecord();
       const open = await unfinishedRun(paths.manifest);
       if (open && !opts.resume) throw new UserError(describeUnfinished(open));
       if (!open && opts.resume) throw new UserError("there is no interrupted update-safe run to resume");
@@ -115,25 +131,26 @@ export class UpdateSafe {
 
   /** --dry-run: what would change, from the registry, touching nothing. */
   private async plan(): Promise<UpdateSafeReport> {
-    const { manifest } = await requireManifest(await this.versions.manifestPath());
-    const images = serviceImages(await this.versions.project());
-    const plan = await this.versions.floatingPlan(manifest, images, { dryRun: true });
+    const { manifest } = await requireManifest(await this.ws.manifestPath());
+    const images = serviceImages(await this.ws.project());
+    const plan = planFloating(await observeFloating(this.ws, manifest, images, { dryRun: true }));
     return { outcome: "dry-run", ...plan, backup: null, data: null, recreated: [] };
   }
 
+  /**
+   * One run, its steps in order, each journaled (read top to bottom, it is the runbook; that is
+   * why it is one function): backups, pulls and the plan; the record; recreate and verify.
+   */
   private async update(opts: UpdateSafeOptions): Promise<UpdateSafeReport> {
-    const project = await this.versions.project();
-    const paths = recordPaths(await this.versions.manifestPath());
+    const project = await this.ws.project();
+    const paths = recordPaths(await this.ws.manifestPath());
     const current = await requireManifest(paths.manifest);
     const images = serviceImages(project);
-    const id = `${compact(new Date())}-${process.pid}`;
-    const journal = (e: Omit<JournalEntry, "id" | "at">) =>
-      appendJournal(paths.manifest, { id, at: recordTime(), ...e });
+    const id = `${compact(this.ws.clock())}-${process.pid}`;
+    const journal: Journal = (e) => appendJournal(paths.manifest, { id, at: this.ws.at(), ...e });
     const tracked = Object.entries(current.manifest.services).filter(([s]) => has(project.services, s));
     // Set once the record changes: from then on a failure is handled by the rollback, not "before".
     let touched = false;
-    // Set when a failure leaves the record half changed: the journal then keeps the run open.
-    let leaveOpen = false;
     await journal({
       step: "begin",
       pid: process.pid,
@@ -142,71 +159,93 @@ export class UpdateSafe {
     faultPoint("update-safe.begin");
     try {
       // 1. Backups: the manifest, then the databases' data.
-      const backup = await backupFile(paths.manifest);
-      const data = opts.skipDataBackup
-        ? null
-        : await this.backupData(
-            current.manifest,
-            path.join(path.dirname(paths.manifest), BACKUP_DIR, "data", compact(new Date())),
-          );
-      if (opts.skipDataBackup)
-        this.say("data backup skipped (--skip-data-backup): the database volumes are not copied");
+      const { backup, data } = await this.backUp(paths.manifest, current.manifest, opts);
       await journal({ step: "backed-up", backup });
       faultPoint("update-safe.backed-up");
 
       // 2. Pull every floating tag before stopping anything (any failure ends the run here),
       // 3. resolve tags and plan: only the services whose digest moved.
-      const plan = await this.versions.floatingPlan(current.manifest, images, {
+      const observed = await observeFloating(this.ws, current.manifest, images, {
         progress: (line) => this.say(line),
       });
       await journal({ step: "pulled" });
       faultPoint("update-safe.pulled");
-      const { changes, unchanged, warnings } = plan;
-      if (changes.length === 0) {
+      const {
+        changes,
+        unchanged,
+        warnings,
+        manifest: next,
+        recreate: services,
+      } = planUpdate(current.manifest, planFloating(observed), this.ws.at(), "update-safe");
+      if (!next) {
         await journal({ step: "end", outcome: "nothing-to-do" });
         return { outcome: "nothing-to-do", changes: [], unchanged, backup, data, recreated: [], warnings };
       }
-      const at = recordTime();
-      const next: Manifest = { ...current.manifest, services: byName(current.manifest.services) };
-      for (const c of changes)
-        next.services[c.service] = recordDeployment(next.services[c.service], {
-          ...c.to,
-          at,
-          source: "update-safe",
-        });
-      const services = changes.map((c) => c.service);
       const to = Object.fromEntries(services.map((s) => [s, versionOf(next.services[s])]));
       // Said before the record changes, so a crash inside the change still leaves the journal
       // knowing what it was; the manifest (once settled) then says whether it happened.
       await journal({ step: "recording", services, to, backup });
       faultPoint("update-safe.recording");
-      try {
-        await writeRecord(paths, images, "update-safe", current, next);
-      } catch (e) {
-        // Failing before its commit point the change left nothing: the run stopped before any change.
-        if ((await readText(intentPath(paths.manifest))) === null) throw e;
-        // Failing after it is a crash there: the run stays open for --resume or rollback.
-        leaveOpen = true;
-        throw new UserError(
-          `update-safe could not finish recording the new versions (${e instanceof Error ? e.message : String(e)}): once that is fixed, run 'docker versions update-safe --resume' or 'docker versions rollback'`,
-        );
-      }
+      await this.record(paths, images, current, next, backup);
       touched = true;
-      await journal({ step: "recorded", services, to });
-      faultPoint("update-safe.recorded");
 
-      // 4. Recreate what changed, check health, and put everything back if it is not healthy.
-      const recreated = await this.applyAndVerify(journal, services, current, opts);
+      // 4. Recreate what changed, check health, and put everything back if anything fails.
+      const recreated = await this.guarded(journal, services, current, opts, async () => {
+        await journal({ step: "recorded", services, to });
+        faultPoint("update-safe.recorded");
+        return this.apply(journal, services, opts);
+      });
       await journal({ step: "end", outcome: "updated" });
       return { outcome: "updated", changes, unchanged, backup, data, recreated, warnings };
     } catch (e) {
       const entries = (await unfinishedRun(paths.manifest)) ?? [];
-      if (!leaveOpen && entries.some((x) => x.id === id))
+      if (!this.leftOpen && entries.some((x) => x.id === id))
         await journal({ step: "end", outcome: "failed", detail: e instanceof Error ? e.message : String(e) });
-      if (e instanceof UserError && !touched && !leaveOpen) {
-        throw new UserError(`update-safe stopped before changing anything: ${e.message}`, e.exitCode);
+      if (e instanceof UserError && !touched && !this.leftOpen) {
+        throw new UserError(
+          `update-safe stopped before changing anything: ${e.message}`,
+          e.category,
+          e.exitCode,
+        );
       }
       throw e;
+    }
+  }
+
+  /** The manifest's backup (kept for --resume and reused by the record change), then the data's. */
+  private async backUp(
+    manifestPath: string,
+    manifest: Manifest,
+    opts: UpdateSafeOptions,
+  ): Promise<{ backup: string | null; data: DataBackup | null }> {
+    const backup = await backupFile(manifestPath, { now: this.ws.clock() });
+    if (opts.skipDataBackup) {
+      this.say("data backup skipped (--skip-data-backup): the database volumes are not copied");
+      return { backup, data: null };
+    }
+    const dir = path.join(path.dirname(manifestPath), BACKUP_DIR, "data", compact(this.ws.clock()));
+    return { backup, data: await this.backupData(manifest, dir) };
+  }
+
+  /**
+   * Records the new versions. Failing before the transaction's commit point changed nothing (the
+   * run stops cleanly); failing after it is like a crash there: the run stays open for --resume.
+   */
+  private async record(
+    paths: RecordPaths,
+    images: Map<string, ServiceImage>,
+    current: LoadedManifest,
+    next: Manifest,
+    backup: string | null,
+  ): Promise<void> {
+    try {
+      await writeRecord(paths, images, "update-safe", current, next, this.ws.clock(), { backup });
+    } catch (e) {
+      if ((await readText(intentPath(paths.manifest))) === null) throw e;
+      this.leftOpen = true;
+      throw new UserError(
+        `update-safe could not finish recording the new versions (${messageOf(e)}): once that is fixed, run 'docker versions update-safe --resume' or 'docker versions rollback'`,
+      );
     }
   }
 
@@ -215,10 +254,9 @@ export class UpdateSafe {
    * manifest (the record transaction settled first) says whether the record changed.
    */
   private async resume(entries: JournalEntry[], opts: UpdateSafeOptions): Promise<UpdateSafeReport> {
-    const paths = recordPaths(await this.versions.manifestPath());
+    const paths = recordPaths(await this.ws.manifestPath());
     const id = (entries[0] as JournalEntry).id;
-    const journal = (e: Omit<JournalEntry, "id" | "at">) =>
-      appendJournal(paths.manifest, { id, at: recordTime(), ...e });
+    const journal: Journal = (e) => appendJournal(paths.manifest, { id, at: this.ws.at(), ...e });
     const recording = entries.find((e) => e.step === "recording" || e.step === "recorded");
     const backup = entries.find((e) => e.step === "backed-up")?.backup ?? recording?.backup ?? null;
     const services = recording?.services ?? [];
@@ -253,7 +291,7 @@ export class UpdateSafe {
         `finishing the rollback of ${services.join(", ")} (started ${(entries[0] as JournalEntry).at})`,
       );
       await this.restore(previous);
-      await this.versions.recreate(services);
+      await this.ws.recreate(services);
       await this.lifecycle.waitReady(services, wait);
       await journal({ step: "end", outcome: "rolled-back", detail: `resumed: ${rollingBack.detail ?? ""}` });
       throw new UserError(
@@ -261,52 +299,84 @@ export class UpdateSafe {
       );
     }
     this.say(`resuming the update of ${services.join(", ")} (started ${(entries[0] as JournalEntry).at})`);
-    const recreated = await this.applyAndVerify(journal, services, previous, opts);
+    const recreated = await this.guarded(journal, services, previous, opts, () =>
+      this.apply(journal, services, opts),
+    );
     await journal({ step: "end", outcome: "updated", detail: "resumed" });
     return { outcome: "resumed", changes: [], unchanged: [], backup, data: null, recreated, warnings: [] };
   }
 
   /**
-   * Recreates `services` on the manifest's versions and waits for health (and health URLs).
-   * On failure restores `previous` (byte for byte), recreates the same services on their old
-   * digests, waits for them, and throws naming the service that failed and why.
+   * Runs `body`, the steps after the record changed. On any failure, whatever its kind, puts
+   * `previous` back (byte for byte), recreates the same services on their old digests, waits
+   * for them, and throws naming what failed; an unexpected error stays a bug (exit 70) after
+   * the rollback, so it is still reported.
    */
-  private async applyAndVerify(
-    journal: (e: Omit<JournalEntry, "id" | "at">) => Promise<void>,
+  private async guarded<T>(
+    journal: Journal,
     services: string[],
     previous: LoadedManifest,
     opts: UpdateSafeOptions,
-  ): Promise<string[]> {
-    await journal({ step: "recreating", services });
-    const wait = { timeout: opts.timeout, settle: opts.settle };
+    body: () => Promise<T>,
+  ): Promise<T> {
     try {
-      if (opts.fullRestart) await this.lifecycle.restart(wait);
-      else {
-        this.say(`recreating ${services.join(", ")}`);
-        await this.versions.recreate(services);
-      }
-      faultPoint("update-safe.recreated");
-      await journal({ step: "health", services });
-      await this.lifecycle.waitReady(services, wait);
-      await this.checkHealthUrls(services, opts.timeout ?? 120);
-      return services;
+      return await body();
     } catch (e) {
-      if (!(e instanceof UserError)) throw e;
-      await journal({ step: "rolling-back", services, detail: e.message });
-      faultPoint("update-safe.rolling-back");
-      this.say(`${e.message}`);
-      this.say(`rolling back ${services.join(", ")} to their previous versions`);
+      const why = messageOf(e);
+      await this.rollBack(journal, services, previous, opts, why);
+      if (e instanceof UserError && e.category !== "internal")
+        throw new UserError(`update-safe rolled back: ${why}`, e.category);
+      throw new UserError(`update-safe rolled back after an unexpected error: ${why}`, "internal");
+    }
+  }
+
+  private async rollBack(
+    journal: Journal,
+    services: string[],
+    previous: LoadedManifest,
+    opts: UpdateSafeOptions,
+    why: string,
+  ): Promise<void> {
+    await journal({ step: "rolling-back", services, detail: why });
+    faultPoint("update-safe.rolling-back");
+    this.say(why);
+    this.say(`rolling back ${services.join(", ")} to their previous versions`);
+    try {
       await this.restore(previous);
       faultPoint("update-safe.restored");
-      await this.versions.recreate(services);
-      await this.lifecycle.waitReady(services, wait).catch((again: unknown) => {
-        throw new UserError(
-          `update-safe failed (${e.message}) and the rollback is not healthy either: ${again instanceof Error ? again.message : String(again)}`,
-        );
-      });
-      await journal({ step: "end", outcome: "rolled-back", detail: e.message });
-      throw new UserError(`update-safe rolled back: ${e.message}`);
+      await this.ws.recreate(services);
+    } catch (again) {
+      // The run stays open at "rolling-back": --resume finishes the rollback.
+      this.leftOpen = true;
+      throw new UserError(
+        `update-safe failed (${why}) and could not put the previous versions back (${messageOf(again)}): once that is fixed, run 'docker versions update-safe --resume'`,
+        "engine",
+      );
     }
+    const wait = { timeout: opts.timeout, settle: opts.settle };
+    await this.lifecycle.waitReady(services, wait).catch((again: unknown) => {
+      throw new UserError(
+        `update-safe failed (${why}) and the rollback is not healthy either: ${messageOf(again)}`,
+        "engine",
+      );
+    });
+    await journal({ step: "end", outcome: "rolled-back", detail: why });
+  }
+
+  /** Recreates `services` on the manifest's versions and waits for health (and health URLs). */
+  private async apply(journal: Journal, services: string[], opts: UpdateSafeOptions): Promise<string[]> {
+    await journal({ step: "recreating", services });
+    const wait = { timeout: opts.timeout, settle: opts.settle };
+    if (opts.fullRestart) await this.lifecycle.restart(wait);
+    else {
+      this.say(`recreating ${services.join(", ")}`);
+      await this.ws.recreate(services);
+    }
+    faultPoint("update-safe.recreated");
+    await journal({ step: "health", services });
+    await this.lifecycle.waitReady(services, wait);
+    await this.checkHealthUrls(services, opts.timeout ?? 120);
+    return services;
   }
 
   /**
@@ -314,37 +384,21 @@ export class UpdateSafe {
    * record transaction (a crash inside it is settled like any other change).
    */
   private async restore(previous: LoadedManifest): Promise<void> {
-    const paths = recordPaths(await this.versions.manifestPath());
-    const images = serviceImages(await this.versions.project());
-    const now = await requireManifest(paths.manifest);
-    // Already back (a resumed rollback): versions.env is made to agree before Compose runs.
-    if (now.text === previous.text) return;
-    const env = envFor(previous.manifest, images);
-    const command = "update-safe (rollback)";
-    await commitRecord(
-      paths,
-      command,
-      previous.text,
-      env.text,
-      auditLines(command, now.manifest, previous.manifest),
-    );
+    const paths = recordPaths(await this.ws.manifestPath());
+    const images = serviceImages(await this.ws.project());
+    await restoreRecord(paths, images, "update-safe (rollback)", previous, this.ws.clock());
   }
 
   private async backupData(manifest: Manifest, dir: string): Promise<DataBackup> {
-    const project = await this.versions.project();
+    const project = await this.ws.project();
     if (manifest.data_backup_command) {
       this.say(`data backup: ${manifest.data_backup_command.join(" ")}`);
-      return runBackupCommand(
-        manifest.data_backup_command,
-        dir,
-        project.workingDir,
-        this.versions.ctx.cli.env,
-      );
+      return runBackupCommand(manifest.data_backup_command, dir, project.workingDir, this.ws.cli.env);
     }
     const roles = await this.lifecycle.roles();
     const databases = [...roles].filter(([, r]) => r.role === "database").map(([s]) => s);
-    const containers = await listContainers(this.versions.ctx.cli, project);
-    const data = await snapshotVolumes(this.versions.ctx.cli, project, databases, containers, dir);
+    const containers = await listContainers(this.ws.cli, project);
+    const data = await snapshotVolumes(this.ws.cli, project, databases, containers, dir);
     const total = data.archives.reduce((n, a) => n + a.bytes, 0);
     this.say(
       `data backup: ${data.archives.length} volume(s), ${(total / 1024 / 1024).toFixed(1)} MiB in ${dir}`,
@@ -354,7 +408,7 @@ export class UpdateSafe {
 
   /** Each recreated service's health_url must answer 2xx before the timeout. */
   private async checkHealthUrls(services: readonly string[], timeoutS: number): Promise<void> {
-    const { manifest } = await requireManifest(await this.versions.manifestPath());
+    const { manifest } = await requireManifest(await this.ws.manifestPath());
     const deadline = Date.now() + timeoutS * 1000;
     for (const service of services) {
       const raw = manifest.services[service]?.health_url;

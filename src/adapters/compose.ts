@@ -3,7 +3,6 @@
 // only the file discovery, which Compose does not report, is done here.
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import type { ComposeSpecification } from "docker-compose";
 import { UserError } from "../errors.js";
 import { type DockerCli, lastLine, type RunOptions, type RunResult, runDocker } from "./docker.js";
 
@@ -23,6 +22,13 @@ export interface ServiceSpec {
   healthcheck?: { test?: string[] | string; disable?: boolean };
   profiles?: string[];
   [key: string]: unknown;
+}
+
+/** What `docker compose config --format json` prints, as far as this plugin reads it. */
+interface ConfigJson {
+  name?: string;
+  services?: Record<string, ServiceSpec>;
+  volumes?: Record<string, { name?: string; external?: boolean }>;
 }
 
 export interface ComposeProject {
@@ -148,7 +154,10 @@ export function composeArgs(
   return args;
 }
 
-/** Loads the project through `docker compose config`. */
+/**
+ * Loads the project through `docker compose config`: the files as Compose finds them, both
+ * configs (interpolated and not) and the env files. One function because each step feeds the next.
+ */
 export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise<ComposeProject> {
   let files: string[];
   let labelled: RunningProject | null = null;
@@ -181,12 +190,13 @@ export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise
   if (res.code !== 0) {
     throw new UserError(
       `cannot load the compose project (${files.join(", ")}): ${lastLine(res.stderr) || `exit ${res.code}`}`,
+      "engine",
     );
   }
-  let spec: ComposeSpecification & { name?: string };
+  let spec: ConfigJson;
   let templates: Record<string, string | undefined> = {};
   try {
-    spec = JSON.parse(res.stdout) as ComposeSpecification & { name?: string };
+    spec = JSON.parse(res.stdout) as ConfigJson;
     if (raw.code === 0) {
       const rawSpec = JSON.parse(raw.stdout) as { services?: Record<string, { image?: unknown }> };
       templates = Object.fromEntries(
@@ -209,9 +219,9 @@ export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise
     name: spec.name,
     workingDir,
     files,
-    services: (spec.services ?? {}) as Record<string, ServiceSpec>,
+    services: spec.services ?? {},
     templates,
-    volumes: (spec.volumes ?? {}) as Record<string, { name?: string; external?: boolean }>,
+    volumes: spec.volumes ?? {},
     envFiles: projectEnvFiles,
     profiles,
   };
@@ -241,7 +251,8 @@ interface PsRow {
 /** Every container of the project, running or not. */
 export async function listContainers(cli: DockerCli, project: ComposeProject): Promise<ContainerState[]> {
   const res = await compose(cli, project, ["ps", "--all", "--format", "json"]);
-  if (res.code !== 0) throw new UserError(`cannot list the project's containers: ${lastLine(res.stderr)}`);
+  if (res.code !== 0)
+    throw new UserError(`cannot list the project's containers: ${lastLine(res.stderr)}`, "engine");
   return parsePs(res.stdout).map((r) => ({
     id: r.ID ?? "",
     name: r.Name ?? "",

@@ -62,7 +62,7 @@ export function runDocker(
     child.stdout?.on("data", (b: Buffer) => out.push(b));
     child.stderr?.on("data", (b: Buffer) => err.push(b));
     child.on("error", (e: NodeJS.ErrnoException) => {
-      if (e.code === "ENOENT") reject(new UserError("the docker CLI was not found on PATH"));
+      if (e.code === "ENOENT") reject(new UserError("the docker CLI was not found on PATH", "engine"));
       else reject(e);
     });
     child.on("close", (code, signal) => {
@@ -73,19 +73,6 @@ export function runDocker(
       });
     });
   });
-}
-
-/** Like runDocker, but a non-zero exit becomes a UserError carrying Docker's own last line. */
-export async function dockerOk(
-  cli: DockerCli,
-  args: readonly string[],
-  what: string,
-  opts: RunOptions = {},
-): Promise<RunResult> {
-  const res = await runDocker(cli, args, opts);
-  if (res.code !== 0)
-    throw new UserError(`${what}: ${lastLine(res.stderr) || `docker exited with code ${res.code}`}`);
-  return res;
 }
 
 /** The last non-empty line of a child's stderr, which is where Docker and Compose put the cause. */

@@ -35,7 +35,10 @@ export async function pullImage(
     ? await runDocker(cli, ["pull", ref], { inherit: "stdout" })
     : await runDocker(cli, ["pull", "--quiet", ref]);
   if (res.code !== 0)
-    throw new UserError(`cannot pull ${ref}: ${lastLine(res.stderr) || `docker pull exited ${res.code}`}`);
+    throw new UserError(
+      `cannot pull ${ref}: ${lastLine(res.stderr) || `docker pull exited ${res.code}`}`,
+      "engine",
+    );
 }
 
 /** Local image details, or null when the engine does not have it. */
@@ -43,7 +46,7 @@ export async function inspectImage(cli: DockerCli, ref: string): Promise<ImageIn
   const res = await runDocker(cli, ["image", "inspect", "--format", "{{json .}}", ref]);
   if (res.code !== 0) {
     if (/no such image/i.test(res.stderr)) return null;
-    throw new UserError(`cannot inspect image ${ref}: ${lastLine(res.stderr)}`);
+    throw new UserError(`cannot inspect image ${ref}: ${lastLine(res.stderr)}`, "engine");
   }
   const raw = JSON.parse(res.stdout) as {
     Id: string;

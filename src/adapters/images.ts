@@ -1,7 +1,8 @@
 // The engine's local images and which of them containers use, for prune; and the removal of
 // image names. Everything through the docker CLI, in batches (one call per 100 objects).
 import type { LocalImage } from "../core/prune-plan.js";
-import { type DockerCli, dockerOk, runDocker } from "./docker.js";
+import { UserError } from "../errors.js";
+import { type DockerCli, lastLine, runDocker } from "./docker.js";
 
 const BATCH = 100;
 
@@ -9,6 +10,13 @@ function batches<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += BATCH) out.push(items.slice(i, i + BATCH));
   return out;
+}
+
+/** `docker <args>`'s output; a failure is an engine error naming `what`. */
+async function listed(cli: DockerCli, args: string[], what: string): Promise<string> {
+  const res = await runDocker(cli, args);
+  if (res.code !== 0) throw new UserError(`${what}: ${lastLine(res.stderr) || `exit ${res.code}`}`, "engine");
+  return res.stdout;
 }
 
 const lines = (s: string) =>
@@ -20,9 +28,7 @@ const lines = (s: string) =>
 /** Every local image (intermediate ones aside) with its names and size. */
 export async function localImages(cli: DockerCli): Promise<LocalImage[]> {
   const ids = [
-    ...new Set(
-      lines((await dockerOk(cli, ["image", "ls", "-q", "--no-trunc"], "cannot list images")).stdout),
-    ),
+    ...new Set(lines(await listed(cli, ["image", "ls", "-q", "--no-trunc"], "cannot list images"))),
   ];
   const out: LocalImage[] = [];
   for (const batch of batches(ids)) {
@@ -48,9 +54,7 @@ export async function localImages(cli: DockerCli): Promise<LocalImage[]> {
 
 /** Image ID → the first container (any state, any project) that uses it, by name. */
 export async function imagesInUse(cli: DockerCli): Promise<Map<string, string>> {
-  const ids = lines(
-    (await dockerOk(cli, ["container", "ls", "-aq", "--no-trunc"], "cannot list containers")).stdout,
-  );
+  const ids = lines(await listed(cli, ["container", "ls", "-aq", "--no-trunc"], "cannot list containers"));
   const used = new Map<string, string>();
   for (const batch of batches(ids)) {
     const res = await runDocker(cli, ["container", "inspect", "--format", "{{.Image}} {{.Name}}", ...batch]);

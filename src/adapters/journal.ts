@@ -4,7 +4,6 @@
 import { hostname, userInfo } from "node:os";
 import path from "node:path";
 import { withoutUserinfo } from "../core/shown-text.js";
-import { UserError } from "../errors.js";
 import { appendOwned, readOwned } from "./owned-files.js";
 import { type LockHolder, lockHolder } from "./store.js";
 

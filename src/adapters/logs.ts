@@ -4,44 +4,27 @@
 // re-run detached with the hidden `__capture-logs` command, so it outlives the command that
 // started it and needs nothing besides the one executable.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import {
-  closeSync,
-  existsSync,
-  readdirSync,
-  readFileSync,
-  readSync,
-  statSync,
-  unlinkSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, existsSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import path from "node:path";
 import { isSea } from "node:sea";
 import { setTimeout as sleep } from "node:timers/promises";
+import { CAPTURE_COMMAND, type CaptureKind, dayOf } from "../core/log-lines.js";
 import { UserError } from "../errors.js";
-import { type ComposeProject, composeArgs } from "./compose.js";
+import { clockFrom } from "./clock.js";
+import type { ComposeProject } from "./compose.js";
 import { type DockerCli, runDocker } from "./docker.js";
 import { openOwned, ownedDirs, ownedFileStat, readOwned } from "./owned-files.js";
 
 // A day's capture is read whole by logs-today; past this it is not printed (one line says so).
 const MAX_DAY_FILE_BYTES = 256 * 1024 * 1024;
 
+export const COMPOSE_LABEL_PROJECT = "com.docker.compose.project";
+
 /** logs/ and logs/<kind>/ as real directories in the project directory (links refused). */
-function captureDirs(paths: CapturePaths): void {
+export function captureDirs(paths: CapturePaths): void {
   const root = path.dirname(paths.dir);
   ownedDirs(path.dirname(root), [path.basename(root), path.basename(paths.dir)]);
 }
-
-/** The hidden command the capture process runs. */
-export const CAPTURE_COMMAND = "__capture-logs";
-/**
- * A file holding an ISO date-time that stands in for "now" in the capture and the commands
- * that read today's files: the injectable clock of the tests (and of anyone checking rotation).
- */
-export const CLOCK_FILE_VARIABLE = "DOCKER_VERSIONS_CLOCK_FILE";
-
-/** Directory names of the two captures. */
-export type CaptureKind = "app" | "db";
-export const CAPTURE_KINDS: readonly CaptureKind[] = ["db", "app"];
 
 export interface CapturePaths {
   kind: CaptureKind;
@@ -67,173 +50,8 @@ export function capturePaths(root: string, kind: CaptureKind): CapturePaths {
   };
 }
 
-// ---------------------------------------------------------------------------------------------
-// The clock
-
-/** Real time, unless `DOCKER_VERSIONS_CLOCK_FILE` names a file with a date-time in it. */
-export function clockFrom(env: NodeJS.ProcessEnv): () => Date {
-  const file = env[CLOCK_FILE_VARIABLE];
-  if (!file) return () => new Date();
-  let cached: { at: number; value: Date } | undefined;
-  return () => {
-    const now = Date.now();
-    if (cached && now - cached.at < 200) return cached.value;
-    let value = new Date();
-    try {
-      const parsed = new Date(readFileSync(file, "utf8").trim());
-      if (!Number.isNaN(parsed.getTime())) value = parsed;
-    } catch {
-      // no file (yet): real time
-    }
-    cached = { at: now, value };
-    return value;
-  };
-}
-
-const two = (n: number) => String(n).padStart(2, "0");
-
-/** The local calendar day of a date, as the captured files are named: 2026-01-12. */
-export function dayOf(d: Date): string {
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
-}
-
 export function dayFile(paths: CapturePaths, day: string): string {
   return path.join(paths.dir, `${day}.log`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Lines: what Compose prints, what the files hold
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: Compose clears the line even without colour
-const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
-/** Text without terminal escape sequences. */
-export const stripAnsi = (text: string): string => text.replace(ANSI, "");
-
-const TIMESTAMP = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z(?: |$)/;
-
-/** RFC 3339 UTC with exactly nine fraction digits, so timestamps compare as strings. */
-export function normalTimestamp(ts: string): string | undefined {
-  const m = TIMESTAMP.exec(ts.endsWith(" ") ? ts : `${ts} `);
-  if (!m) return undefined;
-  return `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}Z`;
-}
-
-export const isoNano = (d: Date): string => normalTimestamp(d.toISOString()) as string;
-
-export interface ComposeLine {
-  /** Container as Compose prefixes it ("db-1"); for Compose's own notices, the one it names. */
-  container: string;
-  /** The container's timestamp, normalised; absent on Compose's own notices. */
-  ts?: string;
-  text: string;
-  /** Compose's own line ("db-1 exited with code 137"), not the container's output. */
-  notice: boolean;
-}
-
-/** One line of `docker compose logs --timestamps --no-color`. */
-export function parseComposeLine(raw: string): ComposeLine | null {
-  const line = raw.replace(ANSI, "").replace(/\r$/, "");
-  if (!line.trim()) return null;
-  const m = /^(\S+)\s+\| ?(.*)$/.exec(line);
-  if (m) {
-    const rest = m[2] as string;
-    const t = TIMESTAMP.exec(rest);
-    if (t) {
-      return {
-        container: m[1] as string,
-        ts: normalTimestamp(t[0].trimEnd()),
-        text: rest.slice(t[0].length),
-        notice: false,
-      };
-    }
-    return { container: m[1] as string, text: rest, notice: false };
-  }
-  const first = line.split(" ", 1)[0] as string;
-  return { container: first, text: line.slice(first.length + 1), notice: true };
-}
-
-/** A line as the capture writes it: `<timestamp> <container> | <text>` (`*` for Compose's notices). */
-export function formatCaptured(line: ComposeLine, fallbackTs: string): string {
-  return `${line.ts ?? fallbackTs} ${line.container} ${line.notice ? "*" : "|"} ${line.text}`;
-}
-
-export interface CapturedLine {
-  ts: string;
-  container: string;
-  /** The compose service: the container name without its replica number. */
-  service: string;
-  text: string;
-  notice: boolean;
-  raw: string;
-}
-
-/** Reads back one line of a captured file. */
-export function parseCaptured(raw: string): CapturedLine | null {
-  const m = /^(\S+) (\S+) ([|*]) ?(.*)$/.exec(raw);
-  if (!m) return null;
-  const ts = normalTimestamp(m[1] as string);
-  if (!ts) return null;
-  const container = m[2] as string;
-  return {
-    ts,
-    container,
-    service: container.replace(/-\d+$/, ""),
-    text: m[4] as string,
-    notice: m[3] === "*",
-    raw,
-  };
-}
-
-/**
- * Which container lines were written already. A high-water mark per container, and the exact
- * timestamps of the last few minutes below it: Compose attaches late to a restarted container
- * and can deliver its first lines after later ones, so "older than the newest" is not "seen".
- */
-export class SeenLines {
-  readonly #last = new Map<string, string>();
-  readonly #recent = new Map<string, Set<string>>();
-
-  constructor(readonly windowMs = 5 * 60_000) {}
-
-  #cutoff(ts: string): string {
-    return isoNano(new Date(Date.parse(ts) - this.windowMs));
-  }
-
-  /** True the first time a container's line with this timestamp is offered. */
-  fresh(container: string, ts: string): boolean {
-    const last = this.#last.get(container);
-    if (last && ts <= this.#cutoff(last)) return false;
-    let recent = this.#recent.get(container);
-    if (!recent) {
-      recent = new Set();
-      this.#recent.set(container, recent);
-    }
-    if (recent.has(ts)) return false;
-    recent.add(ts);
-    if (!last || ts > last) {
-      this.#last.set(container, ts);
-      if (recent.size > 2_000) {
-        const cutoff = this.#cutoff(ts);
-        for (const t of recent) if (t <= cutoff) recent.delete(t);
-      }
-    }
-    return true;
-  }
-
-  /** Where following from scratch should start: the oldest container's newest line. */
-  oldest(): string | undefined {
-    return [...this.#last.values()].sort()[0];
-  }
-
-  /** What a file already holds (its container lines; Compose's notices are not counted). */
-  static fromCaptured(text: string, windowMs?: number): SeenLines {
-    const seen = new SeenLines(windowMs);
-    for (const raw of text.split("\n")) {
-      const l = parseCaptured(raw);
-      if (l && !l.notice) seen.fresh(l.container, l.ts);
-    }
-    return seen;
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,7 +140,7 @@ export function claimPidFile(paths: CapturePaths, project: string): boolean {
   return false;
 }
 
-function releasePidFile(paths: CapturePaths): void {
+export function releasePidFile(paths: CapturePaths): void {
   if (readPid(paths.pidFile) === process.pid) {
     try {
       unlinkSync(paths.pidFile);
@@ -441,295 +259,6 @@ export async function stopCapture(paths: CapturePaths, project: string): Promise
     }
   }
   return state;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The capture process itself
-
-export interface RunCapture {
-  cli: DockerCli;
-  /** The project with the env files every Compose call gets (versions.env last). */
-  project: ComposeProject;
-  /** Extra environment for Compose (pinned variables blanked). */
-  env?: NodeJS.ProcessEnv;
-  paths: CapturePaths;
-  services: readonly string[];
-  clock: () => Date;
-  /** How long the project may have no container at all before the capture ends by itself. */
-  goneGraceMs?: number;
-  /** Where the capture reports on itself (its diagnostics file). */
-  say?: (line: string) => void;
-}
-
-/** What the newest captured file of a kind holds, read from its end (enough to resume from). */
-function resumePoint(paths: CapturePaths): SeenLines {
-  let files: string[];
-  try {
-    files = readdirSync(paths.dir)
-      .filter((f) => /^\d{4}-\d\d-\d\d\.log$/.test(f))
-      .sort();
-  } catch {
-    return new SeenLines();
-  }
-  const newest = files[files.length - 1];
-  if (!newest) return new SeenLines();
-  const file = path.join(paths.dir, newest);
-  const size = statSync(file).size;
-  const length = Math.min(size, 256 * 1024);
-  const buf = Buffer.alloc(length);
-  let fd: number;
-  try {
-    fd = openOwned(file, "read");
-  } catch {
-    return new SeenLines();
-  }
-  try {
-    readSync(fd, buf, 0, length, size - length);
-  } finally {
-    closeSync(fd);
-  }
-  return SeenLines.fromCaptured(buf.toString("utf8"));
-}
-
-/** Writes captured lines into the file of the clock's current day, switching files at midnight. */
-class DayWriter {
-  #day?: string;
-  #fd?: number;
-  constructor(
-    private readonly paths: CapturePaths,
-    private readonly clock: () => Date,
-  ) {}
-
-  write(lines: string[]): void {
-    if (lines.length === 0) return;
-    const day = dayOf(this.clock());
-    if (day !== this.#day || this.#fd === undefined) {
-      this.close();
-      captureDirs(this.paths);
-      this.#fd = openOwned(dayFile(this.paths, day), "append");
-      this.#day = day;
-    }
-    writeSync(this.#fd, `${lines.join("\n")}\n`);
-  }
-
-  close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
-  }
-}
-
-const COMPOSE_LABEL_PROJECT = "com.docker.compose.project";
-
-/** Services of the project with a running container, and whether it has any container at all. */
-async function projectContainers(
-  cli: DockerCli,
-  project: string,
-): Promise<{ running: Set<string>; any: boolean } | null> {
-  const res = await runDocker(cli, [
-    "ps",
-    "--all",
-    "--filter",
-    `label=${COMPOSE_LABEL_PROJECT}=${project}`,
-    "--format",
-    '{{.State}}\t{{.Label "com.docker.compose.service"}}',
-  ]);
-  if (res.code !== 0) return null;
-  const rows = res.stdout
-    .split("\n")
-    .filter(Boolean)
-    .map((l) => l.split("\t"));
-  return {
-    running: new Set(
-      rows.filter(([state]) => state === "running" || state === "restarting").map((r) => r[1] ?? ""),
-    ),
-    any: rows.length > 0,
-  };
-}
-
-/**
- * Follows the logs of `services` into the day files until signalled, or until the project has
- * had no container for the grace period. Compose follows restarted and recreated containers
- * itself, if late; when it ends (every followed container stopped), or a container of ours
- * starts, it is run again from the newest timestamp already written, and lines seen before
- * are not written twice.
- */
-export async function runCapture(opts: RunCapture): Promise<number> {
-  const { paths, project, cli } = opts;
-  const say = opts.say ?? ((l: string) => process.stdout.write(`${isoNano(new Date())} ${l}\n`));
-  if (!claimPidFile(paths, project.name)) {
-    say(`a ${paths.kind} capture already runs for ${project.name} (pid ${readPid(paths.pidFile)}); exiting`);
-    return 0;
-  }
-  const seen = resumePoint(paths);
-  // Where the next `compose logs` starts (ms since the epoch), when not from what the files hold:
-  // a little before the last one ended, or before a container of ours (re)started.
-  let resumeFrom: number | undefined;
-  const resumeAt = (ms: number) => {
-    resumeFrom = Math.min(resumeFrom ?? ms, ms);
-  };
-  const writer = new DayWriter(paths, opts.clock);
-  let follower: ChildProcess | undefined;
-  let stopping = false;
-  let wake: (() => void) | undefined;
-  const stop = () => {
-    stopping = true;
-    follower?.kill("SIGTERM");
-    wake?.();
-  };
-  for (const sig of ["SIGTERM", "SIGINT", "SIGHUP"] as const) process.on(sig, stop);
-  const pause = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
-  say(`capturing ${paths.kind} logs of ${project.name} (${opts.services.join(", ")}) into ${paths.dir}`);
-
-  /** Compose's lines as the file gets them: new ones only, timestamp first. */
-  const take = (raws: string[]): string[] => {
-    const now = isoNano(opts.clock());
-    const out: string[] = [];
-    for (const raw of raws) {
-      const line = parseComposeLine(raw);
-      if (!line || (line.ts && !seen.fresh(line.container, line.ts))) continue;
-      out.push(formatCaptured(line, now));
-    }
-    return out;
-  };
-
-  const follow = () =>
-    new Promise<number>((resolve) => {
-      const since = resumeFrom !== undefined ? isoNano(new Date(resumeFrom)) : seen.oldest();
-      resumeFrom = undefined;
-      const args = [
-        ...cli.globals,
-        ...composeArgs(project),
-        "logs",
-        "--follow",
-        "--timestamps",
-        "--no-color",
-        ...(since ? ["--since", since] : []),
-        ...opts.services,
-      ];
-      const child = spawn("docker", args, {
-        cwd: project.workingDir,
-        env: opts.env ? { ...cli.env, ...opts.env } : cli.env,
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      follower = child;
-      let partial = "";
-      child.stdout?.setEncoding("utf8");
-      child.stdout?.on("data", (chunk: string) => {
-        const parts = (partial + chunk).split("\n");
-        partial = parts.pop() ?? "";
-        writer.write(take(parts));
-      });
-      child.stderr?.setEncoding("utf8");
-      child.stderr?.on("data", (chunk: string) => {
-        // "canceled" is Compose acknowledging our own SIGTERM when we follow again.
-        for (const l of chunk.split("\n"))
-          if (l.trim() && l.trim() !== "canceled") say(`compose: ${l.trim()}`);
-      });
-      child.on("error", (e) => {
-        say(`cannot run docker: ${e.message}`);
-        resolve(127);
-      });
-      child.on("close", (code) => {
-        writer.write(take([partial]));
-        partial = "";
-        resumeAt(Date.now() - 5_000);
-        resolve(code ?? 0);
-      });
-    });
-
-  // Compose attaches to a restarted or recreated container late and misses its first lines;
-  // following again from the last timestamp written picks them up, so every start of one of
-  // our containers (seen in the engine's events) makes the capture follow again a moment later.
-  let refollow = false;
-  let refollowTimer: NodeJS.Timeout | undefined;
-  const refollowSoon = () => {
-    refollowTimer ??= setTimeout(() => {
-      refollowTimer = undefined;
-      refollow = true;
-      follower?.kill("SIGTERM");
-      wake?.();
-    }, 1_000);
-  };
-  let watcher: ChildProcess | undefined;
-  const watchStarts = () => {
-    const child = spawn(
-      "docker",
-      [
-        ...cli.globals,
-        "events",
-        "--filter",
-        "type=container",
-        "--filter",
-        `label=${COMPOSE_LABEL_PROJECT}=${project.name}`,
-        "--filter",
-        "event=start",
-        "--format",
-        '{{.TimeNano}} {{index .Actor.Attributes "com.docker.compose.service"}}',
-      ],
-      { env: cli.env, stdio: ["ignore", "pipe", "ignore"] },
-    );
-    child.stdout?.setEncoding("utf8");
-    child.stdout?.on("data", (chunk: string) => {
-      for (const l of chunk.split("\n")) {
-        const [nano, service] = l.trim().split(" ");
-        if (!service || !opts.services.includes(service)) continue;
-        resumeAt(Number(nano) / 1e6 - 1_000);
-        refollowSoon();
-      }
-    });
-    child.on("error", () => {});
-    child.on("close", () => {
-      if (watcher === child) watcher = undefined;
-    });
-    watcher = child;
-  };
-
-  const grace = opts.goneGraceMs ?? 15_000;
-  let goneSince: number | undefined;
-  let quickEnds = 0;
-  try {
-    while (!stopping) {
-      if (!watcher) watchStarts();
-      const state = await projectContainers(cli, project.name);
-      if (stopping) break;
-      if (state && !state.any) {
-        goneSince ??= Date.now();
-        if (Date.now() - goneSince >= grace) {
-          say("the project has no containers any more; the capture ends");
-          break;
-        }
-      } else goneSince = undefined;
-      let wait = 3_000; // nothing of ours runs: look again now and then
-      if (state && opts.services.some((s) => state.running.has(s))) {
-        const started = Date.now();
-        const code = await follow();
-        if (stopping) break;
-        if (refollow) {
-          refollow = false;
-          continue;
-        }
-        // Compose that ends at once again and again (a broken project) is not retried every second.
-        quickEnds = Date.now() - started < 5_000 ? quickEnds + 1 : 0;
-        wait = Math.min(30_000, 1_000 * 2 ** quickEnds);
-        say(`docker compose logs ended (exit ${code}); following again when a container runs`);
-      }
-      await pause(wait);
-    }
-  } finally {
-    if (refollowTimer) clearTimeout(refollowTimer);
-    watcher?.kill("SIGTERM");
-    writer.close();
-    releasePidFile(paths);
-  }
-  say("capture stopped");
-  return 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -852,31 +381,4 @@ export async function containerEvents(
     });
   }
   return events;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Small rules for reading captured logs
-
-// What a database says when it is in real trouble (ordinary query errors are left out).
-const ERROR_LINE =
-  /\b(?:fatal|panic|oom|oom[- ]?kill(?:ed|er)?)\b|out ?of ?memory|cannot allocate memory|killed process|segmentation fault|core dumped/i;
-
-/** Whether a captured line speaks of a fatal error, a panic or memory exhaustion. */
-export function isErrorLine(text: string): boolean {
-  return ERROR_LINE.test(text);
-}
-
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** `--since`: a duration back from now (90s, 30m, 2h, 1d, 1h30m) or a date-time; undefined if neither. */
-export function parseSince(text: string, now: Date): Date | undefined {
-  const t = text.trim();
-  if (/^(\d+[smhd])+$/.test(t)) {
-    let ms = 0;
-    for (const [, n, unit] of t.matchAll(/(\d+)([smhd])/g)) ms += Number(n) * (UNITS[unit as string] ?? 0);
-    return new Date(now.getTime() - ms);
-  }
-  if (!/^\d{4}-\d\d-\d\d/.test(t)) return undefined;
-  const d = new Date(t);
-  return Number.isNaN(d.getTime()) ? undefined : d;
 }

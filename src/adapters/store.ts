@@ -407,5 +407,5 @@ function release(file: string, text: string): void {
 
 function lockedError(lockPath: string, holder: LockHolder | null): UserError {
   const message = `the manifest is locked by ${describeHolder(holder)}; try again when it finishes, or remove ${lockPath} if that process is gone`;
-  return new UserError(message.replace(/[\r\n]+/g, " "));
+  return new UserError(message.replace(/[\r\n]+/g, " "), "conflict");
 }

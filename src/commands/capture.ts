@@ -1,7 +1,6 @@
 // `__capture-logs --kind app|db`: the background log capture, started detached by updb, up and
 // restart and stopped by down. Hidden from help: people never run it themselves.
-import { CAPTURE_COMMAND, type CaptureKind } from "../adapters/logs.js";
-import { Lifecycle } from "../lifecycle.js";
+import { CAPTURE_COMMAND, type CaptureKind } from "../core/log-lines.js";
 import type { Command } from "./command.js";
 
 export const captureLogs: Command<{ kind: CaptureKind }> = {
@@ -11,6 +10,6 @@ export const captureLogs: Command<{ kind: CaptureKind }> = {
   group: "Logs",
   builder: (y) => y.option("kind", { choices: ["app", "db"], demandOption: true }),
   async run(args, versions) {
-    return new Lifecycle(versions).capture(args.kind);
+    return versions.logs().capture(args.kind);
   },
 };

@@ -3,7 +3,7 @@
 // per line, then `:DIRECTIVE`. The scripts of `completion bash|zsh|fish` ask the same question
 // through `docker versions`, so commands, each command's flags, service names and the tags of
 // a service's history come from one place.
-import { UserError } from "../errors.js";
+import { usageError } from "../errors.js";
 import type { Command } from "./command.js";
 import { type FlagSpec, flagFor, recordSpec, takesValue } from "./flags.js";
 import { findCommand } from "./usage.js";
@@ -157,7 +157,7 @@ export const completion: Command<{ shell?: string }> = {
   async run(args, _versions, out) {
     const shell = args.shell ?? "";
     if (!(SHELLS as readonly string[]).includes(shell))
-      throw new UserError(`name a shell: docker versions completion ${SHELLS.join("|")}`, 2);
+      throw usageError(`name a shell: docker versions completion ${SHELLS.join("|")}`);
     out.write(SCRIPTS[shell as (typeof SHELLS)[number]]);
     return 0;
   },

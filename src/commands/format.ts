@@ -3,7 +3,7 @@
 // The template language is a small, safe subset of Go's: literal text, `{{.Field}}` (nested:
 // `{{.Field.Sub}}`, the whole row: `{{.}}`), `{{json .Field}}`, `\t` and `\n`; a `table `
 // prefix adds a header and aligns the tab-separated columns. Nothing else is evaluated.
-import { UserError } from "../errors.js";
+import { usageError } from "../errors.js";
 import { table } from "../render.js";
 
 export const formatOption = {
@@ -37,13 +37,12 @@ export function parseTemplate(source: string): Template {
     }
     if (open > 0) parts.push({ text: rest.slice(0, open) });
     const close = rest.indexOf("}}", open);
-    if (close < 0) throw new UserError(`--format: '{{' without '}}' in ${JSON.stringify(source)}`, 2);
+    if (close < 0) throw usageError(`--format: '{{' without '}}' in ${JSON.stringify(source)}`);
     const action = rest.slice(open + 2, close).trim();
     const m = /^(json\s+)?\.((?:[A-Za-z_][\w-]*)(?:\.[A-Za-z_][\w-]*)*)?$/.exec(action);
     if (!m)
-      throw new UserError(
+      throw usageError(
         `--format: {{${action}}} is not supported (use {{.Field}}, {{.Field.Sub}}, {{.}} or {{json .Field}})`,
-        2,
       );
     parts.push({ path: m[2] ? m[2].split(".") : [], json: Boolean(m[1]) });
     rest = rest.slice(close + 2);
@@ -55,7 +54,7 @@ export function parseTemplate(source: string): Template {
 export function outputFormat(args: { format?: string; json?: boolean }): OutputFormat {
   const f = args.format?.trim();
   if (args.json && f !== undefined && f !== "json")
-    throw new UserError(`--json and --format ${f} disagree: give one of them`, 2);
+    throw usageError(`--json and --format ${f} disagree: give one of them`);
   if (args.json || f === "json") return { kind: "json" };
   if (f === undefined || f === "" || f === "table") return { kind: "table" };
   return { kind: "template", template: parseTemplate(args.format as string) };
@@ -93,7 +92,7 @@ function lookup(row: unknown, path: readonly string[], rows: readonly unknown[])
       });
       if (!known) {
         const fields = Object.keys(value as object).map((k) => `.${k[0]?.toUpperCase()}${k.slice(1)}`);
-        throw new UserError(`--format: no field .${path.join(".")} (fields: ${fields.join(", ")})`, 2);
+        throw usageError(`--format: no field .${path.join(".")} (fields: ${fields.join(", ")})`);
       }
       return undefined;
     }

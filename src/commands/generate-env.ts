@@ -1,8 +1,8 @@
 // `generate-env`: rewrites versions.env from the manifest.
 
 import { warn } from "../render.js";
-import { dryRunOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { dryRunOption } from "./shared.js";
 
 export const generateEnv: Command<{ dryRun: boolean }> = {
   name: "generate-env",

@@ -128,20 +128,27 @@ export function markdownReference(commands: readonly Command[]): string {
   return parts.join("\n");
 }
 
-export const helpVersion: Command<{ markdown: boolean }> = {
-  name: "help-version",
-  examples: [["docker versions help-version --markdown > commands.md", "the command reference as Markdown"]],
-  describe: "List every command, grouped (--markdown for the README's reference)",
-  group: "Setup",
-  builder: (y) =>
-    y.option("markdown", {
-      type: "boolean",
-      default: false,
-      describe: "Print the command reference as Markdown",
-    }),
-  async run(args, _versions, out) {
-    const { commands } = await import("../cli.js");
-    out.write(args.markdown ? markdownReference(commands) : groupedHelp(commands, out.color));
-    return 0;
-  },
-};
+/**
+ * `help-version`, over the command list the entry point passes in (help is itself one of
+ * those commands, so it is given the list rather than importing it).
+ */
+export function helpVersionCommand(list: () => readonly Command[]): Command<{ markdown: boolean }> {
+  return {
+    name: "help-version",
+    examples: [
+      ["docker versions help-version --markdown > commands.md", "the command reference as Markdown"],
+    ],
+    describe: "List every command, grouped (--markdown for the README's reference)",
+    group: "Setup",
+    builder: (y) =>
+      y.option("markdown", {
+        type: "boolean",
+        default: false,
+        describe: "Print the command reference as Markdown",
+      }),
+    async run(args, _versions, out) {
+      out.write(args.markdown ? markdownReference(list()) : groupedHelp(list(), out.color));
+      return 0;
+    },
+  };
+}

@@ -1,19 +1,10 @@
 // `updb`, `up`, `down`, `restart`, `update`: starting and stopping the deployment the way the
 // seed guide does, with progress as one line per step (Compose's own on a terminal).
 import type { Argv } from "yargs";
-import { Lifecycle, type StartReport } from "../lifecycle.js";
-import { type Out, warn } from "../render.js";
-import type { Versions } from "../service.js";
-import { dryRunOption, serviceOption } from "./changes.js";
+import type { StartReport } from "../lifecycle.js";
+import { warn } from "../render.js";
 import type { Command } from "./command.js";
-
-/** The lifecycle service of a command: steps go to stdout, Compose draws on a terminal; --quiet: neither. */
-export function lifecycleFor(versions: Versions, out: Out): Lifecycle {
-  return new Lifecycle(versions, {
-    step: (line) => (versions.ctx.quiet ? undefined : out.write(`${line}\n`)),
-    interactive: versions.drawsProgress,
-  });
-}
+import { dryRunOption, serviceOption, stepsTo } from "./shared.js";
 
 type StartArgs = { timeout: number; settle: number; wait: boolean; dryRun: boolean };
 
@@ -57,7 +48,7 @@ export const updb: Command<StartArgs> = {
   group: "Start and stop",
   builder: startOptions,
   async run(args, versions, out) {
-    return finish(await lifecycleFor(versions, out).updb(startOpts(args)));
+    return finish(await versions.lifecycle(stepsTo(versions, out)).updb(startOpts(args)));
   },
 };
 
@@ -76,7 +67,9 @@ export const up: Command<StartArgs & { withDb: boolean }> = {
       describe: "Start the databases first (updb) when they are not up",
     }),
   async run(args, versions, out) {
-    return finish(await lifecycleFor(versions, out).up({ ...startOpts(args), withDb: args.withDb }));
+    return finish(
+      await versions.lifecycle(stepsTo(versions, out)).up({ ...startOpts(args), withDb: args.withDb }),
+    );
   },
 };
 
@@ -95,7 +88,7 @@ export const down: Command<{ dryRun: boolean; volumes: boolean }> = {
       })
       .option("dry-run", dryRunOption),
   async run(args, versions, out) {
-    await lifecycleFor(versions, out).down({ dryRun: args.dryRun, volumes: args.volumes });
+    await versions.lifecycle(stepsTo(versions, out)).down({ dryRun: args.dryRun, volumes: args.volumes });
     return 0;
   },
 };
@@ -110,7 +103,7 @@ export const restart: Command<StartArgs & { service?: string }> = {
   group: "Start and stop",
   builder: (y) => startOptions(y).option("service", serviceOption),
   async run(args, versions, out) {
-    const lc = lifecycleFor(versions, out);
+    const lc = versions.lifecycle(stepsTo(versions, out));
     return finish(
       args.service
         ? await lc.restartService(args.service, startOpts(args))
@@ -126,7 +119,7 @@ export const update: Command<{ dryRun: boolean }> = {
   group: "Versions and updates",
   builder: (y) => y.option("dry-run", dryRunOption),
   async run(args, versions, out) {
-    const r = await lifecycleFor(versions, out).update({ dryRun: args.dryRun });
+    const r = await versions.update({ dryRun: args.dryRun }, stepsTo(versions, out));
     if (!r.dryRun) out.write("next: run 'docker versions updb', then 'docker versions up'\n");
     return 0;
   },

@@ -2,11 +2,10 @@
 // `dblogs-errors` (what went wrong with the databases).
 import { spawn } from "node:child_process";
 import type { Argv } from "yargs";
-import type { CaptureKind } from "../adapters/logs.js";
+import type { CaptureKind } from "../core/log-lines.js";
 import { json, type Out, paint, table } from "../render.js";
-import { jsonOption, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
-import { lifecycleFor } from "./lifecycle.js";
+import { jsonOption, serviceOption, stepsTo } from "./shared.js";
 
 export const logs: Command<{
   follow: boolean;
@@ -35,7 +34,7 @@ export const logs: Command<{
       })
       .option("timestamps", { alias: "t", type: "boolean", default: false, describe: "Show timestamps" }),
   async run(args, versions, out) {
-    return lifecycleFor(versions, out).logs(args);
+    return versions.logs(stepsTo(versions, out)).logs(args);
   },
 };
 
@@ -83,7 +82,7 @@ const today = (kind: CaptureKind, name: string, what: string): Command<TodayArgs
   group: "Logs",
   builder: todayOptions,
   async run(args, versions, out) {
-    const r = await lifecycleFor(versions, out).captured(kind, args);
+    const r = await versions.logs(stepsTo(versions, out)).captured(kind, args);
     if (!r.exists) {
       process.stderr.write(
         `no ${what} logs captured for ${r.day} (${r.file} does not exist); '${kind === "db" ? "docker versions updb" : "docker versions up"}' starts the capture\n`,
@@ -117,7 +116,7 @@ export const dblogsErrors: Command<{ since?: string; json: boolean }> = {
       })
       .option("json", jsonOption),
   async run(args, versions, out) {
-    const r = await lifecycleFor(versions, out).dbErrors({ since: args.since });
+    const r = await versions.logs(stepsTo(versions, out)).dbErrors({ since: args.since });
     if (args.json) {
       out.write(json(r));
       return 0;

@@ -6,9 +6,8 @@ import { isFloatingTag } from "../core/tags.js";
 import { UserError } from "../errors.js";
 import { json, warn } from "../render.js";
 import type { ComposeEdit, MigrationProposal, VersionRow } from "../service.js";
-import { dryRunOption, jsonOption } from "./changes.js";
 import type { Command } from "./command.js";
-import { nextSteps } from "./status.js";
+import { dryRunOption, jsonOption, nextSteps } from "./shared.js";
 
 type Args = { yes: boolean; editCompose: boolean; dryRun: boolean; json: boolean };
 

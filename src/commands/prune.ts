@@ -1,8 +1,8 @@
 // `prune`: removes the local images of the tracked repositories that no record entry and no
 // container uses, so every rollback in the history still works without the registry.
 import { json, paint, table, warn } from "../render.js";
-import { dryRunOption, jsonOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { dryRunOption, jsonOption } from "./shared.js";
 
 export function size(bytes: number): string {
   if (bytes >= 1024 ** 3) return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;

@@ -1,7 +1,7 @@
 // `pull` and `pull-latest`: the recorded versions by digest, or the floating tags recorded anew.
 import { json } from "../render.js";
-import { dryRunOption, jsonOption, renderChanges, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { dryRunOption, jsonOption, renderChanges, serviceOption } from "./shared.js";
 
 export const pull: Command<{ service?: string; json: boolean }> = {
   name: "pull",

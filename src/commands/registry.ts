@@ -1,9 +1,15 @@
 // `resolve-tags` and `check-updates`: the commands that ask the registry about tags.
 import { json, paint, table, warn } from "../render.js";
-import { dryRunOption, jsonOption, renderChanges, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
 import { formatOption, outputFormat, renderTemplate } from "./format.js";
-import { notifyOptions, prometheusOption } from "./notify-options.js";
+import {
+  dryRunOption,
+  jsonOption,
+  notifyOptions,
+  prometheusOption,
+  renderChanges,
+  serviceOption,
+} from "./shared.js";
 
 export const resolveTags: Command<{ dryRun: boolean; json: boolean }> = {
   name: "resolve-tags",

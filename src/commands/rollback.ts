@@ -1,7 +1,7 @@
 // `rollback` (all changed services, or --service S [--to T]), `rollback-service`, `rollback-to`.
 
-import { dryRunOption, jsonOption, renderChanges, serviceOption, tagOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { dryRunOption, jsonOption, renderChanges, serviceOption, tagOption } from "./shared.js";
 
 type Args = { service?: string; to?: string; tag?: string; apply: boolean; dryRun: boolean; json: boolean };
 

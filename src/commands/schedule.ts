@@ -2,9 +2,8 @@
 // check-updates, and optionally update-safe, for this project; the lines it runs are printed.
 import { json, paint, warn } from "../render.js";
 import type { ScheduleStatus } from "../unattended.js";
-import { dryRunOption, jsonOption } from "./changes.js";
 import type { Command } from "./command.js";
-import { notifyOption, prometheusOption } from "./notify-options.js";
+import { dryRunOption, jsonOption, notifyOption, prometheusOption } from "./shared.js";
 
 type Args = {
   action: "install" | "status" | "remove";

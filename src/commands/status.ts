@@ -3,8 +3,7 @@
 import { json, paint, table } from "../render.js";
 import type { Command } from "./command.js";
 import { formatOption, outputFormat, renderTemplate } from "./format.js";
-import { lifecycleFor } from "./lifecycle.js";
-import { prometheusOption } from "./notify-options.js";
+import { nextSteps, prometheusOption, stepsTo } from "./shared.js";
 
 /** 42s, 5m12s, 3h4m, 2d5h. */
 export function duration(seconds: number): string {
@@ -13,12 +12,6 @@ export function duration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${s % 60}s`;
   if (s < 86400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
   return `${Math.floor(s / 86400)}d${Math.floor((s % 86400) / 3600)}h`;
-}
-
-/** One line per service that is not in sync: its state and what brings it there. */
-export function nextSteps(rows: readonly { service: string; drift: string; next?: string }[]): string {
-  const lines = rows.filter((r) => r.next).map((r) => `  ${r.service} (${r.drift}): ${r.next}\n`);
-  return lines.length > 0 ? `\nNext:\n${lines.join("")}` : "";
 }
 
 export const status: Command<{ json: boolean; format?: string; prometheus?: string }> = {
@@ -40,7 +33,7 @@ export const status: Command<{ json: boolean; format?: string; prometheus?: stri
       .option("prometheus", prometheusOption),
   async run(args, versions, out) {
     const format = outputFormat(args);
-    const report = await lifecycleFor(versions, out).status();
+    const report = await versions.status(stepsTo(versions, out));
     if (args.prometheus) await versions.unattended().writeStatusMetrics(args.prometheus, report.services);
     if (format.kind === "json") {
       out.write(json(report));

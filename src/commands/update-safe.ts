@@ -1,10 +1,8 @@
 // `update-safe`: backups, pulls and tag resolution first; then only what changed is recreated,
 // health-checked, and rolled back automatically when it is not healthy.
 import { json, paint, warn } from "../render.js";
-import { UpdateSafe } from "../update-safe.js";
-import { dryRunOption, jsonOption, showVersion } from "./changes.js";
 import type { Command } from "./command.js";
-import { notifyOptions } from "./notify-options.js";
+import { dryRunOption, jsonOption, notifyOptions, showVersion } from "./shared.js";
 
 type Args = {
   dryRun: boolean;
@@ -67,24 +65,25 @@ export const updateSafe: Command<Args> = {
       .option("json", jsonOption),
   async run(args, versions, out) {
     const steps: string[] = [];
-    const runner = new UpdateSafe(versions, {
-      step: (line) =>
-        args.json ? steps.push(line) : versions.ctx.quiet ? undefined : out.write(`${line}\n`),
-      interactive: versions.drawsProgress,
-    });
-    const notify = { notify: args.notify, notifyCommand: args.notifyCommand };
     const r = await versions.unattended().notifyingUpdate(
       () =>
-        runner.run({
-          dryRun: args.dryRun,
-          timeout: args.timeout,
-          settle: args.settle,
-          skipDataBackup: args.skipDataBackup,
-          fullRestart: args.fullRestart,
-          resume: args.resume,
-          window: args.window,
-        }),
-      notify,
+        versions.updateSafe(
+          {
+            dryRun: args.dryRun,
+            timeout: args.timeout,
+            settle: args.settle,
+            skipDataBackup: args.skipDataBackup,
+            fullRestart: args.fullRestart,
+            resume: args.resume,
+            window: args.window,
+          },
+          {
+            step: (line) =>
+              args.json ? steps.push(line) : versions.quiet ? undefined : out.write(`${line}\n`),
+            interactive: versions.drawsProgress,
+          },
+        ),
+      { notify: args.notify, notifyCommand: args.notifyCommand },
       warn,
     );
     for (const w of r.warnings) warn(w);

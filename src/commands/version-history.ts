@@ -1,9 +1,9 @@
 // `version-history` (alias `history`): the deployments of each service, newest first.
 import { shortDigest } from "../core/reference.js";
 import { json, paint } from "../render.js";
-import { jsonOption, serviceOption } from "./changes.js";
 import type { Command } from "./command.js";
 import { formatOption, outputFormat, renderTemplate } from "./format.js";
+import { jsonOption, serviceOption } from "./shared.js";
 
 export const versionHistory: Command<{ json: boolean; format?: string; service?: string; audit: boolean }> = {
   name: "version-history",

@@ -1,7 +1,7 @@
 // `version-pull` and `version-set`: one service at a named tag (the latter marked [custom]).
 
-import { dryRunOption, jsonOption, renderChanges, serviceOption, tagOption } from "./changes.js";
 import type { Command } from "./command.js";
+import { dryRunOption, jsonOption, renderChanges, serviceOption, tagOption } from "./shared.js";
 
 type Args = { service: string; tag: string; dryRun: boolean; json: boolean };
 

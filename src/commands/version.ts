@@ -1,10 +1,9 @@
 // `version`: each tracked service's tag, short digest, [custom], when it changed, and drift.
 import { shortDigest } from "../core/reference.js";
 import { json, paint, table } from "../render.js";
-import { jsonOption } from "./changes.js";
 import type { Command } from "./command.js";
 import { formatOption, outputFormat, renderTemplate } from "./format.js";
-import { nextSteps } from "./status.js";
+import { jsonOption, nextSteps } from "./shared.js";
 
 export const version: Command<{ json: boolean; format?: string }> = {
   name: "version",

@@ -21,6 +21,7 @@ export function parseTemplate(input: string): Part[] {
   return parts;
 }
 
+// A recursive-descent parser of Compose's interpolation grammar; its cases belong together.
 function parseParts(s: string, start: number, inBraces: boolean): [Part[], number] {
   const parts: Part[] = [];
   let text = "";

@@ -150,7 +150,10 @@ function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: st
 
 const text = (v: Plain | undefined): string | undefined => (typeof v === "string" ? v : undefined);
 
-/** Parses and validates manifest text; older shapes are read as they are and upgraded. */
+/**
+ * Parses and validates manifest text; older shapes are read as they are and upgraded. Long on
+ * purpose: the schema, field by field, in the order the file is written.
+ */
 export function parseManifest(source: string): Manifest {
   const lc = new LineCounter();
   // The failsafe schema: every scalar stays the string that was typed.

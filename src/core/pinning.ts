@@ -107,6 +107,8 @@ export function planPins(
   return plan(inputs, records, true);
 }
 
+// One pass over every service that decides all of their pins together (a shared variable ties
+// them); split up, the rules that depend on each other would be read apart.
 function plan(
   inputs: readonly ImageInput[],
   records: ReadonlyMap<string, RecordedVersion>,

@@ -64,11 +64,6 @@ export function repositoryName(ref: Pick<ImageRef, "registry" | "repository">): 
   return ref.repository.startsWith("library/") ? ref.repository.slice("library/".length) : ref.repository;
 }
 
-/** Formats repo[:tag][@digest]. */
-export function formatReference(ref: ImageRef): string {
-  return `${repositoryName(ref)}${ref.tag ? `:${ref.tag}` : ""}${ref.digest ? `@${ref.digest}` : ""}`;
-}
-
 /** First 12 hex characters of a digest, as Docker shortens IDs. */
 export function shortDigest(digest: string | undefined): string {
   if (!digest) return "-";

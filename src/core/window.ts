@@ -46,3 +46,15 @@ export function minutesUntil(window: UpdateWindow, now: Date): number {
   const t = now.getHours() * 60 + now.getMinutes();
   return (window.start - t + 24 * 60) % (24 * 60);
 }
+
+/** Whether `now` is inside the window, and the line that says so (with when it opens, if not). */
+export function windowState(window: UpdateWindow, now: Date): { open: boolean; note: string } {
+  const open = inWindow(window, now);
+  const local = hhmm(now.getHours() * 60 + now.getMinutes());
+  if (open) return { open, note: `inside the update window ${window.text} (local time ${local})` };
+  const wait = minutesUntil(window, now);
+  return {
+    open,
+    note: `outside the update window ${window.text} (local time ${local}; it opens in ${Math.floor(wait / 60)}h${String(wait % 60).padStart(2, "0")}m): nothing was changed`,
+  };
+}

@@ -29,6 +29,22 @@ command -v tmux >/dev/null 2>&1 || need_apt+=(tmux)
 [ -f /usr/share/bash-completion/bash_completion ] || need_apt+=(bash-completion)
 command -v zsh >/dev/null 2>&1 || need_apt+=(zsh)
 command -v fish >/dev/null 2>&1 || need_apt+=(fish)
+# The build makes both release executables (build/targets.mjs): the other architecture's is
+# stripped with its cross binutils and made (and tested) under qemu-user with its glibc as sysroot.
+command -v strip >/dev/null 2>&1 || need_apt+=(binutils)
+case $(uname -m) in
+  x86_64) cross=aarch64-linux-gnu qemu=qemu-aarch64-static libs="libc6-arm64-cross libstdc++6-arm64-cross" ;;
+  aarch64) cross=x86_64-linux-gnu qemu=qemu-x86_64-static libs="libc6-amd64-cross libstdc++6-amd64-cross" ;;
+  *) cross="" ;;
+esac
+if [ -n "$cross" ]; then
+  command -v "$qemu" >/dev/null 2>&1 || need_apt+=(qemu-user-static)
+  command -v "$cross-strip" >/dev/null 2>&1 || need_apt+=("binutils-${cross//_/-}")
+  if [ ! -e "/usr/$cross/lib/libstdc++.so.6" ]; then
+    read -ra more <<<"$libs"
+    need_apt+=("${more[@]}")
+  fi
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "installing ${need_apt[*]} from Debian"
   export DEBIAN_FRONTEND=noninteractive

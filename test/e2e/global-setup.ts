@@ -5,13 +5,12 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import type { TestProject } from "vitest/node";
+import { assetName, hostTarget, TARGETS } from "../../build/targets.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
-export const EXE = path.join(
-  root,
-  "dist",
-  `docker-versions-linux-${process.arch === "x64" ? "x86_64" : process.arch === "arm64" ? "aarch64" : process.arch}`,
-);
+export const EXE = path.join(root, "dist", assetName(hostTarget() ?? process.arch));
+// Every release executable: the other architecture's is tested under emulation.
+const OUTPUTS = Object.keys(TARGETS).map((t) => path.join(root, "dist", assetName(t)));
 
 function newestSource(dir: string): number {
   let newest = 0;
@@ -39,11 +38,13 @@ export default function setup(project: TestProject) {
     return;
   }
   const registry = /^REGISTRY=(.*)$/m.exec(bed.stdout)?.[1] ?? "";
-  if (
-    !existsSync(EXE) ||
-    statSync(EXE).mtimeMs <
-      Math.max(newestSource(path.join(root, "src")), statSync(path.join(root, "package.json")).mtimeMs)
-  ) {
+  const newest = Math.max(
+    newestSource(path.join(root, "src")),
+    newestSource(path.join(root, "build")),
+    statSync(path.join(root, "package.json")).mtimeMs,
+    statSync(path.join(root, "package-lock.json")).mtimeMs,
+  );
+  if (OUTPUTS.some((f) => !existsSync(f) || statSync(f).mtimeMs < newest)) {
     execFileSync(process.execPath, [path.join(root, "build/build.mjs")], { cwd: root, stdio: "inherit" });
   }
   project.provide("bed", { available: true, registry, exe: EXE });

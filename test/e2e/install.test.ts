@@ -18,6 +18,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostTarget } from "../../build/targets.mjs";
 import { bed, type Run, sh } from "./harness.js";
 
 const root = path.resolve(import.meta.dirname, "../..");
@@ -43,6 +44,8 @@ const BASIC_TOOLS = [
   "awk",
   "cat",
   "sha256sum",
+  "od",
+  "sort",
 ];
 
 function which(name: string): string {
@@ -61,6 +64,7 @@ function writeScript(file: string, body: string): void {
 describe.skipIf(!bed.available)("install.sh", () => {
   let server: Server;
   let baseUrl = "";
+  const requested: string[] = [];
   const scratch = mkdtempSync(path.join(tmpdir(), "dv-install-"));
   let seq = 0;
 
@@ -76,7 +80,15 @@ describe.skipIf(!bed.available)("install.sh", () => {
       [`/unlisted/${asset}`]: exe,
       "/unlisted/checksums.txt": `${sum}  docker-versions-linux-other\n`,
     };
+    // The release as the build leaves it: every executable and the one checksums.txt.
+    const dist = path.dirname(bed.exe);
+    for (const f of readdirSync(dist)) {
+      if (f === "checksums.txt" || f.startsWith("docker-versions-linux-")) {
+        files[`/release/${f}`] = readFileSync(path.join(dist, f));
+      }
+    }
     server = createServer((req, res) => {
+      requested.push(req.url ?? "");
       const body = files[req.url ?? ""];
       if (body === undefined) {
         res.writeHead(404).end("not found\n");
@@ -201,6 +213,87 @@ describe.skipIf(!bed.available)("install.sh", () => {
       expectRefused(await install(h.env), message);
       expectNothingLeft(h);
     }
+  });
+
+  /** A directory of stand-in commands, put first on PATH. */
+  function stubs(scripts: Record<string, string>): string {
+    const dir = path.join(scratch, `stubs${++seq}`);
+    mkdirSync(dir);
+    for (const [name, body] of Object.entries(scripts)) writeScript(path.join(dir, name), body);
+    return `${dir}:${process.env.PATH}`;
+  }
+
+  it("installs this machine's file from a release that holds both, checked against its line", async () => {
+    const h = host({ DOCKER_VERSIONS_BASE_URL: `${baseUrl}/release` });
+    const r = await install(h.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`Downloading ${asset} from`);
+    // (compared as booleans: a structural diff of two 90 MB buffers takes minutes)
+    expect(readFileSync(h.plugin).equals(readFileSync(bed.exe))).toBe(true);
+  });
+
+  it("fetches the aarch64 file where uname -m says aarch64, and will not run it on another machine", async () => {
+    const uname = which("uname");
+    const from = requested.length;
+    const h = host({
+      PATH: stubs({ uname: `[ "$1" = -m ] && { echo aarch64; exit 0; }\nexec ${uname} "$@"` }),
+      DOCKER_VERSIONS_BASE_URL: `${baseUrl}/release`,
+    });
+    const r = await install(h.env);
+    expect(requested.slice(from)).toEqual([
+      "/release/checksums.txt",
+      "/release/docker-versions-linux-aarch64",
+    ]);
+    expect(r.stdout).toContain("Downloading docker-versions-linux-aarch64 from");
+    // Its checksum matched (a mismatch is refused first); this machine runs x86_64 programs, and
+    // the downloaded file is never executed here, where a shell would read it as a script.
+    if (hostTarget() === "x86_64") {
+      expectRefused(
+        r,
+        /the downloaded docker-versions-linux-aarch64 is built for aarch64, but this host runs x86_64 programs \(uname -m says aarch64\): refusing/,
+      );
+      expectNothingLeft(h);
+    } else {
+      expect(r.code, r.stderr).toBe(0);
+    }
+  });
+
+  it("says a musl host (Alpine) is not supported, before downloading anything", async () => {
+    const from = requested.length;
+    // What Alpine's ldd (musl's loader) answers to --version: on stderr, with status 1.
+    const h = host({
+      PATH: stubs({
+        ldd: 'printf "musl libc (x86_64)\\nVersion 1.2.5\\nDynamic Program Loader\\n" >&2\nexit 1',
+      }),
+      DOCKER_VERSIONS_BASE_URL: `${baseUrl}/release`,
+    });
+    expectRefused(
+      await install(h.env),
+      /C library is musl \(Alpine\?\), which docker-versions does not support yet/,
+    );
+    expect(requested.slice(from)).toEqual([]);
+    expectNothingLeft(h);
+  });
+
+  it("refuses a glibc older than the executables need, before downloading anything", async () => {
+    const from = requested.length;
+    const old = host({
+      PATH: stubs({ getconf: '[ "$1" = GNU_LIBC_VERSION ] && { echo "glibc 2.17"; exit 0; }\nexit 1' }),
+      DOCKER_VERSIONS_BASE_URL: `${baseUrl}/release`,
+    });
+    expectRefused(
+      await install(old.env),
+      /this host has glibc 2\.17; docker-versions needs glibc 2\.28 or newer/,
+    );
+    expect(requested.slice(from)).toEqual([]);
+    expectNothingLeft(old);
+
+    const minimum = host({
+      PATH: stubs({ getconf: '[ "$1" = GNU_LIBC_VERSION ] && { echo "glibc 2.28"; exit 0; }\nexit 1' }),
+      DOCKER_VERSIONS_BASE_URL: `${baseUrl}/release`,
+    });
+    const r = await install(minimum.env);
+    expect(r.code, r.stderr).toBe(0);
   });
 
   it("wants docker, and curl or wget, on PATH before downloading anything", async () => {

@@ -259,6 +259,31 @@ describe.skipIf(!bed.available)("update-safe", () => {
     );
     expect((await dv("version")).stderr).toBe("");
   });
+
+  it("an unexpected error after the record changed rolls back like an unhealthy release: old digests run, record restored", async () => {
+    const manifestBefore = readFileSync(manifestPath, "utf8");
+    const running = await runningDigest(fx.project, "wsfe", repo("wsfe"));
+    await pushImage(repo("wsfe"), ["1.69", "latest"]);
+    // A test-only fault throws a plain Error (a bug's shape, not a UserError) once wsfe is recreated.
+    const r = await sh("docker", ["versions", "update-safe", "--skip-data-backup", "--timeout", "60"], {
+      cwd: fx.dir,
+      env: { ...plugin.env, DOCKER_VERSIONS_FAULT: "update-safe.recreated:throw" },
+    });
+    expect(r.code).toBe(70);
+    expect(r.stderr).toMatch(
+      /update-safe rolled back after an unexpected error: injected fault at update-safe\.recreated/,
+    );
+    expect(await runningDigest(fx.project, "wsfe", repo("wsfe"))).toBe(running);
+    expect(readFileSync(manifestPath, "utf8")).toBe(manifestBefore);
+    const last = JSON.parse(readFileSync(journalPath(), "utf8").trim().split("\n").slice(-1)[0] ?? "{}");
+    expect(last).toMatchObject({ step: "end", outcome: "rolled-back" });
+    const audit = readFileSync(path.join(fx.dir, "version-audit.log"), "utf8").trim().split("\n");
+    expect(audit.slice(-1)[0]).toMatch(
+      /\tupdate-safe \(rollback\)\twsfe: 1\.69@sha256:\w+ → 1\.65@sha256:\w+$/,
+    );
+    // Nothing is left for the next command to warn about.
+    expect((await dv("version")).stderr).toBe("");
+  });
 });
 
 describe.skipIf(!bed.available)("update-safe when the registry stops answering", () => {

@@ -16,8 +16,13 @@ import {
 } from "../../src/adapters/registry/ecr-public.js";
 import { RegistryError } from "../../src/adapters/registry/errors.js";
 import { checkUpdates, resolveTag } from "../../src/adapters/registry/resolution.js";
-import { openTagSource, tagSourceKind } from "../../src/adapters/registry/tag-source.js";
-import { parseReference } from "../../src/core/reference.js";
+import { ecrPublicTarget, openTagSource } from "../../src/adapters/registry/tag-source.js";
+
+/** Which source would answer for `ref`: decided from the environment and ~/.aws alone. */
+const sourceKind = async (ref: ImageRef, env: NodeJS.ProcessEnv) =>
+  (await ecrPublicTarget(ref, env)) ? "ecr-public" : "oci";
+
+import { type ImageRef, parseReference } from "../../src/core/reference.js";
 
 const KEY = "AKIDEXAMPLE5XQ7ZK2MB";
 const SECRET = "wJalrXUtnFEMIK7MDENGbPxRfiCYzEXAMPLEKEY";
@@ -290,12 +295,12 @@ describe("which source answers", () => {
     ["ghcr.io/dvtest/app", "oci"],
     ["nginx:latest", "oci"],
   ])("%s with AWS credentials → %s", async (image, kind) => {
-    expect(await tagSourceKind(parseReference(image), awsEnv())).toBe(kind);
+    expect(await sourceKind(parseReference(image), awsEnv())).toBe(kind);
   });
 
   it("takes the OCI path without credentials, and asks nobody to decide", async () => {
-    expect(await tagSourceKind(ecrRef, bareEnv())).toBe("oci");
-    expect(await tagSourceKind(ecrRef, bareEnv({ AWS_ACCESS_KEY_ID: KEY }))).toBe("oci");
+    expect(await sourceKind(ecrRef, bareEnv())).toBe("oci");
+    expect(await sourceKind(ecrRef, bareEnv({ AWS_ACCESS_KEY_ID: KEY }))).toBe("oci");
     const c = client(bareEnv({ DOCKER_VERSIONS_ECR_PUBLIC_ENDPOINT: endpoint }));
     expect((await openTagSource(c, ecrRef)).kind).toBe("oci");
     expect(calls).toHaveLength(0);

@@ -8,7 +8,7 @@ import {
   parseComposeLine,
   parseSince,
   SeenLines,
-} from "../../src/adapters/logs.js";
+} from "../../src/core/log-lines.js";
 
 describe("parseComposeLine", () => {
   it.each([

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { type JournalEntry, RESUME_NEXT, touchedServices } from "../../src/adapters/journal.js";
 import { whatNext } from "../../src/commands/migrate-versions.js";
-import { nextSteps } from "../../src/commands/status.js";
+import { nextSteps } from "../../src/commands/shared.js";
 import type { VersionRow } from "../../src/service.js";
 
 const row = (service: string, drift: VersionRow["drift"], next?: string): VersionRow => ({

@@ -20,16 +20,10 @@ import type { ComposeProject } from "../../src/adapters/compose.js";
 import { snapshotVolumes } from "../../src/adapters/data-backup.js";
 import type { DockerCli } from "../../src/adapters/docker.js";
 import { appendAudit, appendJournal, readAudit, unfinishedRun } from "../../src/adapters/journal.js";
-import {
-  capturePaths,
-  claimPidFile,
-  dayFile,
-  dayOf,
-  readCaptured,
-  startCapture,
-} from "../../src/adapters/logs.js";
+import { capturePaths, claimPidFile, dayFile, readCaptured, startCapture } from "../../src/adapters/logs.js";
 import { appendOwned, readOwned } from "../../src/adapters/owned-files.js";
 import { backupFile, withLock, writeAtomic } from "../../src/adapters/store.js";
+import { dayOf } from "../../src/core/log-lines.js";
 import { readManifest, recordPaths, type ServiceImage, writeRecord } from "../../src/record.js";
 
 let dir: string; // the project directory
@@ -118,9 +112,9 @@ describe("a link where a file is written", () => {
     const images = new Map<string, ServiceImage>([
       ["a", { template: "reg/a:${A_VERSION}", repository: "reg/a", active: true }],
     ]);
-    await expect(writeRecord(recordPaths(manifest), images, "test", current, next)).rejects.toThrow(
-      refusal(env, "a symbolic link"),
-    );
+    await expect(
+      writeRecord(recordPaths(manifest), images, "test", current, next, new Date()),
+    ).rejects.toThrow(refusal(env, "a symbolic link"));
     expect(readFileSync(manifest, "utf8")).toBe(MANIFEST);
     expect(readdirSync(dir).sort()).toEqual(["version-manifest.yaml", "versions.env"]);
     outsideUntouched();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { isLoopback, mapLimit, registryBaseUrl, retryDelayMs } from "../../src/adapters/registry/client.js";
+import { isLoopback, registryBaseUrl, retryDelayMs } from "../../src/adapters/registry/client.js";
+import { mapLimit } from "../../src/core/limit.js";
 
 describe("registryBaseUrl", () => {
   it.each([

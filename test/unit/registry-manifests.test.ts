@@ -4,13 +4,13 @@ import {
   MANIFEST_ACCEPT,
   MEDIA_TYPES,
   parseImageConfig,
-  parseManifest,
+  parseRegistryManifest,
   pickPlatform,
 } from "../../src/adapters/registry/manifests.js";
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
 
-describe("parseManifest", () => {
+describe("parseRegistryManifest", () => {
   const index = {
     schemaVersion: 2,
     manifests: [
@@ -26,7 +26,7 @@ describe("parseManifest", () => {
     [{ config: { digest: D("d") }, layers: [] }, MEDIA_TYPES.dockerManifest, "image"],
     [{ mediaType: MEDIA_TYPES.ociManifest, config: { digest: D("d") } }, "text/plain", "image"],
   ])("reads %j served as %s", (body, type, kind) => {
-    expect(parseManifest(body, type)?.kind).toBe(kind);
+    expect(parseRegistryManifest(body, type)?.kind).toBe(kind);
   });
   it.each([
     [{ manifests: [{ digest: "nope" }] }, MEDIA_TYPES.ociIndex],
@@ -34,7 +34,7 @@ describe("parseManifest", () => {
     [{ config: {} }, MEDIA_TYPES.dockerManifest],
     [null, MEDIA_TYPES.dockerManifest],
   ])("refuses %j", (body, type) => {
-    expect(parseManifest(body, type)).toBeNull();
+    expect(parseRegistryManifest(body, type)).toBeNull();
   });
   it("asks for indexes and both image manifest formats", () => {
     expect(MANIFEST_ACCEPT).toEqual([

@@ -20,7 +20,7 @@ import {
   withBlock,
   withoutBlock,
 } from "../../src/core/schedule.js";
-import { inWindow, minutesUntil, parseWindow } from "../../src/core/window.js";
+import { inWindow, minutesUntil, parseWindow, windowState } from "../../src/core/window.js";
 
 const at = (h: number, m: number) => new Date(2026, 10, 29, h, m); // local time
 
@@ -50,6 +50,16 @@ describe("update window", () => {
     expect(minutesUntil(parseWindow("02:00-05:00"), at(23, 0))).toBe(180);
     expect(minutesUntil(parseWindow("02:00-05:00"), at(5, 0))).toBe(21 * 60);
     expect(minutesUntil(parseWindow("22:00-04:00"), at(23, 0))).toBe(0);
+  });
+
+  it("says where the clock is, and when a closed window opens", () => {
+    expect(windowState(parseWindow("2:00-5:00"), at(23, 5))).toEqual({
+      open: false,
+      note: "outside the update window 02:00-05:00 (local time 23:05; it opens in 2h55m): nothing was changed",
+    });
+    expect(windowState(parseWindow("22:00-04:00"), at(1, 0)).note).toBe(
+      "inside the update window 22:00-04:00 (local time 01:00)",
+    );
   });
 
   it.each([

@@ -317,6 +317,7 @@ export class RegistryAuth {
     return (await token).header;
   }
 
+  // One exchange with the token endpoint, kept whole so its credential handling reads in one place.
   private async fetchToken(registry: string, challenge: Challenge, scope: string): Promise<Token> {
     let realm: URL;
     try {

@@ -8,7 +8,6 @@ import { MAX_BODY_BYTES, readCapped } from "./body.js";
 import { RegistryError } from "./errors.js";
 
 // Kept here too: the registry code and its tests have always taken it from this module.
-export { mapLimit } from "../../core/limit.js";
 export { MAX_BODY_BYTES } from "./body.js";
 
 export type RepositoryRef = Pick<ImageRef, "registry" | "repository">;

@@ -11,7 +11,7 @@ import type { ECRPUBLICClient } from "@aws-sdk/client-ecr-public";
 import { type ImageRef, isDigest } from "../../core/reference.js";
 import { RegistryError } from "./errors.js";
 import { isIndexMediaType } from "./manifests.js";
-import type { TagSource } from "./tag-source.js";
+import type { TagSource } from "./tags.js";
 
 export const ECR_PUBLIC_REGISTRY = "public.ecr.aws";
 /** ECR Public's API exists in us-east-1 only, whatever region the user works in. */

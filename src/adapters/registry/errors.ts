@@ -17,7 +17,7 @@ export class RegistryError extends UserError {
     readonly kind: RegistryErrorKind,
     message: string,
   ) {
-    super(message);
+    super(message, "registry");
     this.name = "RegistryError";
   }
 }

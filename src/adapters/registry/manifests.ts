@@ -35,7 +35,7 @@ export interface IndexEntry {
 }
 
 /** A manifest validated down to what we use: an index's entries, or an image's config blob. */
-export type Manifest = { kind: "index"; manifests: IndexEntry[] } | { kind: "image"; config: string };
+export type RegistryManifest = { kind: "index"; manifests: IndexEntry[] } | { kind: "image"; config: string };
 
 export function isIndexMediaType(mediaType: string): boolean {
   return mediaType === MEDIA_TYPES.ociIndex || mediaType === MEDIA_TYPES.dockerList;
@@ -59,7 +59,7 @@ function asPlatform(x: unknown): Platform | undefined {
 const KNOWN_TYPES = new Set<string>(MANIFEST_ACCEPT);
 
 /** Validates a manifest body; its type is the Content-Type when that is a manifest type, else the body's. */
-export function parseManifest(body: unknown, contentType: string): Manifest | null {
+export function parseRegistryManifest(body: unknown, contentType: string): RegistryManifest | null {
   if (typeof body !== "object" || body === null) return null;
   const b = body as Record<string, unknown>;
   const type = KNOWN_TYPES.has(contentType)
@@ -133,7 +133,7 @@ export async function fetchManifest(
   client: RegistryClient,
   repo: RepositoryRef,
   reference: string,
-): Promise<ManifestDigest & { manifest: Manifest }> {
+): Promise<ManifestDigest & { manifest: RegistryManifest }> {
   const res = await client.request(repo, client.url(repo, `manifests/${reference}`), {
     accept: MANIFEST_ACCEPT,
     missing: describe(reference),
@@ -149,7 +149,7 @@ export async function fetchManifest(
     body = null;
   }
   const mediaType = contentType(res);
-  const manifest = parseManifest(body, mediaType);
+  const manifest = parseRegistryManifest(body, mediaType);
   if (!manifest) {
     throw new RegistryError(
       "bad-response",

@@ -6,48 +6,17 @@ import type { ImageRef } from "../../core/reference.js";
 import type { RegistryClient } from "./client.js";
 import { awsCredentialSource, ecrPublicRepository, ecrPublicTagSource } from "./ecr-public.js";
 import { RegistryError, type RegistryErrorKind } from "./errors.js";
-import { isIndexMediaType, manifestDigest } from "./manifests.js";
-import { listTags } from "./tags.js";
+import { ociTagSource, type TagSource } from "./tags.js";
 
-export type TagSourceKind = "oci" | "ecr-public";
-
-export interface TagDigest {
-  digest: string;
-  /** Whether it is a multi-platform index (only then can a platform's manifest match). */
-  index: boolean;
-}
-
-export interface TagSource {
-  readonly kind: TagSourceKind;
-  /** Every tag of the repository, in no particular order. */
-  listTags(): Promise<string[]>;
-  /** The digest a tag points at now; a RegistryError of kind tag-not-found when it does not exist. */
-  digestOf(tag: string): Promise<TagDigest>;
-}
-
-/** tags/list for the tags, a manifest HEAD per digest asked for. */
-export function ociTagSource(client: RegistryClient, ref: ImageRef): TagSource {
-  return {
-    kind: "oci",
-    listTags: async () => (await listTags(client, ref)).tags,
-    digestOf: async (tag) => {
-      const found = await manifestDigest(client, ref, tag);
-      return { digest: found.digest, index: isIndexMediaType(found.mediaType) };
-    },
-  };
-}
-
-/** The ECR Public repository and the credentials to ask about it, or null for the OCI path. */
-async function ecrPublicTarget(ref: ImageRef, env: NodeJS.ProcessEnv) {
+/**
+ * The ECR Public repository and the credentials to ask about it, or null for the OCI path; reads
+ * the environment and ~/.aws, never the network.
+ */
+export async function ecrPublicTarget(ref: ImageRef, env: NodeJS.ProcessEnv) {
   const repo = ecrPublicRepository(ref);
   if (!repo) return null;
   const credentials = await awsCredentialSource(env, env.HOME || homedir());
   return credentials ? { repo, credentials } : null;
-}
-
-/** Which source an image's tags come from; reads the environment and ~/.aws, never the network. */
-export async function tagSourceKind(ref: ImageRef, env: NodeJS.ProcessEnv): Promise<TagSourceKind> {
-  return (await ecrPublicTarget(ref, env)) ? "ecr-public" : "oci";
 }
 
 /**

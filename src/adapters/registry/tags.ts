@@ -1,7 +1,10 @@
 // A repository's tags: `GET /v2/<name>/tags/list?n=…`, page after page by the `Link` header
-// (never to another host), or by `last=` when a registry fills pages without linking them.
+// (never to another host), or by `last=` when a registry fills pages without linking them; and
+// the TagSource shape every source of tags (this OCI one, ECR Public's) answers in.
+import type { ImageRef } from "../../core/reference.js";
 import type { RegistryClient, RepositoryRef } from "./client.js";
 import { RegistryError } from "./errors.js";
+import { isIndexMediaType, manifestDigest } from "./manifests.js";
 
 /** A registry's tags/list answer, validated. */
 export interface TagList {
@@ -132,4 +135,32 @@ async function collectPages(
     url = next;
   }
   return { tags: [...seen], truncated: url !== null };
+}
+
+export type TagSourceKind = "oci" | "ecr-public";
+
+export interface TagDigest {
+  digest: string;
+  /** Whether it is a multi-platform index (only then can a platform's manifest match). */
+  index: boolean;
+}
+
+export interface TagSource {
+  readonly kind: TagSourceKind;
+  /** Every tag of the repository, in no particular order. */
+  listTags(): Promise<string[]>;
+  /** The digest a tag points at now; a RegistryError of kind tag-not-found when it does not exist. */
+  digestOf(tag: string): Promise<TagDigest>;
+}
+
+/** tags/list for the tags, a manifest HEAD per digest asked for. */
+export function ociTagSource(client: RegistryClient, ref: ImageRef): TagSource {
+  return {
+    kind: "oci",
+    listTags: async () => (await listTags(client, ref)).tags,
+    digestOf: async (tag) => {
+      const found = await manifestDigest(client, ref, tag);
+      return { digest: found.digest, index: isIndexMediaType(found.mediaType) };
+    },
+  };
 }

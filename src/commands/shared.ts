@@ -1,8 +1,10 @@
-// How a change to the record is shown: one line per service (old → new), the backup taken,
-// warnings, and what to run next. Shared by every command that changes the manifest.
+// What the commands share: the common flags, and how a change to the record is shown (one line
+// per service, old → new, the backup taken, warnings, and what to run next).
+import type { Argv } from "yargs";
 import { shortDigest } from "../core/reference.js";
+import type { LifecycleIO } from "../lifecycle.js";
 import { json, type Out, paint, warn } from "../render.js";
-import type { ChangeReport, VersionRef } from "../service.js";
+import type { ChangeReport, VersionRef, Versions } from "../service.js";
 
 export const dryRunOption = {
   type: "boolean",
@@ -58,4 +60,45 @@ export function renderChanges(
     );
   }
   return 0;
+}
+
+/** One line per service that is not in sync: its state and what brings it there. */
+export function nextSteps(rows: readonly { service: string; drift: string; next?: string }[]): string {
+  const lines = rows.filter((r) => r.next).map((r) => `  ${r.service} (${r.drift}): ${r.next}\n`);
+  return lines.length > 0 ? `\nNext:\n${lines.join("")}` : "";
+}
+
+/** Progress for people: one line per step on stdout; on a terminal Compose draws its own; --quiet: neither. */
+export function stepsTo(versions: Versions, out: Out): LifecycleIO {
+  return {
+    step: (line) => (versions.quiet ? undefined : out.write(`${line}\n`)),
+    interactive: versions.drawsProgress,
+  };
+}
+
+// The flags of unattended operation: check-updates, update-safe, status and schedule.
+export const notifyOption = {
+  type: "string",
+  array: true,
+  nargs: 1,
+  requiresArg: true,
+  describe:
+    "Send what is new to a webhook (repeatable): slack+https://…, discord+https://…, ntfy+https://…, json+https://…; a plain URL's host picks the channel (hooks.slack.com, discord.com, ntfy.sh; else JSON)",
+} as const;
+
+export const notifyCommandOption = {
+  type: "string",
+  array: true,
+  requiresArg: true,
+  describe: "Run PROGRAM [ARG…] with the notification's JSON on stdin (no shell; put it last)",
+} as const;
+
+export const prometheusOption = {
+  type: "string",
+  requiresArg: true,
+  describe: "Write node_exporter textfile metrics to FILE (atomically)",
+} as const;
+
+export function notifyOptions(y: Argv): Argv {
+  return y.option("notify", notifyOption).option("notify-command", notifyCommandOption);
 }
