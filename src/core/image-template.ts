@@ -94,13 +94,6 @@ export function renderTemplate(parts: readonly Part[]): string {
   return parts.map((p) => p.raw).join("");
 }
 
-/** The literal text when the template has no variable at all, else null. */
-export function literalText(parts: readonly Part[]): string | null {
-  return parts.every((p) => p.kind === "text")
-    ? parts.map((p) => (p as { text: string }).text).join("")
-    : null;
-}
-
 export interface Occurrence {
   name: string;
   /** Index among the top-level parts, or -1 when nested inside another variable's argument. */
