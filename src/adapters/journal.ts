@@ -59,10 +59,14 @@ export async function readAudit(manifestPath: string): Promise<string[]> {
   return (readOwned(auditPath(manifestPath), MAX_AUDIT_BYTES) ?? "").split("\n").filter(Boolean);
 }
 
-/** One step of an update-safe run; every entry of a run shares its id. */
+/** One step of a run (update-safe, pull-latest, a rollback…); every entry of a run shares its id. */
 export interface JournalEntry {
   id: string;
   at: string;
+  /** The command that runs it, on `begin` (older journals: update-safe). */
+  command?: string;
+  /** Its plan, one line per step, on `begin`. */
+  plan?: string[];
   step:
     | "begin"
     | "backed-up"
@@ -120,9 +124,9 @@ export async function unfinishedRun(manifestPath: string): Promise<JournalEntry[
   return entries.filter((e) => e.id === last.id);
 }
 
-/** What the journal and the lock say of update-safe: a run in progress, or one cut short. */
+/** What the journal and the lock say of a run: one in progress, or one cut short. */
 export interface UpdateState {
-  /** A live update-safe holds the manifest's lock (it does for its whole run). */
+  /** A live run holds the manifest's lock (it does for its whole run). */
   live: LockHolder | null;
   /** The newest run's entries when it has no end and no live process runs it. */
   interrupted: JournalEntry[] | null;
@@ -130,8 +134,11 @@ export interface UpdateState {
 
 export async function updateState(manifestPath: string): Promise<UpdateState> {
   const holder = lockHolder(manifestPath);
-  if (holder?.alive && holder.command === "update-safe") return { live: holder, interrupted: null };
-  return { live: null, interrupted: await unfinishedRun(manifestPath) };
+  const open = await unfinishedRun(manifestPath);
+  // A run still open in the journal is in progress while its process holds the lock.
+  if (holder?.alive && (holder.command === "update-safe" || open?.[0]?.pid === holder.pid))
+    return { live: holder, interrupted: null };
+  return { live: null, interrupted: open };
 }
 
 /** "tag@digest" (as the journal writes versions) back into its parts; null for "(untracked)". */

@@ -18,6 +18,11 @@ export const serviceOption = {
   describe: "Service name as in the compose file",
 } as const;
 export const tagOption = { type: "string", requiresArg: true, describe: "Image tag" } as const;
+export const applyOption = {
+  type: "boolean",
+  default: false,
+  describe: "Also recreate the containers of the services that changed",
+} as const;
 
 export const showVersion = (v: VersionRef | undefined): string =>
   v ? `${v.tag}${v.digest ? ` (${shortDigest(v.digest)})` : ""}` : "(untracked)";
@@ -51,6 +56,7 @@ export function renderChanges(
     if (report.applied.length > 0) out.write(`recreated: ${report.applied.join(", ")}\n`);
     else if (opts.nextStep) out.write(`${opts.nextStep}\n`);
   } else {
+    writePlan(out, report.plan);
     out.write(
       paint(
         out,
@@ -60,6 +66,12 @@ export function renderChanges(
     );
   }
   return 0;
+}
+
+/** A dry run's plan: the steps a run would take, in order, as the executor runs them. */
+export function writePlan(out: Out, plan: readonly string[] | undefined): void {
+  if (!plan?.length) return;
+  out.write(`plan:\n${plan.map((line) => `  ${line}\n`).join("")}`);
 }
 
 /** One line per service that is not in sync: its state and what brings it there. */

@@ -2,7 +2,7 @@
 // health-checked, and rolled back automatically when it is not healthy.
 import { json, paint, warn } from "../render.js";
 import type { Command } from "./command.js";
-import { dryRunOption, jsonOption, notifyOptions, showVersion } from "./shared.js";
+import { dryRunOption, jsonOption, notifyOptions, showVersion, writePlan } from "./shared.js";
 
 type Args = {
   dryRun: boolean;
@@ -98,9 +98,10 @@ export const updateSafe: Command<Args> = {
     }
     if (r.unchanged.length > 0) out.write(paint(out, "dim", `unchanged: ${r.unchanged.join(", ")}\n`));
     if (r.outcome === "outside-window") out.write(`${r.window}\n`);
-    else if (r.outcome === "dry-run")
+    else if (r.outcome === "dry-run") {
+      writePlan(out, r.plan);
       out.write(r.changes.length ? "dry run: nothing was changed\n" : "nothing to update\n");
-    else if (r.outcome === "nothing-to-do")
+    } else if (r.outcome === "nothing-to-do")
       out.write("nothing to update: every service already runs its floating tag's digest\n");
     else out.write(paint(out, "green", `updated and healthy: ${r.recreated.join(", ")}\n`));
     return 0;
