@@ -1,8 +1,9 @@
 // A plan's pull step: the images a run needs, made local before anything is stopped. One
 // `docker image inspect` says which the engine already has; the rest come through one
 // `docker compose pull` of their services, with the variables of the record the run is about to
-// write, so Compose pulls exactly what the next `up` will run (in parallel, its own progress on
-// a terminal). Only a service versions.env cannot pin is pulled by name with `docker pull`.
+// write, so Compose pulls exactly what the next `up` will run, in parallel. On a terminal,
+// Docker's per-layer progress is shown instead, image by image, as `docker pull` draws it; a
+// service versions.env cannot pin is pulled by name with `docker pull`.
 import { compose } from "./adapters/compose.js";
 import { lastLine } from "./adapters/docker.js";
 import { pullImage } from "./adapters/engine.js";
@@ -27,10 +28,12 @@ export async function makeLocal(
   );
   const missing = items.filter((i) => !present.get(i.ref));
   if (missing.length === 0) return [];
-  const pins = pinPlanFor(next, images);
-  const byCompose = missing.filter((i) => pins.pins.get(i.service)?.state === "pinned");
-  const byName = missing.filter((i) => !byCompose.includes(i));
   for (const i of missing) say(`pulling ${i.service}: ${i.follows ?? i.ref}`);
+  const pins = pinPlanFor(next, images);
+  const pinned = (i: PullItem) => pins.pins.get(i.service)?.state === "pinned";
+  // On a terminal Docker draws each layer's progress, one image after the other (Compose would
+  // fold them into one bar per service); elsewhere one quiet Compose pull fetches all at once.
+  const byCompose = ws.drawsProgress ? [] : missing.filter(pinned);
   if (byCompose.length > 0) {
     const env = Object.fromEntries(pins.assignments.map((a) => [a.variable, a.value]));
     await composePull(
@@ -39,9 +42,11 @@ export async function makeLocal(
       env,
     );
   }
-  // Compose would pull what the file names, not the planned version: these go by the name the
-  // file runs (the floating tag moves locally, as `docker pull` moves it).
-  for (const i of byName) await pullImage(ws.cli, i.follows ?? i.ref, { progress: ws.drawsProgress });
+  // Compose would pull what the file names, not the planned version: an unpinned service goes by
+  // the name the file runs (the floating tag moves locally, as `docker pull` moves it).
+  const byName = missing.filter((m) => !byCompose.includes(m));
+  for (const ref of new Set(byName.map((i) => (pinned(i) ? i.ref : (i.follows ?? i.ref)))))
+    await pullImage(ws.cli, ref, { progress: ws.drawsProgress });
   return missing.map((i) => i.service);
 }
 
@@ -51,11 +56,7 @@ export async function makeLocal(
  */
 async function composePull(ws: Workspace, services: string[], env: NodeJS.ProcessEnv): Promise<void> {
   const project = await ws.project();
-  const draw = ws.drawsProgress;
-  const res = await compose(ws.cli, project, ["pull", ...(draw ? [] : ["--quiet"]), ...services], {
-    inherit: draw ? "stdout" : false,
-    env,
-  });
+  const res = await compose(ws.cli, project, ["pull", "--quiet", ...services], { env });
   if (res.code !== 0)
     throw new UserError(
       `cannot pull ${services.join(", ")}: docker compose pull failed: ${lastLine(res.stderr) || `exit ${res.code}`}`,

@@ -5,7 +5,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ComposeProject } from "./adapters/compose.js";
 import { listContainers } from "./adapters/compose.js";
-import { digestFor, inspectContainers, inspectImage } from "./adapters/engine.js";
+import { digestFor, inspectContainers } from "./adapters/engine.js";
+import { inspectRefs } from "./adapters/images.js";
 import { backupFile, writeAtomic } from "./adapters/store.js";
 import { findImageSites, replaceImage } from "./core/compose-edit.js";
 import { parseComposeText } from "./core/compose-yaml.js";
@@ -122,21 +123,38 @@ async function propose(
     .map(([s]) => s)
     .sort();
   if (built.length > 0) warnings.push(`not tracked, they are built from source: ${built.join(", ")}`);
-  for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
-    const img = before.get(service);
-    if (!spec.image || !img?.repository) continue;
-    const ref = parseReference(spec.image);
+  // Each service's image: the one its container runs, else the compose file's; one inspect for all.
+  const sources = Object.entries(project.services)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([service, spec]) => {
+      const repository = before.get(service)?.repository;
+      if (!spec.image || !repository) return [];
+      const ids = containers.filter((c) => c.service === service).map((c) => c.id);
+      const running = infos.find((i) => ids.some((id) => i.id.startsWith(id)));
+      return [
+        {
+          service,
+          repository,
+          ref: parseReference(spec.image),
+          image: running?.imageId ?? spec.image,
+          running: Boolean(running),
+        },
+      ];
+    });
+  const local = await inspectRefs(
+    ws.cli,
+    sources.map((s) => s.image),
+  );
+  for (const { service, repository, ref, image, running } of sources) {
     const tag = ref.tag ?? "latest";
-    const ids = containers.filter((c) => c.service === service).map((c) => c.id);
-    const running = infos.find((i) => ids.some((id) => i.id.startsWith(id)));
-    const local = await inspectImage(ws.ctx.cli, running ? running.imageId : spec.image);
+    const info = local.get(image);
     proposals.push({
       service,
-      repository: img.repository,
+      repository,
       tag,
       // A digest the compose file names is the record, whatever runs now.
-      digest: ref.digest ?? (local ? digestFor(local, img.repository) : undefined),
-      running: Boolean(running),
+      digest: ref.digest ?? (info ? digestFor(info, repository) : undefined),
+      running,
       floating: tag === "latest" ? undefined : tag,
     });
   }
