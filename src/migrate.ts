@@ -71,7 +71,9 @@ export async function migrate(ws: Workspace, opts: MigrateOptions = {}): Promise
   const { proposals, warnings } = await propose(ws, project);
   // The compose edits are asked first, planned on the proposed tags.
   const composeEdits =
-    opts.editCompose && !opts.dryRun ? await pinByEdits(project, proposals, opts.editCompose) : [];
+    opts.editCompose && !opts.dryRun
+      ? await pinByEdits(project, proposals, opts.editCompose, ws.clock())
+      : [];
   for (const p of proposals) {
     if (opts.decide) p.tag = await opts.decide(p);
     if (!isValidTag(p.tag)) throw new UserError(`'${p.tag}' is not a valid tag for ${p.service}`);
@@ -191,6 +193,7 @@ async function pinByEdits(
   project: ComposeProject,
   proposals: readonly MigrationProposal[],
   confirm: (edit: ComposeEdit) => Promise<boolean>,
+  now: Date,
 ): Promise<ComposeEdit[]> {
   const records = new Map(
     proposals.map((p) => [p.service, { tag: p.tag, digest: p.digest, repository: p.repository }]),
@@ -234,7 +237,7 @@ async function pinByEdits(
     done.push(edit);
   }
   for (const file of changed) {
-    await backupFile(file);
+    await backupFile(file, { now });
     await writeAtomic(file, texts.get(file) as string);
   }
   return done;

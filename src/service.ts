@@ -361,6 +361,8 @@ export class Versions {
       if (!opts.dryRun) await writeAtomic(paths.env, env.text);
       return { path: paths.env, ...env };
     };
-    return opts.dryRun ? write() : withLock(paths.manifest, { command: "generate-env" }, write);
+    return opts.dryRun
+      ? write()
+      : withLock(paths.manifest, { command: "generate-env", now: this.ws.clock() }, write);
   }
 }

@@ -182,7 +182,7 @@ export class Workspace {
     } catch {
       images = undefined; // an unreadable compose file is the command's own error to report
     }
-    await settleRecord(paths, images);
+    await settleRecord(paths, images, undefined, this.clock());
   }
 
   /**
@@ -193,7 +193,7 @@ export class Workspace {
   async composeEnvFiles(opts: { verify?: boolean } = { verify: true }): Promise<string[]> {
     const project = await this.project();
     const paths = await this.paths();
-    if (opts.verify) await ensureEnvMatches(paths, serviceImages(project));
+    if (opts.verify) await ensureEnvMatches(paths, serviceImages(project), undefined, this.clock());
     // A link or a FIFO there is refused: Compose would read another file, or wait forever.
     return ownedFileStat(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
   }
