@@ -17,6 +17,14 @@ export const serviceOption = valueFlag("Service name as in the compose file");
 export const tagOption = valueFlag("Image tag");
 export const applyOption = switchFlag("Also recreate the containers of the services that changed");
 
+/** The flags of every command that changes versions: --apply, --dry-run, --json. */
+export function changeFlags<T>(y: Argv<T>, apply = applyOption.describe) {
+  return y
+    .option("apply", { ...applyOption, describe: apply })
+    .option("dry-run", dryRunOption)
+    .option("json", jsonOption);
+}
+
 export const showVersion = (v: VersionRef | undefined): string =>
   v ? `${v.tag}${v.digest ? ` (${shortDigest(v.digest)})` : ""}` : "(untracked)";
 
