@@ -94,7 +94,15 @@ async function runStep(
  * `rollback` puts back if the run is cut short) and its plan, as --dry-run prints it.
  */
 export async function beginRun(plan: RunPlan, journal: Journal, from: Record<string, string>): Promise<void> {
-  await journal({ step: "begin", command: plan.command, pid: process.pid, from, plan: planLines(plan) });
+  const recreates = plan.steps.flatMap((s) => (s.kind === "recreate" ? s.services : []));
+  await journal({
+    step: "begin",
+    command: plan.command,
+    pid: process.pid,
+    from,
+    plan: planLines(plan),
+    recreates,
+  });
   faultPoint(`${plan.command}.begin`);
 }
 

@@ -67,6 +67,8 @@ export interface JournalEntry {
   command?: string;
   /** Its plan, one line per step, on `begin`. */
   plan?: string[];
+  /** The services its plan recreates, on `begin` (none: only the record changes). */
+  recreates?: string[];
   step:
     | "begin"
     | "backed-up"
@@ -121,7 +123,17 @@ export async function unfinishedRun(manifestPath: string): Promise<JournalEntry[
   }
   const last = entries[entries.length - 1];
   if (!last || last.step === "end") return null;
-  return entries.filter((e) => e.id === last.id);
+  const run = entries.filter((e) => e.id === last.id);
+  return recordOnly(run[0]) ? null : run;
+}
+
+/**
+ * A run that only changes the record (pull-latest, version-pull or a rollback without --apply):
+ * cut short, the record transaction alone says what became of it (the next command settles it
+ * and says so), and nothing runs another version, so it is no unfinished run to finish.
+ */
+function recordOnly(begin: JournalEntry | undefined): boolean {
+  return Boolean(begin?.command && begin.command !== "update-safe" && !begin.recreates?.length);
 }
 
 /** What the journal and the lock say of a run: one in progress, or one cut short. */

@@ -152,6 +152,20 @@ describe("execute", () => {
     expect((await all()).at(-1)).toMatchObject({ outcome: "rolled-back" });
   });
 
+  it("a record-only run cut short is no unfinished run: the record transaction settles it", async () => {
+    const recordOnly = plan();
+    await beginRun(recordOnly, journal, { api: "1" });
+    await journal({ step: "backed-up", backup: null });
+    expect(await unfinishedRun(manifest)).toBeNull();
+    // One that recreates is, once begun: it may leave containers on another version.
+    await beginRun(
+      plan({ recreate: true }),
+      (e) => appendJournal(manifest, { id: "run2", at: "t", ...e }),
+      {},
+    );
+    expect((await unfinishedRun(manifest))?.[0]).toMatchObject({ id: "run2", recreates: ["api", "web"] });
+  });
+
   it("a rollback that cannot recreate leaves the run open, and the next command explains it", async () => {
     const p = plan({ recreate: true, health: true });
     const { work } = fakeWork("health");
