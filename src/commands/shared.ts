@@ -7,7 +7,7 @@ import { json, type Out, paint, warn } from "../render.js";
 import type { ChangeReport, VersionRef, Versions } from "../service.js";
 
 /** A yes/no flag, off unless given. */
-const switchFlag = (describe: string) => ({ type: "boolean", default: false, describe }) as const;
+export const switchFlag = (describe: string) => ({ type: "boolean", default: false, describe }) as const;
 /** A flag that takes one value. */
 const valueFlag = (describe: string) => ({ type: "string", requiresArg: true, describe }) as const;
 
