@@ -106,6 +106,16 @@ export async function beginRun(plan: RunPlan, journal: Journal, from: Record<str
   faultPoint(`${plan.command}.begin`);
 }
 
+export interface RunOptions {
+  /** The journal's detail on a good end (a resumed run says so). */
+  detail?: string;
+  /**
+   * A failure before the record changed says so in its line (update-safe, whose backups and
+   * pulls come first); other commands report the failure as it is.
+   */
+  saysNothingChanged?: boolean;
+}
+
 /**
  * Runs `plan.steps` from `state` (a fresh run, or a resumed one that has already recorded).
  * Resolves once the run is journaled as ended; throws one line naming what failed and what was
@@ -116,7 +126,7 @@ export async function execute(
   work: StepWork,
   journal: Journal,
   state: RunState = { touched: false, backup: null, recreates: [] },
-  outcome: { end: string } = { end: "" },
+  options: RunOptions = {},
 ): Promise<RunState> {
   state.recreates.push(...plan.steps.flatMap((s) => (s.kind === "recreate" ? s.services : [])));
   try {
@@ -125,7 +135,7 @@ export async function execute(
     if (e instanceof LeftOpenError) throw e;
     if (!state.touched) {
       await journal({ step: "end", outcome: "failed", detail: messageOf(e) });
-      if (e instanceof UserError)
+      if (e instanceof UserError && options.saysNothingChanged)
         throw new UserError(
           `${plan.command} stopped before changing anything: ${e.message}`,
           e.category,
@@ -138,7 +148,7 @@ export async function execute(
       throw new UserError(`${plan.command} rolled back: ${e.message}`, e.category);
     throw new UserError(`${plan.command} rolled back after an unexpected error: ${messageOf(e)}`, "internal");
   }
-  await journal({ step: "end", outcome: "updated", ...(outcome.end ? { detail: outcome.end } : {}) });
+  await journal({ step: "end", outcome: "updated", ...(options.detail ? { detail: options.detail } : {}) });
   return state;
 }
 

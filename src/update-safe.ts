@@ -170,7 +170,8 @@ export class UpdateSafe {
     const journal = journalFor(this.ws, paths.manifest, runId(this.ws));
     await beginRun(run, journal, Object.fromEntries(tracked.map(([s, r]) => [s, versionOf(r)])));
     const data: { taken: DataBackup | null } = { taken: null };
-    const state = await execute(run, await this.work(current, update.manifest, opts, data), journal);
+    const work = await this.work(current, update.manifest, opts, data);
+    const state = await execute(run, work, journal, undefined, { saysNothingChanged: true });
     const changes = floating.changes.filter((c) => update.recreate.includes(c.service));
     return {
       outcome: "updated",
@@ -243,7 +244,7 @@ export class UpdateSafe {
     }
     this.say(`resuming the update of ${services.join(", ")} (started ${first.at})`);
     const rest = { command: "update-safe", steps: applySteps(services, Boolean(opts.fullRestart), true) };
-    await execute(rest, work, journal, { touched: true, backup, recreates: [] }, { end: "resumed" });
+    await execute(rest, work, journal, { touched: true, backup, recreates: [] }, { detail: "resumed" });
     return { outcome: "resumed", ...NOTHING, backup, recreated: services, plan: [] };
   }
 

@@ -98,7 +98,10 @@ describe("execute", () => {
     const p = plan({ recreate: true });
     const { work, done } = fakeWork("pull");
     await beginRun(p, journal, {});
-    await expect(execute(p, work, journal)).rejects.toThrow(
+    await expect(execute(p, work, journal)).rejects.toThrow(/^boom$/);
+    // update-safe's line says so, its backups and pulls having come first.
+    const again = fakeWork("pull").work;
+    await expect(execute(p, again, journal, undefined, { saysNothingChanged: true })).rejects.toThrow(
       /^pull-latest stopped before changing anything: boom$/,
     );
     expect(done).toEqual(["backup", "pull"]);
