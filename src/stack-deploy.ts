@@ -2,7 +2,7 @@
 // values in its environment, then waits for Swarm's own update machinery to finish with the
 // services that changed: converged on the recorded digests, rolled back, or paused.
 import type { DockerCli } from "./adapters/docker.js";
-import { deployStack, requireManager, stackServices, stackTasks } from "./adapters/swarm.js";
+import { deployStack, lastTaskError, requireManager, stackServices, stackTasks } from "./adapters/swarm.js";
 import { type Convergence, convergence, stackEnvironment } from "./core/swarm.js";
 import { UserError } from "./errors.js";
 
@@ -42,10 +42,14 @@ export async function deployAndConverge(cli: DockerCli, d: StackDeploy): Promise
   }
   const deadline = Date.now() + d.timeout * 1000;
   let said = "";
+  const causes = new Map<string, string>();
   for (;;) {
     const [services, tasks] = await Promise.all([stackServices(cli, d.stack), stackTasks(cli, d.stack)]);
     const states = [...wanted].map(([service, want]) => {
       const svc = services.find((s) => s.service === service);
+      // While Swarm rolls back its message names the task that failed; afterwards it does not.
+      if (svc?.updateState === "rollback_started" && svc.updateMessage)
+        causes.set(service, svc.updateMessage);
       const c: Convergence = svc
         ? convergence(svc, tasks, want)
         : { state: "failed", detail: `service ${service} is gone from stack ${d.stack}` };
@@ -55,7 +59,11 @@ export async function deployAndConverge(cli: DockerCli, d: StackDeploy): Promise
     // Others may still be updating: a rollback is reported once all have finished either way.
     const pending = states.filter((s) => s.c.state === "pending");
     if (pending.length === 0) {
-      if (bad && "detail" in bad.c) throw new UserError(bad.c.detail, "engine");
+      if (bad && "detail" in bad.c) {
+        // Swarm says only that it rolled back; the failed task says why.
+        const why = causes.get(bad.service) ?? (await lastTaskError(cli, `${d.stack}_${bad.service}`));
+        throw new UserError(`${bad.c.detail}${why ? ` (${why})` : ""}`, "engine");
+      }
       return;
     }
     const line = pending.map((s) => `${s.service}: ${"detail" in s.c ? s.c.detail : ""}`).join("; ");

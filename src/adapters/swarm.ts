@@ -131,3 +131,13 @@ export async function deployStack(
       "engine",
     );
 }
+
+/** The newest task error Swarm recorded for a service (why its update failed), if any. */
+export async function lastTaskError(cli: DockerCli, name: string): Promise<string | undefined> {
+  const res = await runDocker(cli, ["service", "ps", "--no-trunc", "--format", "{{.Error}}", name]);
+  if (res.code !== 0) return undefined;
+  return res.stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .find(Boolean);
+}

@@ -204,7 +204,9 @@ describe.skipIf(!bed.available)("Swarm stack", () => {
     const r = await dv("update-safe", "--skip-data-backup", "--timeout", "100");
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split("\n")).toEqual([
-      expect.stringMatching(/^error: update-safe rolled back: Swarm rolled web back/),
+      expect.stringMatching(
+        /^error: update-safe rolled back: Swarm rolled web back: rollback completed \(update rolled back due to failure .* of task \w+\)$/,
+      ),
     ]);
     expect(readFileSync(manifestPath, "utf8")).toBe(before);
     await expectRunning({ web: "1.64", api: "1.65", worker: "1.64" });
