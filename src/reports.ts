@@ -3,6 +3,7 @@
 // (`version`: in sync, drift, unpinned), the history of each (`version-history`), and the
 // detail `status` adds: roles, uptime, restarts, drift, the log captures.
 import { existsSync } from "node:fs";
+import path from "node:path";
 import { type ComposeProject, listContainers, type ServiceSpec } from "./adapters/compose.js";
 import { digestFor, inspectContainers, inspectImage } from "./adapters/engine.js";
 import { RESUME_NEXT, touchedServices, updateState } from "./adapters/journal.js";
@@ -94,7 +95,7 @@ export async function versionRows(ws: Workspace): Promise<VersionRow[]> {
   if (ws.ctx.stack)
     for (const r of rows)
       if (r.drift === "drift" || r.drift === "not running")
-        r.next = `docker stack deploy of ${ws.ctx.stack} with versions.env's values in the environment (a --apply of docker-versions does it)`;
+        r.next = `deploy the record: docker stack deploy -c ${path.basename(project.files[0] ?? "compose.yaml")} ${ws.ctx.stack} with versions.env's values in its environment`;
   // An update-safe run cut short (not one still running): what it touched is finished (or
   // undone) before anything else.
   const open = (await updateState(paths.manifest)).interrupted;
