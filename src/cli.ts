@@ -84,6 +84,7 @@ interface GlobalArgs {
   "env-file"?: string[];
   profile?: string[];
   manifest?: string;
+  stack?: string;
   quiet?: boolean;
 }
 
@@ -125,6 +126,11 @@ export function globalOptions(y: Argv): Argv<GlobalArgs> {
       type: "string",
       requiresArg: true,
       describe: "Path of version-manifest.yaml (default: next to the first compose file)",
+    })
+    .option("stack", {
+      type: "string",
+      requiresArg: true,
+      describe: "Swarm stack the compose files are deployed as (docker stack deploy)",
     })
     .option("quiet", {
       alias: "q",
@@ -181,6 +187,7 @@ function versionsFor(
       profiles: g.profile,
     },
     manifest: g.manifest,
+    stack: g.stack,
     quiet: g.quiet,
     terminal: Boolean(process.stdout.isTTY) && !forScripts,
   });
@@ -198,6 +205,7 @@ function completionSources(dockerGlobals: readonly string[], env: NodeJS.Process
         "env-file": line.globals["env-file"],
         profile: line.globals.profile,
         manifest: last("manifest"),
+        stack: last("stack"),
       },
       dockerGlobals,
       env,

@@ -18,8 +18,11 @@ export interface StepWork {
   /** Returns the manifest backup's path. */
   backup(step: Extract<Step, { kind: "backup" }>): Promise<string | null>;
   pull(step: Extract<Step, { kind: "pull" }>): Promise<void>;
-  /** Commits the planned record; `backup` is the one the run took (no second backup). */
-  record(step: Extract<Step, { kind: "record" }>, backup: string | null): Promise<void>;
+  /**
+   * Commits the planned record; `backup` is the one a backup step took (no second backup), else
+   * the transaction takes one. Returns the backup's path.
+   */
+  record(step: Extract<Step, { kind: "record" }>, backup: string | null | undefined): Promise<string | null>;
   recreate(step: Extract<Step, { kind: "recreate" }>): Promise<void>;
   health(step: Extract<Step, { kind: "health" }>): Promise<void>;
   /** Puts the record as it was before the run back (byte for byte). */
@@ -41,7 +44,8 @@ export class LeftOpenError extends UserError {}
 export interface RunState {
   /** The record has changed (a resumed run starts so). */
   touched: boolean;
-  backup: string | null;
+  /** The manifest's backup (undefined until one is taken). */
+  backup?: string | null;
   /** The services a rollback recreates: those the run recreates (or recreated). */
   recreates: string[];
 }
@@ -72,9 +76,9 @@ async function runStep(
       const to = Object.fromEntries(step.changes.map((c) => [c.service, versionText(c.to)]));
       // Said before the record changes, so a crash inside the change still leaves the journal
       // knowing what it was; the manifest (once settled) then says whether it happened.
-      await journal({ step: "recording", services, to, backup: state.backup });
+      await journal({ step: "recording", services, to, backup: state.backup ?? null });
       at("recording");
-      await work.record(step, state.backup);
+      state.backup = await work.record(step, state.backup);
       state.touched = true;
       await journal({ step: "recorded", services, to });
       return at("recorded");
@@ -125,7 +129,7 @@ export async function execute(
   plan: RunPlan,
   work: StepWork,
   journal: Journal,
-  state: RunState = { touched: false, backup: null, recreates: [] },
+  state: RunState = { touched: false, recreates: [] },
   options: RunOptions = {},
 ): Promise<RunState> {
   state.recreates.push(...plan.steps.flatMap((s) => (s.kind === "recreate" ? s.services : [])));

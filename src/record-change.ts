@@ -128,7 +128,7 @@ export async function changeVersions(
       warnings: out.warnings,
     });
     const state = await execute(steps, work, journal);
-    out.backup = state.backup;
+    out.backup = state.backup ?? null;
     out.applied = state.recreates;
     return out;
   });

@@ -38,6 +38,7 @@ import {
   type LifecycleStatus,
   statusDetail,
   versionRows,
+  withStack,
 } from "./reports.js";
 import { Unattended } from "./unattended.js";
 import { UpdateSafe, type UpdateSafeOptions, type UpdateSafeReport } from "./update-safe.js";
@@ -52,14 +53,14 @@ export type { Context } from "./workspace.js";
 
 export interface PullLatestOptions {
   dryRun?: boolean;
-  /** Recreate the services whose version changed. */
+  /** Also run the changed services on their new versions (recreate, or deploy the stack). */
   apply?: boolean;
 }
 export interface VersionPullOptions {
   service: string;
   tag: string;
   dryRun?: boolean;
-  /** Recreate the services whose version changed. */
+  /** Also run the changed services on their new versions (recreate, or deploy the stack). */
   apply?: boolean;
 }
 export interface RollbackOptions {
@@ -102,6 +103,10 @@ export class Versions {
 
   /** The lifecycle operations (updb, up, down, restart, logs) over this service's workspace. */
   lifecycle(io: LifecycleIO = {}): Lifecycle {
+    if (this.ws.ctx.stack)
+      throw new UserError(
+        `--stack ${this.ws.ctx.stack}: updb, up, down, restart and the logs commands work on Compose projects; a stack is started with 'docker stack deploy' (the --apply of pull-latest, version-pull and rollback deploys it) and removed with 'docker stack rm'`,
+      );
     return new Lifecycle(this.ws, io);
   }
 
@@ -133,7 +138,8 @@ export class Versions {
         driftUnknown = true;
       }
     }
-    return statusDetail(this.ws, this.lifecycle(io), base, rows, driftUnknown);
+    const report = await statusDetail(this.ws, new Lifecycle(this.ws, io), base, rows, driftUnknown);
+    return this.ws.ctx.stack ? withStack(this.ws, this.ws.ctx.stack, report) : report;
   }
 
   /** `update`: down, pull, build (the from-source workflow); starting again is the next step. */

@@ -56,6 +56,12 @@ export const runId = (ws: Workspace) => `${compact(ws.clock())}-${process.pid}`;
 export function stepWork(ws: Workspace, o: WorkOptions): StepWork {
   const say = (line: string) => o.lifecycle.say(line);
   const wait = { timeout: o.timeout, settle: o.settle };
+  const { stack } = ws.ctx;
+  // On a stack the deploy itself waits for Swarm's update (tasks healthy, `monitor` passed, or
+  // Swarm's rollback), so there is nothing more to wait for.
+  const waitReady = async (services: string[]) => {
+    if (!stack) await o.lifecycle.waitReady(services, wait);
+  };
   return {
     say,
     async backup(step) {
@@ -72,10 +78,12 @@ export function stepWork(ws: Workspace, o: WorkOptions): StepWork {
     },
     async record(_step, backup) {
       const paths = await ws.paths();
-      if (!o.next) return;
+      if (!o.next) return backup ?? null;
       try {
-        const out = await writeRecord(paths, o.images, o.command, o.previous, o.next, ws.clock(), { backup });
+        const opts = backup === undefined ? {} : { backup };
+        const out = await writeRecord(paths, o.images, o.command, o.previous, o.next, ws.clock(), opts);
         o.warnings?.push(...out.warnings);
+        return out.backup;
       } catch (e) {
         // Failing before the transaction's commit point changed nothing (the run stops cleanly);
         // failing after it is like a crash there: the run stays open for --resume.
@@ -88,12 +96,12 @@ export function stepWork(ws: Workspace, o: WorkOptions): StepWork {
     async recreate(step) {
       if (step.full) await o.lifecycle.restart(wait);
       else {
-        say(`recreating ${step.services.join(", ")}`);
-        await ws.recreate(step.services);
+        say(`${stack ? "deploying" : "recreating"} ${step.services.join(", ")}`);
+        await ws.recreate(step.services, { timeout: o.timeout });
       }
     },
     async health(step) {
-      await o.lifecycle.waitReady(step.services, wait);
+      await waitReady(step.services);
       await checkHealthUrls(ws, step.services, o.timeout ?? 120);
     },
     async restore() {
@@ -101,11 +109,11 @@ export function stepWork(ws: Workspace, o: WorkOptions): StepWork {
       await restoreRecord(paths, o.images, `${o.command} (rollback)`, o.previous, ws.clock());
     },
     async rerun(services) {
-      await ws.recreate(services);
+      await ws.recreate(services, { timeout: o.timeout });
     },
     async waitRerun(services) {
       // Only a run that waits for health waits for its rollback; the others recreate and go.
-      if (o.health) await o.lifecycle.waitReady(services, wait);
+      if (o.health) await waitReady(services);
     },
   };
 }
@@ -121,6 +129,12 @@ async function backupData(
   if (manifest.data_backup_command) {
     lifecycle.say(`data backup: ${manifest.data_backup_command.join(" ")}`);
     return runBackupCommand(manifest.data_backup_command, dir, project.workingDir, ws.cli.env);
+  }
+  if (ws.ctx.stack) {
+    lifecycle.say(
+      "data backup: on a stack the database volumes live on their nodes; set data_backup_command in the manifest to dump them",
+    );
+    return { dir, archives: [], skipped: ["(stack: no volume archive)"] };
   }
   const roles = await lifecycle.roles();
   const databases = [...roles].filter(([, r]) => r.role === "database").map(([s]) => s);

@@ -18,6 +18,7 @@ export { describeLive, describeUnfinished } from "./executor.js";
 import { floatingPulls, observeFloating } from "./floating.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import { type LoadedManifest, parseLoaded, recordPaths, requireManifest, serviceImages } from "./record.js";
+import { requireRollbackGate } from "./stack-reports.js";
 import { journalFor, runId, stepWork } from "./step-work.js";
 import type { Workspace } from "./workspace.js";
 
@@ -99,6 +100,14 @@ export class UpdateSafe {
       if (!held.open) return { outcome: "outside-window", ...NOTHING, window: held.note };
       this.say(held.note);
     }
+    if (this.ws.ctx.stack && opts.fullRestart)
+      throw usageError(
+        "--full-restart is for Compose projects: on a stack Swarm updates each service itself",
+      );
+    if (this.ws.ctx.stack && opts.fullRestart)
+      throw usageError(
+        "--full-restart is for Compose projects: on a stack Swarm updates each service itself",
+      );
     const paths = recordPaths(await this.ws.manifestPath());
     if (opts.dryRun) {
       const state = await updateState(paths.manifest);
@@ -138,6 +147,7 @@ export class UpdateSafe {
       command: "update-safe",
       changes: floating.changes.filter((c) => update.recreate.includes(c.service)),
       pulls: floatingPulls(this.ws, observed, manifest, images),
+      backupFirst: true,
       backupData: !opts.skipDataBackup,
       recreate: opts.fullRestart ? "full" : true,
       health: true,
@@ -153,6 +163,9 @@ export class UpdateSafe {
     let planned: Planned;
     try {
       planned = await this.plan(current.manifest, opts);
+      const { stack } = this.ws.ctx;
+      if (stack && planned.update.manifest)
+        await requireRollbackGate(this.ws, stack, planned.update.recreate);
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       throw new UserError(
@@ -177,7 +190,7 @@ export class UpdateSafe {
       outcome: "updated",
       changes,
       unchanged,
-      backup: state.backup,
+      backup: state.backup ?? null,
       data: data.taken,
       recreated: update.recreate,
       warnings,

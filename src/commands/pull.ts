@@ -32,6 +32,7 @@ export const pullLatest: Command<{ dryRun: boolean; json: boolean; apply: boolea
   examples: [
     ["docker versions pull-latest", "pull latest everywhere, record the digests, latest → 1.65"],
     ["docker versions pull-latest --dry-run", "ask the registry what would change; pull nothing"],
+    ["docker versions --stack shop pull-latest --apply", "record, then deploy the stack on the new digests"],
   ],
   describe: "Pull the floating tag (latest) of every service and record it",
   group: "Versions and updates",
@@ -45,7 +46,9 @@ export const pullLatest: Command<{ dryRun: boolean; json: boolean; apply: boolea
     }
     return renderChanges(out, r, {
       json: args.json,
-      nextStep: "run 'docker versions restart' to run the new versions",
+      nextStep: args.apply
+        ? undefined
+        : "run 'docker versions restart' to run the new versions (or pass --apply)",
     });
   },
 };

@@ -15,7 +15,9 @@ export const dryRunOption = switchFlag("Show what would change and change nothin
 export const jsonOption = switchFlag("Print JSON for scripts");
 export const serviceOption = valueFlag("Service name as in the compose file");
 export const tagOption = valueFlag("Image tag");
-export const applyOption = switchFlag("Also recreate the containers of the services that changed");
+export const applyOption = switchFlag(
+  "Also run the new versions: recreate the changed containers (with --stack, deploy the stack)",
+);
 
 /** The flags of every command that changes versions: --apply, --dry-run, --json. */
 export function changeFlags<T>(y: Argv<T>, apply = applyOption.describe) {

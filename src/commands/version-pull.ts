@@ -29,7 +29,10 @@ const make = (
       apply: args.apply,
       custom,
     });
-    return renderChanges(out, r, { json: args.json, nextStep: `run 'docker versions restart' to run it` });
+    return renderChanges(out, r, {
+      json: args.json,
+      nextStep: `run 'docker versions restart' to run it (or pass --apply)`,
+    });
   },
 });
 

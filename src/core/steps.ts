@@ -15,8 +15,11 @@ export type Step =
   | { kind: "backup"; data: boolean }
   /** Make these images local before anything is stopped (one `docker compose pull`). */
   | { kind: "pull"; images: PullItem[] }
-  /** The record (manifest, versions.env, audit) names the new versions, as one transaction. */
-  | { kind: "record"; changes: Change[] }
+  /**
+   * The record (manifest, versions.env, audit) names the new versions, as one transaction;
+   * `backup`: the transaction backs the manifest up itself (no backup step came first).
+   */
+  | { kind: "record"; changes: Change[]; backup: boolean }
   /** Recreate these services on the record's versions; `full`: down, updb, up instead. */
   | { kind: "recreate"; services: string[]; full: boolean }
   /** Wait until these services are healthy (and their health URLs answer). */
@@ -32,7 +35,12 @@ export interface StepsInput {
   changes: readonly Change[];
   /** Images the run must have locally, by service (the ones already local are skipped then). */
   pulls: readonly PullItem[];
-  /** Back up the databases' data too (update-safe without --skip-data-backup). */
+  /**
+   * Back up the manifest as a step of its own, before the pulls (update-safe: --resume falls back
+   * on it); otherwise the record's transaction backs it up once every file is prepared.
+   */
+  backupFirst?: boolean;
+  /** Back up the databases' data too, in that first step (update-safe without --skip-data-backup). */
   backupData?: boolean;
   /** Recreate the changed services (`--apply`, update-safe); "full": down, updb, up. */
   recreate?: boolean | "full";
@@ -41,18 +49,19 @@ export interface StepsInput {
 }
 
 /**
- * The steps of a change: nothing when nothing changes; otherwise the backup first, then every
- * pull (a failure there leaves everything as it was), the record, and what runs.
+ * The steps of a change: nothing when nothing changes; otherwise (update-safe) the backups first,
+ * then every pull (a failure there leaves everything as it was), the record, and what runs.
  */
 export function planSteps(input: StepsInput): RunPlan {
   const { command, changes } = input;
   if (changes.length === 0) return { command, steps: [] };
   const services = changes.map((c) => c.service);
-  const steps: Step[] = [{ kind: "backup", data: Boolean(input.backupData) }];
+  const first = Boolean(input.backupFirst || input.backupData);
+  const steps: Step[] = first ? [{ kind: "backup", data: Boolean(input.backupData) }] : [];
   const moving = new Set(services);
   const pulls = input.pulls.filter((p) => moving.has(p.service));
   if (pulls.length > 0) steps.push({ kind: "pull", images: [...pulls] });
-  steps.push({ kind: "record", changes: [...changes] });
+  steps.push({ kind: "record", changes: [...changes], backup: !first });
   if (input.recreate) steps.push(...applySteps(services, input.recreate === "full", Boolean(input.health)));
   return { command, steps };
 }
@@ -74,7 +83,7 @@ export function describeStep(step: Step): string {
     case "pull":
       return `pull ${step.images.map((i) => `${i.service} (${i.ref})`).join(", ")}`;
     case "record":
-      return `record ${step.changes.map((c) => `${c.service} ${version(c.from)} → ${version(c.to)}`).join(", ")}`;
+      return `record ${step.changes.map((c) => `${c.service} ${version(c.from)} → ${version(c.to)}`).join(", ")}${step.backup ? " (the manifest backed up first)" : ""}`;
     case "recreate":
       return step.full
         ? `restart the project (down, updb, up) for ${step.services.join(", ")}`

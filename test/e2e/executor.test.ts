@@ -88,7 +88,7 @@ describe.skipIf(!bed.available)("the executor", () => {
     const dry = await dv(["pull-latest", "--dry-run", "--json"]);
     expect(dry.code, dry.stderr).toBe(0);
     const planned = JSON.parse(dry.stdout) as { plan: string[] };
-    expect(planned.plan.map((l) => l.replace(/^\d+\. (\S+).*/, "$1"))).toEqual(["back", "pull", "record"]);
+    expect(planned.plan.map((l) => l.replace(/^\d+\. (\S+).*/, "$1"))).toEqual(["pull", "record"]);
     expect((await dv(["pull-latest", "--dry-run"])).stdout).toContain(
       `plan:\n${planned.plan.map((l) => `  ${l}\n`).join("")}`,
     );
@@ -98,7 +98,7 @@ describe.skipIf(!bed.available)("the executor", () => {
     expect((JSON.parse(r.stdout) as { plan: string[] }).plan).toEqual(planned.plan);
     const run = journal().filter((e) => e.id === journal().at(-1)?.id);
     expect(run[0]?.plan).toEqual(planned.plan);
-    expect(run.map((e) => e.step)).toEqual(["begin", "backed-up", "pulled", "recording", "recorded", "end"]);
+    expect(run.map((e) => e.step)).toEqual(["begin", "pulled", "recording", "recorded", "end"]);
     expect(run.at(-1)?.outcome).toBe("updated");
     // One compose pull of both services, one inspect before it, and no docker pull.
     const pulls = calls.filter((c) => /(^| )pull( |$)/.test(c));

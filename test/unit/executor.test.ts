@@ -17,6 +17,7 @@ const change = (service: string) => ({ service, from: { tag: "1" }, to: { tag: "
 function plan(opts: { recreate?: boolean; health?: boolean } = {}): RunPlan {
   return planSteps({
     command: "pull-latest",
+    backupFirst: true,
     changes: [change("api"), change("web")],
     pulls: [
       { service: "api", ref: "r/api@sha256:ab" },
@@ -40,7 +41,11 @@ function fakeWork(failAt?: string, error: unknown = new UserError("boom", "engin
       return "/backups/m.1";
     },
     pull: () => run("pull"),
-    record: () => run("record"),
+    // As the record's transaction does: the backup a step took, else one of its own.
+    record: async (_step, backup) => {
+      await run("record");
+      return backup ?? "/backups/m.2";
+    },
     recreate: () => run("recreate"),
     health: () => run("health"),
     restore: () => run("restore"),

@@ -22,36 +22,42 @@ describe("planSteps: the steps of each command's change", () => {
   const cases: [string, StepsInput, string[]][] = [
     ["nothing changes: no step at all", { command: "pull-latest", changes: [], pulls: [pull("api")] }, []],
     [
-      "pull-latest: backup, one pull of what moved, the record",
+      "pull-latest: one pull of what moved, then the record (which backs the manifest up)",
       { command: "pull-latest", changes: [api], pulls: [pull("api"), pull("db", 3)] },
-      ["backup", "pull", "record"],
+      ["pull", "record"],
     ],
     [
       "pull-latest --apply: then recreate",
       { command: "pull-latest", changes: [api], pulls: [pull("api")], recreate: true },
-      ["backup", "pull", "record", "recreate"],
+      ["pull", "record", "recreate"],
     ],
     [
       "rollback with every image local already listed: the pull step decides at run time",
       { command: "rollback", changes: [api, web], pulls: [pull("api"), pull("web", 2)], recreate: true },
-      ["backup", "pull", "record", "recreate"],
+      ["pull", "record", "recreate"],
     ],
     [
       "a change without images to pull (version-set of a local hotfix named by tag only)",
       { command: "version-set", changes: [api], pulls: [] },
-      ["backup", "record"],
+      ["record"],
     ],
     [
-      "update-safe: data backup, pull, record, recreate, health gate",
+      "update-safe: backups first, pull, record, recreate, health gate",
       {
         command: "update-safe",
         changes: [api, web],
         pulls: [pull("api"), pull("web", 2)],
+        backupFirst: true,
         backupData: true,
         recreate: true,
         health: true,
       },
       ["backup", "pull", "record", "recreate", "health"],
+    ],
+    [
+      "update-safe --skip-data-backup: the manifest's backup still comes first",
+      { command: "update-safe", changes: [api], pulls: [], backupFirst: true, recreate: true, health: true },
+      ["backup", "record", "recreate", "health"],
     ],
   ];
   it.each(cases)("%s", (_name, input, kinds) => {
@@ -63,13 +69,14 @@ describe("planSteps: the steps of each command's change", () => {
       command: "update-safe",
       changes: [api],
       pulls: [pull("api"), pull("db", 3)],
+      backupFirst: true,
       recreate: "full",
       health: true,
     });
     expect(plan.steps).toEqual([
       { kind: "backup", data: false },
       { kind: "pull", images: [pull("api")] },
-      { kind: "record", changes: [api] },
+      { kind: "record", changes: [api], backup: false },
       { kind: "recreate", services: ["api"], full: true },
       { kind: "health", services: ["api"] },
     ]);
@@ -83,7 +90,7 @@ describe("planSteps: the steps of each command's change", () => {
         pulls: [],
         recreate: true,
         health: true,
-      }).steps.slice(2),
+      }).steps.slice(1),
     );
   });
 });
@@ -94,6 +101,7 @@ describe("the plan as --dry-run prints it", () => {
       command: "update-safe",
       changes: [change("api", "1.64", "1.65")],
       pulls: [pull("api")],
+      backupFirst: true,
       backupData: true,
       recreate: true,
       health: true,
@@ -113,5 +121,8 @@ describe("the plan as --dry-run prints it", () => {
     );
     expect(describeStep({ kind: "health", services: ["a", "b"] })).toBe("wait until a, b are healthy");
     expect(describeStep({ kind: "backup", data: false })).toBe("back up the manifest");
+    expect(describeStep({ kind: "record", changes: [change("api", "1", "2")], backup: true })).toBe(
+      `record api 1@${D(0)} → 2@${D(1)} (the manifest backed up first)`,
+    );
   });
 });
