@@ -4,7 +4,7 @@ import yargs, { type Argv } from "yargs";
 import { dockerCli } from "./adapters/docker.js";
 import { updateState } from "./adapters/journal.js";
 import { captureLogs } from "./commands/capture.js";
-import type { Command } from "./commands/command.js";
+import type { Command, Listed } from "./commands/command.js";
 import {
   type CompletionSources,
   cobraAnswer,
@@ -38,37 +38,29 @@ import { type Out, terminalOut, warn } from "./render.js";
 import { Versions } from "./service.js";
 import { describeLive, describeUnfinished } from "./update-safe.js";
 
-const built = [
-  status,
-  updb,
-  up,
-  down,
-  restart,
-  logs,
-  logsToday,
-  dblogsToday,
-  dblogsErrors,
-  version,
-  versionHistory,
-  pull,
-  pullLatest,
-  versionPull,
-  versionSet,
-  rollback,
-  rollbackService,
-  rollbackTo,
-  generateEnv,
-  update,
-  migrateVersions,
-  resolveTags,
-  checkUpdates,
-  updateSafe,
-  prune,
-  schedule,
-  helpVersionCommand(() => commands),
-  completion,
-] as unknown as Command[];
-export const commands: Command[] = built;
+// Every command people run, under the heading help lists it by: help, the README's reference and
+// completion all read them in this order.
+const GROUPED = {
+  "Start and stop": [status, updb, up, down, restart],
+  "Versions and updates": [
+    version,
+    pull,
+    pullLatest,
+    versionPull,
+    versionSet,
+    generateEnv,
+    update,
+    updateSafe,
+    prune,
+  ],
+  Rollback: [versionHistory, rollback, rollbackService, rollbackTo],
+  Registry: [resolveTags, checkUpdates],
+  Logs: [logs, logsToday, dblogsToday, dblogsErrors],
+  Setup: [migrateVersions, schedule, helpVersionCommand(() => commands), completion],
+};
+export const commands: Listed[] = Object.entries(GROUPED).flatMap(([group, list]) =>
+  list.map((c) => ({ ...(c as unknown as Command), group })),
+);
 // Commands that must not warn about an interrupted update-safe run: they report it themselves
 // or have nothing to do with the record.
 const NO_JOURNAL_WARNING = new Set(["update-safe", "help-version", "completion", "__capture-logs"]);

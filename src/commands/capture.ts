@@ -7,7 +7,6 @@ export const captureLogs: Command<{ kind: CaptureKind }> = {
   name: CAPTURE_COMMAND,
   // yargs hides a command whose description is false.
   describe: false as unknown as string,
-  group: "Logs",
   builder: (y) => y.option("kind", { choices: ["app", "db"], demandOption: true }),
   async run(args, versions) {
     return versions.logs().capture(args.kind);

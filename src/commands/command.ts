@@ -3,8 +3,6 @@ import type { Argv } from "yargs";
 import type { Out } from "../render.js";
 import type { Versions } from "../service.js";
 
-export type Group = "Start and stop" | "Versions and updates" | "Rollback" | "Registry" | "Logs" | "Setup";
-
 export interface Command<A = Record<string, unknown>> {
   name: string;
   aliases?: string[];
@@ -13,7 +11,9 @@ export interface Command<A = Record<string, unknown>> {
   /** Positional arguments in yargs' notation, e.g. "[shell]". */
   positionals?: string;
   describe: string;
-  group: Group;
   builder?: (y: Argv) => Argv;
   run: (args: A, versions: Versions, out: Out) => Promise<number>;
 }
+
+/** A command as the entry point lists it: with the heading help shows it under. */
+export type Listed = Command & { group: string };

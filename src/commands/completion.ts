@@ -146,7 +146,6 @@ export const completion: Command<{ shell?: string }> = {
     ["docker versions completion fish > ~/.config/fish/conf.d/docker-versions.fish", "install for fish"],
   ],
   describe: "Print a shell completion script (bash, zsh, fish)",
-  group: "Setup",
   builder: (y) =>
     y.positional("shell", {
       type: "string",
@@ -270,7 +269,7 @@ export async function complete(
   } else if (!line.command) {
     const first = line.positionals[0];
     if (first === "help" && line.positionals.length === 1)
-      result = { candidates: commands.map((c) => c.name), directive: DIRECTIVE.noFileComp };
+      result = { candidates: commands.map((c) => c.name).sort(), directive: DIRECTIVE.noFileComp };
     else if (first === undefined)
       result = {
         candidates: [...commands.map((c) => c.name), "help"].sort(),

@@ -8,7 +8,6 @@ export const generateEnv: Command<{ dryRun: boolean }> = {
   name: "generate-env",
   examples: [["docker versions generate-env", "rewrite versions.env after restoring a manifest backup"]],
   describe: "Rewrite versions.env from the manifest",
-  group: "Versions and updates",
   builder: (y) => y.option("dry-run", dryRunOption),
   async run(args, versions, out) {
     const r = await versions.generateEnv({ dryRun: args.dryRun });

@@ -2,17 +2,15 @@
 // operator looks for them; `--markdown` prints the same as the README's command reference.
 import { VERSION } from "../meta.js";
 import { paint } from "../render.js";
-import type { Command, Group } from "./command.js";
+import type { Command, Listed } from "./command.js";
 import { type FlagSpec, recordSpec } from "./flags.js";
 
-export const GROUPS: Group[] = [
-  "Start and stop",
-  "Versions and updates",
-  "Rollback",
-  "Registry",
-  "Logs",
-  "Setup",
-];
+/** The commands under each heading, the headings in the order the list first names them. */
+function byGroup(commands: readonly Listed[]): Map<string, Listed[]> {
+  const groups = new Map<string, Listed[]>();
+  for (const c of commands) groups.set(c.group, [...(groups.get(c.group) ?? []), c]);
+  return groups;
+}
 
 export const GLOBAL_OPTIONS: [string, string][] = [
   ["-f, --file FILE", "Compose file (repeatable; default: Compose's own search)"],
@@ -25,7 +23,7 @@ export const GLOBAL_OPTIONS: [string, string][] = [
   ["-q, --quiet", "No progress: neither Docker's nor a line per step (for scripts)"],
 ];
 
-export function groupedHelp(commands: readonly Command[], color = false): string {
+export function groupedHelp(commands: readonly Listed[], color = false): string {
   const out = { color, write: () => {} };
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
   const lines = [
@@ -34,9 +32,7 @@ export function groupedHelp(commands: readonly Command[], color = false): string
     "Pin, record and roll back the image version of every service of a Compose deployment.",
     "",
   ];
-  for (const group of GROUPS) {
-    const members = commands.filter((c) => c.group === group);
-    if (members.length === 0) continue;
+  for (const [group, members] of byGroup(commands)) {
     lines.push(`${paint(out, "bold", group)}:`);
     for (const c of members)
       lines.push(
@@ -116,11 +112,9 @@ export function commandHelp(cmd: Command, color = false): string {
 }
 
 /** The command reference in Markdown, one table per group (the README embeds exactly this). */
-export function markdownReference(commands: readonly Command[]): string {
+export function markdownReference(commands: readonly Listed[]): string {
   const parts: string[] = [];
-  for (const group of GROUPS) {
-    const members = commands.filter((c) => c.group === group);
-    if (members.length === 0) continue;
+  for (const [group, members] of byGroup(commands)) {
     parts.push(`**${group}**`, "", "| command | what it does |", "|---|---|");
     for (const c of members)
       parts.push(`| \`${[c.name, ...(c.aliases ?? [])].join("`, `")}\` | ${c.describe} |`);
@@ -133,14 +127,13 @@ export function markdownReference(commands: readonly Command[]): string {
  * `help-version`, over the command list the entry point passes in (help is itself one of
  * those commands, so it is given the list rather than importing it).
  */
-export function helpVersionCommand(list: () => readonly Command[]): Command<{ markdown: boolean }> {
+export function helpVersionCommand(list: () => readonly Listed[]): Command<{ markdown: boolean }> {
   return {
     name: "help-version",
     examples: [
       ["docker versions help-version --markdown > commands.md", "the command reference as Markdown"],
     ],
     describe: "List every command, grouped (--markdown for the README's reference)",
-    group: "Setup",
     builder: (y) =>
       y.option("markdown", {
         type: "boolean",

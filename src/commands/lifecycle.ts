@@ -45,7 +45,6 @@ export const updb: Command<StartArgs> = {
   name: "updb",
   examples: [["docker versions updb --timeout 300", "databases up and healthy, allowing five minutes"]],
   describe: "Start the database services and wait until healthy",
-  group: "Start and stop",
   builder: startOptions,
   async run(args, versions, out) {
     return finish(await versions.lifecycle(stepsTo(versions, out)).updb(startOpts(args)));
@@ -59,7 +58,6 @@ export const up: Command<StartArgs & { withDb: boolean }> = {
     ["docker versions up --with-db", "start the databases first when they are down"],
   ],
   describe: "Start the app services with the manifest's versions",
-  group: "Start and stop",
   builder: (y) =>
     startOptions(y).option("with-db", {
       type: "boolean",
@@ -77,7 +75,6 @@ export const down: Command<{ dryRun: boolean; volumes: boolean }> = {
   name: "down",
   examples: [["docker versions down", "every container and log capture stops; volumes stay"]],
   describe: "Stop every container of the project and the log captures",
-  group: "Start and stop",
   builder: (y) =>
     y
       .option("volumes", {
@@ -100,7 +97,6 @@ export const restart: Command<StartArgs & { service?: string }> = {
     ["docker versions restart --service taskservice", "recreate one service only, as after rollback-service"],
   ],
   describe: "down, updb, up (or recreate one service with --service)",
-  group: "Start and stop",
   builder: (y) => startOptions(y).option("service", serviceOption),
   async run(args, versions, out) {
     const lc = versions.lifecycle(stepsTo(versions, out));
@@ -116,7 +112,6 @@ export const update: Command<{ dryRun: boolean }> = {
   name: "update",
   examples: [["docker versions update", "from-source workflow: down, pull, build"]],
   describe: "down, pull, build: the from-source workflow",
-  group: "Versions and updates",
   builder: (y) => y.option("dry-run", dryRunOption),
   async run(args, versions, out) {
     const r = await versions.update({ dryRun: args.dryRun }, stepsTo(versions, out));

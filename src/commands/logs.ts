@@ -17,7 +17,6 @@ export const logs: Command<{
   name: "logs",
   examples: [["docker versions logs -f --service taskservice", "follow one service"]],
   describe: "Follow the project's logs",
-  group: "Logs",
   builder: (y) =>
     y
       .option("follow", { alias: "f", type: "boolean", default: false, describe: "Follow the logs" })
@@ -79,7 +78,6 @@ const today = (kind: CaptureKind, name: string, what: string): Command<TodayArgs
     [`docker versions ${name} --since 30m`, "what was captured in the last half hour"],
   ],
   describe: `Show today's captured ${what} logs`,
-  group: "Logs",
   builder: todayOptions,
   async run(args, versions, out) {
     const r = await versions.logs(stepsTo(versions, out)).captured(kind, args);
@@ -106,7 +104,6 @@ export const dblogsErrors: Command<{ since?: string; json: boolean }> = {
     ],
   ],
   describe: "Show database errors: OOM kills, killed containers, fatal lines",
-  group: "Logs",
   builder: (y) =>
     y
       .option("since", {

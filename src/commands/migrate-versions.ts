@@ -41,7 +41,6 @@ export const migrateVersions: Command<Args> = {
     ],
   ],
   describe: "Create a manifest from the running project (wizard; --yes for scripts)",
-  group: "Setup",
   builder: (y) =>
     y
       .option("yes", {

@@ -18,7 +18,6 @@ export const prune: Command<{ dryRun: boolean; json: boolean }> = {
     ["docker versions prune", "free the space; every rollback in the history still works offline"],
   ],
   describe: "Remove the tracked repositories' images that no record entry or container uses",
-  group: "Versions and updates",
   builder: (y) => y.option("dry-run", dryRunOption).option("json", jsonOption),
   async run(args, versions, out) {
     const r = await versions.unattended().prune({ dryRun: args.dryRun });

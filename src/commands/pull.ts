@@ -13,7 +13,6 @@ export const pull: Command<{ service?: string; json: boolean }> = {
     ["docker versions pull --service taskservice", "one service only"],
   ],
   describe: "Pull the manifest's versions by digest (or what the compose file names)",
-  group: "Versions and updates",
   builder: (y) => y.option("service", serviceOption).option("json", jsonOption),
   async run(args, versions, out) {
     const r = await versions.pull({ service: args.service });
@@ -35,7 +34,6 @@ export const pullLatest: Command<{ dryRun: boolean; json: boolean; apply: boolea
     ["docker versions --stack shop pull-latest --apply", "record, then deploy the stack on the new digests"],
   ],
   describe: "Pull the floating tag (latest) of every service and record it",
-  group: "Versions and updates",
   builder: (y) => changeFlags(y),
   async run(args, versions, out) {
     const r = await versions.pullLatest({ dryRun: args.dryRun, apply: args.apply });

@@ -15,7 +15,6 @@ export const resolveTags: Command<{ dryRun: boolean; json: boolean }> = {
   name: "resolve-tags",
   examples: [["docker versions resolve-tags --dry-run", "which floating tags have a semantic twin"]],
   describe: "Turn floating tags (latest) into the semantic tag with the same digest",
-  group: "Registry",
   builder: (y) => y.option("dry-run", dryRunOption).option("json", jsonOption),
   async run(args, versions, out) {
     const r = await versions.resolveTags({ dryRun: args.dryRun });
@@ -47,7 +46,6 @@ export const checkUpdates: Command<{
     ],
   ],
   describe: "List newer versions in each service's line and whether the floating tag moved",
-  group: "Registry",
   builder: (y) =>
     notifyOptions(y)
       .option("service", serviceOption)

@@ -18,7 +18,6 @@ export const rollback: Command<Args> = {
     ],
   ],
   describe: "Roll back every changed service to its previous version (or --service S [--to T])",
-  group: "Rollback",
   builder: (y) => changeFlags(y.option("service", serviceOption).option("to", tagOption), APPLY),
   async run(args, versions, out) {
     const r = await versions.rollback({
@@ -44,7 +43,6 @@ export const rollbackService: Command<Args> = {
     ],
   ],
   describe: "Roll back one service to its previous version",
-  group: "Rollback",
   builder: (y) => changeFlags(y.option("service", { ...serviceOption, demandOption: true }), APPLY),
   async run(args, versions, out) {
     const r = await versions.rollback({ service: args.service, apply: args.apply, dryRun: args.dryRun });
@@ -61,7 +59,6 @@ export const rollbackTo: Command<Args> = {
     ],
   ],
   describe: "Roll back one service to a named version (from history or the registry)",
-  group: "Rollback",
   builder: (y) =>
     changeFlags(
       y

@@ -52,7 +52,6 @@ export const schedule: Command<Args> = {
     ["docker versions schedule status", "what is installed, and when it last ran"],
   ],
   describe: "Install, show or remove a scheduled check (and update-safe) for this project",
-  group: "Setup",
   builder: (y) =>
     y
       .positional("action", {

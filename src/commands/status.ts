@@ -26,7 +26,6 @@ export const status: Command<{ json: boolean; format?: string; prometheus?: stri
     ],
   ],
   describe: "Show the project, its manifest and the state of every service",
-  group: "Start and stop",
   builder: (y) =>
     y
       .option("json", { type: "boolean", default: false, describe: "Print JSON for scripts (--format json)" })

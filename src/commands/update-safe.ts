@@ -25,7 +25,6 @@ export const updateSafe: Command<Args> = {
     ["docker versions update-safe --window 02:00-05:00", "only inside the maintenance window"],
   ],
   describe: "Backed-up, health-checked update of what changed; rolls itself back on failure",
-  group: "Versions and updates",
   builder: (y) =>
     notifyOptions(y)
       .option("window", {

@@ -14,7 +14,6 @@ export const versionHistory: Command<{ json: boolean; format?: string; service?:
   ],
   aliases: ["history"],
   describe: "Show the deployment history per service ([current], [previous])",
-  group: "Rollback",
   builder: (y) =>
     y
       .option("service", serviceOption)

@@ -14,7 +14,6 @@ const make = (
   name,
   describe,
   examples,
-  group: "Versions and updates",
   builder: (y) =>
     changeFlags(
       y

@@ -13,7 +13,6 @@ export const version: Command<{ json: boolean; format?: string }> = {
     ["docker versions version --format '{{.Service}}={{.Tag}}'", "one line per service"],
   ],
   describe: "Show each service's tag, digest, [custom] flag, deploy time and drift",
-  group: "Versions and updates",
   builder: (y) => y.option("json", jsonOption).option("format", formatOption),
   async run(args, versions, out) {
     const format = outputFormat(args);
