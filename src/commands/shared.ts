@@ -15,6 +15,11 @@ export const dryRunOption = switchFlag("Show what would change and change nothin
 export const jsonOption = switchFlag("Print JSON for scripts");
 export const serviceOption = valueFlag("Service name as in the compose file");
 export const tagOption = valueFlag("Image tag");
+export const requiredServiceOption = { ...serviceOption, demandOption: true } as const;
+
+/** --service S --tag T, both required: the commands that put one service at a named tag. */
+export const serviceAndTag = <T>(y: Argv<T>) =>
+  y.option("service", requiredServiceOption).option("tag", { ...tagOption, demandOption: true });
 export const applyOption = switchFlag(
   "Also run the new versions: recreate the changed containers (with --stack, deploy the stack)",
 );

@@ -1,7 +1,7 @@
 // `version-pull` and `version-set`: one service at a named tag (the latter marked [custom]).
 
 import type { Command } from "./command.js";
-import { changeFlags, renderChanges, serviceOption, tagOption } from "./shared.js";
+import { changeFlags, renderChanges, serviceAndTag } from "./shared.js";
 
 type Args = { service: string; tag: string; dryRun: boolean; json: boolean; apply: boolean };
 
@@ -14,12 +14,7 @@ const make = (
   name,
   describe,
   examples,
-  builder: (y) =>
-    changeFlags(
-      y
-        .option("service", { ...serviceOption, demandOption: true })
-        .option("tag", { ...tagOption, demandOption: true }),
-    ),
+  builder: (y) => changeFlags(serviceAndTag(y)),
   async run(args, versions, out) {
     const r = await versions.versionPull({
       service: args.service,
