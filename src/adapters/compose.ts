@@ -4,7 +4,14 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
-import { type DockerCli, lastLine, type RunOptions, type RunResult, runDocker } from "./docker.js";
+import {
+  type DockerCli,
+  labelledIds,
+  lastLine,
+  type RunOptions,
+  type RunResult,
+  runDocker,
+} from "./docker.js";
 
 /** Compose's global options, as the user gave them. */
 export interface ComposeOptions {
@@ -117,16 +124,9 @@ interface RunningProject {
  * when no container of that name exists (or its files are gone).
  */
 async function runningProject(cli: DockerCli, name: string): Promise<RunningProject | null> {
-  const ps = await runDocker(cli, [
-    "ps",
-    "--all",
-    "--quiet",
-    "--filter",
-    `label=com.docker.compose.project=${name}`,
-  ]);
-  const id = ps.code === 0 ? ps.stdout.split("\n").find((l) => l.trim()) : undefined;
+  const [id] = (await labelledIds(cli, ["ps", "--all"], `com.docker.compose.project=${name}`)).ids;
   if (!id) return null;
-  const res = await runDocker(cli, ["inspect", "--format", "{{json .Config.Labels}}", id.trim()]);
+  const res = await runDocker(cli, ["inspect", "--format", "{{json .Config.Labels}}", id]);
   if (res.code !== 0) return null;
   let labels: Record<string, string>;
   try {

@@ -75,6 +75,26 @@ export function runDocker(
   });
 }
 
+/**
+ * The IDs `docker <list> --quiet --filter label=<label>` prints (`ps --all`, `service ls`, …): the
+ * objects that carry the label; none when the command fails, whose answer comes with them.
+ */
+export async function labelledIds(
+  cli: DockerCli,
+  list: readonly string[],
+  label: string,
+): Promise<RunResult & { ids: string[] }> {
+  const res = await runDocker(cli, [...list, "--quiet", "--filter", `label=${label}`]);
+  const ids =
+    res.code === 0
+      ? res.stdout
+          .split("\n")
+          .map((l) => l.trim())
+          .filter(Boolean)
+      : [];
+  return { ...res, ids };
+}
+
 /** The last non-empty line of a child's stderr, which is where Docker and Compose put the cause. */
 export function lastLine(text: string): string {
   const lines = text

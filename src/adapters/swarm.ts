@@ -3,7 +3,7 @@
 
 import type { StackService, StackTask } from "../core/swarm.js";
 import { UserError } from "../errors.js";
-import { type DockerCli, lastLine, runDocker } from "./docker.js";
+import { type DockerCli, labelledIds, lastLine, runDocker } from "./docker.js";
 
 /** Refuses, in one line, an engine that is not a Swarm manager or a stack with no service. */
 export async function requireManager(cli: DockerCli): Promise<void> {
@@ -36,18 +36,11 @@ interface RawService {
 
 /** The services of stack `stack`, by compose service name. */
 export async function stackServices(cli: DockerCli, stack: string): Promise<StackService[]> {
-  const ls = await runDocker(cli, [
-    "service",
-    "ls",
-    "--quiet",
-    "--filter",
-    `label=com.docker.stack.namespace=${stack}`,
-  ]);
+  const ls = await labelledIds(cli, ["service", "ls"], `com.docker.stack.namespace=${stack}`);
   if (ls.code !== 0)
     throw new UserError(`cannot list the services of stack ${stack}: ${lastLine(ls.stderr)}`, "engine");
-  const ids = ls.stdout.split("\n").filter((l) => l.trim());
-  if (ids.length === 0) return [];
-  const res = await runDocker(cli, ["service", "inspect", ...ids]);
+  if (ls.ids.length === 0) return [];
+  const res = await runDocker(cli, ["service", "inspect", ...ls.ids]);
   if (res.code !== 0)
     throw new UserError(`cannot inspect the services of stack ${stack}: ${lastLine(res.stderr)}`, "engine");
   const prefix = `${stack}_`;
