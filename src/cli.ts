@@ -14,6 +14,7 @@ import {
   type TypedLine,
 } from "./commands/completion.js";
 import { recordSpec } from "./commands/flags.js";
+import { fleet } from "./commands/fleet.js";
 import { generateEnv } from "./commands/generate-env.js";
 import { commandHelp, groupedHelp, helpVersionCommand } from "./commands/help.js";
 import { down, restart, up, update, updb } from "./commands/lifecycle.js";
@@ -62,6 +63,7 @@ const built = [
   migrateVersions,
   resolveTags,
   checkUpdates,
+  fleet,
   updateSafe,
   prune,
   schedule,

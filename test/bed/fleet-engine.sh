@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# A second Docker engine on this machine for the fleet view's tests: its own socket, data root,
+# exec root (so its own managed containerd), pid file and config file, no bridge and no iptables,
+# so it never touches the main engine's networks or state. Idempotent.
+#   fleet-engine.sh up [NAME]    start it unless it answers; prints FLEET_HOST=unix://…
+#   fleet-engine.sh down [NAME]  stop it (only the dockerd its own pid file names)
+# Containers on it have no bridge: compose services there use `network_mode: none` (or host).
+set -euo pipefail
+
+action=${1:-up}
+NAME=${2:-dv-fleet}
+case $NAME in *[!a-z0-9-]*|"") echo "fleet-engine: bad name '$NAME'" >&2; exit 2 ;; esac
+STATE=${DV_BED_STATE:-/var/lib/docker-versions-bed}
+DATA=$STATE/$NAME
+RUN=/run/$NAME
+SOCK=$RUN/docker.sock
+HOST=unix://$SOCK
+PIDFILE=$RUN/dockerd.pid
+
+log() { printf '[bed] %s\n' "$*" >&2; }
+answers() { docker -H "$HOST" info --format '{{.ID}}' >/dev/null 2>&1; }
+ours() { [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null; }
+
+case $action in
+  up)
+    if ! answers; then
+      mkdir -p "$DATA/root" "$RUN/exec"
+      if ! ours; then
+        log "starting a second dockerd ($NAME) on $SOCK"
+        # A killed dockerd leaves its pid file and socket; a new one refuses the first.
+        rm -f "$PIDFILE" "$SOCK"
+        # Its own (empty) config file: the system's daemon.json, if any, is the main engine's.
+        [ -f "$DATA/daemon.json" ] || echo '{}' >"$DATA/daemon.json"
+        setsid dockerd \
+          --host "$HOST" \
+          --data-root "$DATA/root" \
+          --exec-root "$RUN/exec" \
+          --pidfile "$PIDFILE" \
+          --config-file "$DATA/daemon.json" \
+          --bridge none \
+          --iptables=false \
+          --ip-masq=false \
+          --cgroup-parent "/$NAME" \
+          >"$DATA/dockerd.log" 2>&1 </dev/null &
+      fi
+      for _ in $(seq 1 120); do answers && break; sleep 0.5; done
+      answers || { log "the second dockerd ($NAME) did not start; see $DATA/dockerd.log"; tail -20 "$DATA/dockerd.log" >&2; exit 1; }
+    fi
+    echo "FLEET_HOST=$HOST"
+    ;;
+  down)
+    if ours; then
+      pid=$(cat "$PIDFILE")
+      kill "$pid"
+      for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+    fi
+    ;;
+  *) echo "usage: fleet-engine.sh up|down [NAME]" >&2; exit 2 ;;
+esac
