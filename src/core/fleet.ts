@@ -189,8 +189,12 @@ export function hostRows(
       recorded: { tag: rec.current_tag, digest: rec.image_digest },
     });
   }
+  // Per service, the digest most of its containers run first.
   return [...rows.values()].sort(
-    (a, b) => a.service.localeCompare(b.service) || (a.digest ?? "").localeCompare(b.digest ?? ""),
+    (a, b) =>
+      a.service.localeCompare(b.service) ||
+      b.containers - a.containers ||
+      (a.digest ?? "").localeCompare(b.digest ?? ""),
   );
 }
 
