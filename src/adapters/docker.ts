@@ -73,7 +73,8 @@ export function runDocker(
         code: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString("utf8"),
         stderr: Buffer.concat(err).toString("utf8"),
-        ...(signal && opts.timeoutMs !== undefined && Date.now() - started >= opts.timeoutMs
+        // Only the timeout kills the child here (the docker CLI exits 143 on it, not by the signal).
+        ...(opts.timeoutMs !== undefined && child.killed && Date.now() - started >= opts.timeoutMs
           ? { timedOut: true }
           : {}),
       });

@@ -4,6 +4,7 @@
 # so it never touches the main engine's networks or state. Idempotent.
 #   fleet-engine.sh up [NAME]    start it unless it answers; prints FLEET_HOST=unix://…
 #   fleet-engine.sh down [NAME]  stop it (only the dockerd its own pid file names)
+#   fleet-engine.sh remove NAME  stop it and delete its data and run directories (a test's own engine)
 # Containers on it have no bridge: compose services there use `network_mode: none` (or host).
 set -euo pipefail
 
@@ -48,12 +49,17 @@ case $action in
     fi
     echo "FLEET_HOST=$HOST"
     ;;
-  down)
+  down|remove)
     if ours; then
       pid=$(cat "$PIDFILE")
       kill "$pid"
       for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -0 "$pid" 2>/dev/null && { log "dockerd $NAME (pid $pid) did not stop"; exit 1; }
+    fi
+    if [ "$action" = remove ]; then
+      [ "$NAME" != dv-fleet ] || { log "remove is for a test's own engine, not the shared $NAME"; exit 2; }
+      rm -rf "$DATA" "$RUN"
     fi
     ;;
-  *) echo "usage: fleet-engine.sh up|down [NAME]" >&2; exit 2 ;;
+  *) echo "usage: fleet-engine.sh up|down|remove [NAME]" >&2; exit 2 ;;
 esac

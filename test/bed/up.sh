@@ -110,5 +110,8 @@ done
 # A second registry that demands Basic auth, for the tests of `docker login` credentials.
 DV_BED_STATE=$STATE bash "$(dirname "$0")/auth-registry.sh" "$REGISTRY"
 
+# A second engine on its own socket, for the fleet view's tests (docker contexts).
+bash "$(dirname "$0")/fleet-engine.sh" up
+
 echo "REGISTRY=$REGISTRY"
 echo "STATE=$STATE"
