@@ -52,7 +52,7 @@ async function projectName(ws: Workspace): Promise<string> {
     return (await ws.project()).name;
   } catch (e) {
     if (!(e instanceof UserError)) throw e;
-    throw new UserError(`name the project with -p NAME (${e.message})`);
+    throw new UserError(`name the project with -p NAME: ${e.message}`);
   }
 }
 

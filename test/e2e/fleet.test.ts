@@ -197,6 +197,18 @@ describe.skipIf(!bed.available)("fleet status over docker contexts", () => {
       endpoint: `tcp://127.0.0.1:${closedPort}`,
     });
     expect(table.stdout).toMatch(/^down-secret\s+-\s+-\s+-\s+unreachable: .*127\.0\.0\.1/m);
+
+    // The engine the plugin itself was pointed at is not the one the fleet asks.
+    const aimed = await sh(
+      "docker",
+      ["--context", "down-secret", "versions", "fleet", "status", "--context", "site-one", "--json"],
+      { cwd: fx.dir, env: plugin.env },
+    );
+    expect(aimed.code, aimed.stderr).toBe(0);
+    expect((JSON.parse(aimed.stdout) as Report).hosts.map((h) => [h.context, h.reachable])).toEqual([
+      ["site-one", true],
+    ]);
+    expect(aimed.stdout + aimed.stderr).not.toContain("hunter2pw");
   });
 
   it("an engine that never answers costs the timeout and is one line", async () => {

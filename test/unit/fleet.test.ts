@@ -2,6 +2,8 @@
 // version a record gives a digest, per host and service the drift against the record, the
 // exit code and the table. No engine, no registry.
 import { describe, expect, it } from "vitest";
+import { dockerCli } from "../../src/adapters/docker.js";
+import { contextCli } from "../../src/adapters/fleet-engine.js";
 import {
   type ContextEntry,
   digestIn,
@@ -230,5 +232,34 @@ describe("summary, exit code and table", () => {
       ["b", "-", "-", "-", "unreachable: connection refused"],
     ]);
     expect(drift).toEqual(["in sync", "drift", "unreachable"]);
+  });
+});
+
+describe("contextCli: each call aimed at one context, whatever engine the plugin was given", () => {
+  it.each([
+    [[], ["--context", "eu-1"]],
+    [
+      ["--context", "other"],
+      ["--context", "eu-1"],
+    ],
+    [
+      ["-c", "other", "--config", "/cfg"],
+      ["--config", "/cfg", "--context", "eu-1"],
+    ],
+    [
+      ["-H", "tcp://h:2376", "--tlsverify", "--tlscacert", "/ca.pem"],
+      ["--context", "eu-1"],
+    ],
+    [
+      ["--host=unix:///x.sock", "-Hunix:///y.sock", "--log-level", "debug"],
+      ["--log-level", "debug", "--context", "eu-1"],
+    ],
+  ])("%j → %j", (globals, want) => {
+    const cli = contextCli(
+      dockerCli(globals, { DOCKER_HOST: "tcp://h:1", DOCKER_CONTEXT: "x", PATH: "/bin" }),
+      "eu-1",
+    );
+    expect(cli.globals).toEqual(want);
+    expect(cli.env).toEqual({ PATH: "/bin" });
   });
 });
