@@ -224,7 +224,7 @@ describe.skipIf(!bed.available)("fleet status over docker contexts", () => {
     ]);
   });
 
-  it("--against a record elsewhere, from a directory without a compose file; in sync is exit 0", async () => {
+  it("from a directory without a compose file: its own record, none, then --against one; in sync is exit 0", async () => {
     const elsewhere = path.join(scratch, "release.yaml");
     copyFileSync(path.join(fx.dir, "version-manifest.yaml"), elsewhere);
     const from = (...args: string[]) =>
@@ -232,6 +232,34 @@ describe.skipIf(!bed.available)("fleet status over docker contexts", () => {
         cwd: scratch,
         env: plugin.env,
       });
+    // With -p alone the project's own record is found from its containers' labels, as every
+    // command finds it; with no record at all, names come from the registry and nothing is judged.
+    const own = await from("--contexts", "site-*");
+    expect(own.code, own.stderr).toBe(3);
+    expect((JSON.parse(own.stdout) as Report).against).toBe(path.join(fx.dir, "version-manifest.yaml"));
+    const bare = await sh(
+      "docker",
+      [
+        "versions",
+        "--manifest",
+        path.join(scratch, "none.yaml"),
+        "-p",
+        fx.project,
+        "fleet",
+        "status",
+        "--contexts",
+        "site-*",
+        "--json",
+      ],
+      { cwd: scratch, env: plugin.env },
+    );
+    expect(bare.code, bare.stderr).toBe(0);
+    const unjudged = JSON.parse(bare.stdout) as Report;
+    expect(unjudged.against).toBeNull();
+    expect(rows(unjudged, "site-two").map((x) => [x[0], x[1], x[2], x[3]])).toEqual([
+      ["api", "1.63", "registry", "no record"],
+      ["worker", "1.62", "registry", "no record"],
+    ]);
     let r = await from("--contexts", "site-*", "--against", elsewhere);
     expect(r.code, r.stderr).toBe(3);
     expect((JSON.parse(r.stdout) as Report).against).toBe(elsewhere);
