@@ -49,7 +49,6 @@ describe.skipIf(!bed.available)("fleet status over docker contexts", () => {
   let hang: Server;
   const held: Socket[] = [];
   let closedPort = 0;
-  const repo = (name: string) => `${bed.registry}/${ns}/${name}`;
   const dv = (...args: string[]) => sh("docker", ["versions", ...args], { cwd: fx.dir, env: plugin.env });
   const ok = async (...args: string[]) => {
     const r = await dv(...args);
