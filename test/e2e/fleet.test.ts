@@ -3,8 +3,8 @@
 // versions; `fleet status` names each digest (from the record, else the registry) and flags the
 // drift. A stopped engine (this test's own, started and stopped here), a context whose URL
 // carries a password and an engine that never answers are one line each.
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -34,6 +34,15 @@ interface Report {
   exitCode: number;
 }
 
+/** Polls until `cond` holds (a generous cap, for a loaded machine); never a fixed sleep. */
+async function until(cond: () => boolean, what: string, capMs = 60_000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > capMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function engine(action: "up" | "remove", name: string): string {
   return execFileSync("bash", [ENGINE_SCRIPT, action, name], { encoding: "utf8" });
 }
@@ -48,6 +57,8 @@ describe.skipIf(!bed.available)("fleet status over docker contexts", () => {
   const hangSocket = path.join(scratch, "hang.sock");
   let hang: Server;
   const held: Socket[] = [];
+  // The hanging engine's connections still open.
+  const open = new Set<Socket>();
   let closedPort = 0;
   const dv = (...args: string[]) => sh("docker", ["versions", ...args], { cwd: fx.dir, env: plugin.env });
   const ok = async (...args: string[]) => {
@@ -87,7 +98,13 @@ describe.skipIf(!bed.available)("fleet status over docker contexts", () => {
     closedPort = (probe.address() as { port: number }).port;
     await new Promise((r) => probe.close(r));
     // An engine that accepts the connection and never answers.
-    hang = createServer((s) => held.push(s));
+    hang = createServer((s) => {
+      held.push(s);
+      open.add(s);
+      // Read (and drop) what comes, so the end of the call is seen; never answer.
+      s.resume();
+      s.on("close", () => open.delete(s));
+    });
     await new Promise<void>((r) => hang.listen(hangSocket, r));
 
     await context("site-one", MAIN_HOST);
@@ -221,6 +238,62 @@ describe.skipIf(!bed.available)("fleet status over docker contexts", () => {
         reason: "no answer within 2s",
       },
     ]);
+  });
+
+  it("Ctrl-C while a host hangs ends the calls in flight too, not only the command", async () => {
+    // The calls of the timeout test ended with it (killed at their deadline).
+    await until(() => open.size === 0, "earlier calls to the hanging engine to end");
+    const before = held.length;
+    // In a process group of its own, as a terminal's foreground job, which gets the Ctrl-C.
+    const child = spawn(
+      "docker",
+      ["versions", "fleet", "status", "--context", "down-hang", "--timeout", "600"],
+      {
+        cwd: fx.dir,
+        env: plugin.env,
+        detached: true,
+        stdio: "ignore",
+      },
+    );
+    const ended = new Promise((r) => child.on("close", r));
+    await until(() => held.length > before, "the call to reach the engine");
+    process.kill(-(child.pid as number), "SIGINT");
+    await ended;
+    // No engine call is left behind (one that started a session of its own would be).
+    await until(() => open.size === 0, "the calls in flight to end");
+  });
+
+  // The docker CLI runs ssh in a session of its own; this keeps it so for every call the fleet makes.
+  it("an ssh:// context never prompts on the user's terminal (no password or host-key question)", async () => {
+    const bin = path.join(scratch, "bin");
+    const ttyOf = path.join(scratch, "ssh-tty");
+    mkdirSync(bin, { recursive: true });
+    // An ssh that notes which terminal it could ask on, then fails as a refused login does.
+    writeFileSync(
+      path.join(bin, "ssh"),
+      `#!/bin/sh\ncut -d' ' -f7 /proc/$$/stat >>'${ttyOf}'\necho 'deploy@fleet-host.invalid: Permission denied (publickey,password).' >&2\nexit 255\n`,
+      { mode: 0o755 },
+    );
+    await context("down-ssh", "ssh://deploy@fleet-host.invalid");
+    // Under script(1) the command has a controlling terminal, as when a person runs it.
+    const r = await sh(
+      "script",
+      ["-qec", "docker versions fleet status --context down-ssh --json", "/dev/null"],
+      {
+        cwd: fx.dir,
+        env: { ...plugin.env, PATH: `${bin}:${process.env.PATH}` },
+      },
+    );
+    expect(r.code, r.stdout).toBe(4);
+    const ttys = readFileSync(ttyOf, "utf8").trim().split("\n");
+    expect(ttys.length).toBeGreaterThan(0);
+    // tty_nr of /proc/PID/stat: 0 is no controlling terminal.
+    for (const t of ttys) expect(t.trim()).toBe("0");
+    const report = JSON.parse(r.stdout.replace(/\r/g, "")) as Report;
+    expect(host(report, "down-ssh")).toMatchObject({
+      reachable: false,
+      endpoint: "ssh://fleet-host.invalid",
+    });
   });
 
   it("from a directory without a compose file: its own record, none, then --against one; in sync is exit 0", async () => {
