@@ -126,6 +126,10 @@ function tagOfImage(image: string): string | undefined {
 export async function fleetStatus(ws: Workspace, opts: FleetOptions = {}): Promise<FleetReport> {
   if (opts.timeoutMs !== undefined && !(opts.timeoutMs > 0 && Number.isFinite(opts.timeoutMs)))
     throw new UserError("--timeout must be a positive number of seconds");
+  if (ws.ctx.stack)
+    throw new UserError(
+      `--stack ${ws.ctx.stack}: fleet status reads Compose projects through docker contexts; a stack's tasks, wherever they run, are in 'docker versions --stack ${ws.ctx.stack} status'`,
+    );
   const project = await projectName(ws);
   const picked = selectContexts(await listContexts(ws.cli), opts.contexts ?? [], opts.patterns ?? []);
   if ("error" in picked) throw new UserError(picked.error);

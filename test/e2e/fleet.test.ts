@@ -352,8 +352,12 @@ describe.skipIf(!bed.available)("fleet status over docker contexts", () => {
       [["--contexts", "qa-*"], /^error: no docker context matches 'qa-\*'/],
       [[], /^error: name the hosts/],
       [["--context", "site-one", "--against", "missing.yaml"], /^error: .*missing\.yaml/],
+      [
+        ["--stack", "shop", "fleet", "status", "--context", "site-one"],
+        /^error: --stack shop: fleet status reads Compose projects/,
+      ],
     ] as const) {
-      const r = await dv("fleet", "status", ...args);
+      const r = await dv(...(args[0] === "--stack" ? [] : ["fleet", "status"]), ...args);
       expect(r.code, r.stderr).toBe(1);
       expect(r.stdout).toBe("");
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
