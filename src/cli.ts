@@ -14,6 +14,7 @@ import {
   type TypedLine,
 } from "./commands/completion.js";
 import { recordSpec } from "./commands/flags.js";
+import { fleet } from "./commands/fleet.js";
 import { generateEnv } from "./commands/generate-env.js";
 import { commandHelp, groupedHelp, helpVersionCommand } from "./commands/help.js";
 import { down, restart, up, update, updb } from "./commands/lifecycle.js";
@@ -44,6 +45,7 @@ const GROUPED = {
   "Start and stop": [status, updb, up, down, restart],
   "Versions and updates": [
     version,
+    fleet,
     pull,
     pullLatest,
     versionPull,
