@@ -8,6 +8,7 @@ import type { RegistryClient } from "./client.js";
 import { RegistryError } from "./errors.js";
 import { hostPlatform, imageVersionLabel, type Platform, platformManifestDigest } from "./manifests.js";
 import { openTagSource } from "./tag-source.js";
+import type { TagSource } from "./tags.js";
 
 export interface ResolveTagOptions {
   /** The engine's platform, for images whose recorded digest is one platform's manifest. */
@@ -21,6 +22,23 @@ export interface ResolveTagOptions {
 
 function toRef(image: string | ImageRef): ImageRef {
   return typeof image === "string" ? parseReference(image) : image;
+}
+
+/**
+ * A tag's digest from `source`, and its manifest for `platform` when the tag names an index. The
+ * digest lookups already tell which tags are indexes: only those can hold a platform manifest.
+ */
+function digestLookups(client: RegistryClient, ref: ImageRef, source: TagSource, platform: Platform) {
+  const indexes = new Set<string>();
+  return {
+    digestOf: async (tag: string) => {
+      const found = await source.digestOf(tag);
+      if (found.index) indexes.add(tag);
+      return found.digest;
+    },
+    platformDigestOf: async (tag: string) =>
+      indexes.has(tag) ? platformManifestDigest(client, ref, tag, platform) : null,
+  };
 }
 
 /**
@@ -40,21 +58,13 @@ export async function resolveTag(
   const platform = opts.platform ?? hostPlatform();
   const source = await openTagSource(client, ref);
   const tags = await source.listTags();
-  // The digest lookups already tell which tags are indexes: only those can hold a platform manifest.
-  const indexes = new Set<string>();
   return resolveFloatingTag({
     tags,
     floating: ref.tag ?? "latest",
     hint: opts.hint,
     digest: recordedDigest,
     maxCandidates: opts.maxCandidates,
-    digestOf: async (tag) => {
-      const found = await source.digestOf(tag);
-      if (found.index) indexes.add(tag);
-      return found.digest;
-    },
-    platformDigestOf: async (tag) =>
-      indexes.has(tag) ? platformManifestDigest(client, ref, tag, platform) : null,
+    ...digestLookups(client, ref, source, platform),
     versionLabel: opts.useLabel
       ? () =>
           imageVersionLabel(client, ref, recordedDigest, platform).catch((e: unknown) => {
@@ -77,20 +87,12 @@ export async function checkUpdates(
 ): Promise<UpdateCheck> {
   const ref = toRef(image);
   const source = await openTagSource(client, ref);
-  const platform = hostPlatform();
-  const indexes = new Set<string>();
   return checkService({
     tags: await source.listTags(),
     current: opts.currentTag,
     follows: opts.floatingTag ?? "latest",
     recordedDigest: opts.recordedDigest,
     prereleases: opts.prereleases,
-    digestOf: async (tag) => {
-      const found = await source.digestOf(tag);
-      if (found.index) indexes.add(tag);
-      return found.digest;
-    },
-    platformDigestOf: async (tag) =>
-      indexes.has(tag) ? platformManifestDigest(client, ref, tag, platform) : null,
+    ...digestLookups(client, ref, source, hostPlatform()),
   });
 }
