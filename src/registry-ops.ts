@@ -6,6 +6,7 @@ import path from "node:path";
 import { dockerConfigDir } from "./adapters/registry/auth.js";
 import { RegistryClient } from "./adapters/registry/client.js";
 import { checkUpdates, resolveTag } from "./adapters/registry/resolution.js";
+import type { CheckedService } from "./core/announced.js";
 import { mapLimit } from "./core/limit.js";
 import type { ServiceRecord } from "./core/manifest.js";
 import type { Resolved } from "./core/plan.js";
@@ -74,21 +75,11 @@ export async function resolveFloating(
   });
 }
 
-export interface UpdateRow {
-  service: string;
+/** One service's check-updates row: what news is made of, with the whole split of newer tags. */
+export interface UpdateRow extends CheckedService {
   /** The repository the service's image comes from. */
   repository?: string;
-  current: string;
   updates: AvailableUpdates | null;
-  floatingTag: string;
-  floatingMoved?: boolean;
-  /** What the moved floating tag now names (null: no version tag has its digest). */
-  floatingTo?: string | null;
-  /** The floating tag's digest in the registry now. */
-  floatingDigest?: string;
-  /** Whether something strictly newer than what runs exists in the line the service follows. */
-  available: boolean;
-  error?: string;
 }
 
 /** check-updates for every tracked service; a registry failure is reported on its row. */

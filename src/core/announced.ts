@@ -11,8 +11,11 @@ export interface CheckedService {
   updates: { newer: string[]; outside: string[] } | null;
   floatingTag: string;
   floatingMoved?: boolean;
+  /** What the moved floating tag now names (null: no version tag has its digest). */
   floatingTo?: string | null;
+  /** The floating tag's digest in the registry now. */
   floatingDigest?: string;
+  /** Whether something strictly newer than what runs exists in the line the service follows. */
   available: boolean;
   error?: string;
 }
