@@ -143,6 +143,187 @@ function anchorsOf(doc: ReturnType<typeof parseDocument>): (alias: unknown) => u
   };
 }
 
+/**
+ * The plain tree of a manifest in the block style this plugin writes (and people usually type):
+ * block mappings and sequences, plain and quoted one-line scalars, comments. Anything else
+ * (anchors, flow collections, tags, multi-line scalars, escapes, tabs, duplicate keys, several
+ * documents) returns undefined, and the full YAML parser reads the text instead. Where both read a
+ * text, they read the same tree (test/unit/manifest-fast.test.ts checks it on generated
+ * manifests); this one is a single pass over the lines, some 20× faster on a 200-service record.
+ */
+export function readBlockPlain(source: string): Plain | undefined {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: such text is the full parser's to read
+  if (/[\t\r\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u0085\u2028\u2029\ufeff]/.test(source))
+    return undefined;
+  const lines = source.split("\n");
+  let i = 0;
+  let budget = MAX_NODES;
+
+  /** The next line with content: its indentation and text, comments and blank lines skipped. */
+  const next = (): { indent: number; text: string } | null => {
+    for (; i < lines.length; i++) {
+      const line = lines[i] as string;
+      const body = line.replace(/^ +/, "");
+      if (body === "" || body.startsWith("#")) continue;
+      return { indent: line.length - body.length, text: body };
+    }
+    return null;
+  };
+
+  /** One scalar as typed, up to an end of line or a comment; undefined when not a simple one. */
+  const scalarText = (raw: string): Plain | undefined => {
+    if (--budget < 0) return undefined;
+    const first = raw[0];
+    if (first === '"' || first === "'") {
+      let end: number;
+      let value = "";
+      if (first === '"') {
+        // Only the escapes YAML and JSON share, read by JSON's own reader.
+        end = 1;
+        while (end < raw.length && raw[end] !== '"') end += raw[end] === "\\" ? 2 : 1;
+        const body = raw.slice(1, end);
+        if (end >= raw.length || /\\(?!["\\/bfnrt]|u[0-9a-fA-F]{4})/.test(body)) return undefined;
+        value = JSON.parse(`"${body}"`) as string;
+      } else {
+        // '' is one quote inside single quotes.
+        let j = 1;
+        for (;;) {
+          const q = raw.indexOf("'", j);
+          if (q < 0) return undefined;
+          value += raw.slice(j, q);
+          if (raw[q + 1] === "'") {
+            value += "'";
+            j = q + 2;
+            continue;
+          }
+          end = q;
+          break;
+        }
+      }
+      const rest = raw.slice(end + 1);
+      // After the closing quote: nothing, or a comment after a space.
+      if (!/^( *| +#.*)$/.test(rest)) return undefined;
+      return value;
+    }
+    const hash = raw.search(/ #/);
+    const value = (hash < 0 ? raw : raw.slice(0, hash)).replace(/ +$/, "");
+    if (value === "") return null;
+    // A plain scalar that starts with an indicator, or holds `: ` (a nested mapping), is not simple.
+    // (`-`, `?` and `:` start a plain scalar when a non-space follows: `-c`, `:x`.)
+    if (/^([,[\]{}#&*!|>'"%@`]|[-?:]( |$))/.test(value) || value.includes(": ") || value.endsWith(":"))
+      return undefined;
+    if (value === "---" || value === "...") return undefined;
+    return NULLS.has(value) ? null : value;
+  };
+
+  /** A key of a block mapping: plain, or quoted on one line. */
+  const keyOf = (text: string): { key: string; rest: string } | undefined => {
+    let key: string;
+    let after: number;
+    const first = text[0];
+    if (first === '"' || first === "'") {
+      const close = text.indexOf(first, 1);
+      if (close < 0 || text.slice(1, close).includes("\\") || text[close + 1] === first) return undefined;
+      key = text.slice(1, close);
+      after = close + 1;
+      if (text[after] !== ":" || (text[after + 1] !== undefined && text[after + 1] !== " ")) return undefined;
+    } else {
+      const colon = text.search(/:( |$)/);
+      if (colon <= 0) return undefined;
+      key = text.slice(0, colon);
+      after = colon;
+      if (/^[-?:,[\]{}#&*!|>%@`<]/.test(key) || key.includes(" #") || key !== key.replace(/ +$/, ""))
+        return undefined;
+      if (NULLS.has(key)) return undefined;
+    }
+    return { key, rest: text.slice(after + 1).replace(/^ +/, "") };
+  };
+
+  /** The value after `key:` or `- `: inline, or the block that follows at a deeper indentation. */
+  const valueAfter = (rest: string, indent: number, seqAtSameIndent: boolean): Plain | undefined => {
+    if (rest !== "" && !rest.startsWith("#")) {
+      const v = scalarText(rest);
+      i++;
+      // A deeper line after a scalar would continue it (a multi-line plain scalar).
+      const after = next();
+      if (v === undefined || (after && after.indent > indent)) return undefined;
+      return v;
+    }
+    i++;
+    const child = next();
+    if (child && child.indent > indent) return block(child.indent);
+    if (seqAtSameIndent && child && child.indent === indent && /^-( |$)/.test(child.text))
+      return block(indent);
+    if (--budget < 0) return undefined;
+    return null;
+  };
+
+  /** The block (mapping or sequence) whose lines start at `indent`. */
+  const block = (indent: number): Plain | undefined => {
+    const head = next();
+    if (!head || head.indent !== indent) return undefined;
+    if (--budget < 0) return undefined;
+    if (/^-( |$)/.test(head.text)) {
+      const items: Plain[] = [];
+      for (let line = next(); line && line.indent === indent && /^-( |$)/.test(line.text); line = next()) {
+        const body = line.text.slice(1).replace(/^ +/, "");
+        const inner = indent + (line.text.length - body.length);
+        let item: Plain | undefined;
+        if (body === "" || body.startsWith("#")) item = valueAfter("", indent, false);
+        else if (body.startsWith("- ") || body === "-") return undefined;
+        else if (keyOf(body) !== undefined) {
+          // `- key: value`: a mapping whose keys line up with this first one.
+          lines[i] = `${" ".repeat(inner)}${body}`;
+          item = block(inner);
+        } else item = valueAfter(body, indent, false);
+        if (item === undefined) return undefined;
+        items.push(item);
+      }
+      const after = next();
+      if (after && after.indent > indent) return undefined;
+      return items;
+    }
+    const map: Mapping = Object.create(null);
+    for (let line = next(); line && line.indent === indent; line = next()) {
+      if (/^-( |$)/.test(line.text)) return undefined;
+      const kv = keyOf(line.text);
+      if (!kv || Object.hasOwn(map, kv.key)) return undefined;
+      const value = valueAfter(kv.rest, indent, true);
+      if (value === undefined) return undefined;
+      map[kv.key] = value;
+    }
+    const after = next();
+    if (after && after.indent > indent) return undefined;
+    return map;
+  };
+
+  const first = next();
+  if (first?.indent !== 0 || /^(---|\.\.\.|%)/.test(first.text)) return undefined;
+  const root = block(0);
+  return next() === null ? root : undefined;
+}
+
+/** The plain tree by the full YAML parser (any YAML), with a way to find a path's line. */
+export function readFullPlain(source: string): {
+  root: Plain;
+  lineAt: (path: string[]) => number | undefined;
+} {
+  const lc = new LineCounter();
+  // The failsafe schema: every scalar stays the string that was typed.
+  const doc = parseDocument(source, { lineCounter: lc, schema: "failsafe" });
+  const syntax = doc.errors[0];
+  if (syntax) {
+    throw new ManifestError(`not valid YAML: ${syntax.message.split("\n")[0]}`, syntax.linePos?.[0].line);
+  }
+  const root = plainOf(doc.contents, anchorsOf(doc), { left: MAX_NODES });
+  return { root, lineAt: (path) => lineOf(doc, lc, path) };
+}
+
+/** The plain tree of a manifest: the quick block reader when it can, the full parser otherwise. */
+export function readPlain(source: string): Plain {
+  return readBlockPlain(source) ?? readFullPlain(source).root;
+}
+
 function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: string[]): number | undefined {
   const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
   return node?.range ? lc.linePos(node.range[0]).line : undefined;
@@ -155,29 +336,30 @@ const text = (v: Plain | undefined): string | undefined => (typeof v === "string
  * purpose: the schema, field by field, in the order the file is written.
  */
 export function parseManifest(source: string): Manifest {
-  const lc = new LineCounter();
-  // The failsafe schema: every scalar stays the string that was typed.
-  const doc = parseDocument(source, { lineCounter: lc, schema: "failsafe" });
-  const syntax = doc.errors[0];
-  if (syntax) {
-    throw new ManifestError(`not valid YAML: ${syntax.message.split("\n")[0]}`, syntax.linePos?.[0].line);
-  }
-  const root = plainOf(doc.contents, anchorsOf(doc), { left: MAX_NODES });
+  const quick = readBlockPlain(source);
+  const full = quick === undefined ? readFullPlain(source) : undefined;
+  const root = quick ?? (full as { root: Plain }).root;
+  // Lines are looked up only for an error's message: the full parse is then done, once.
+  let lines = full?.lineAt;
+  const lineAtPath = (path: string[]): number | undefined => {
+    lines ??= readFullPlain(source).lineAt;
+    return lines(path);
+  };
   if (!isMapping(root)) throw new ManifestError("expected a mapping with a 'services' key", 1);
   const rawSchema = root.schema ?? "0";
   const schema = typeof rawSchema === "string" && /^\d{1,6}$/.test(rawSchema) ? Number(rawSchema) : -1;
   if (schema < 0 || schema > SCHEMA_VERSION) {
     throw new ManifestError(
       `unsupported schema '${typeof rawSchema === "string" ? rawSchema : "(not a number)"}' (this version reads up to ${SCHEMA_VERSION})`,
-      lineOf(doc, lc, ["schema"]),
+      lineAtPath(["schema"]),
     );
   }
   const rawServices = root.services ?? Object.create(null);
   if (!isMapping(rawServices))
-    throw new ManifestError("'services' must be a mapping of service names", lineOf(doc, lc, ["services"]));
+    throw new ManifestError("'services' must be a mapping of service names", lineAtPath(["services"]));
   const services: Record<string, ServiceRecord> = Object.create(null);
   for (const [name, raw] of Object.entries(rawServices)) {
-    const at = (...p: string[]) => lineOf(doc, lc, ["services", name, ...p]);
+    const at = (...p: string[]) => lineAtPath(["services", name, ...p]);
     if (!SERVICE_NAME.test(name) || name.length > MAX_NAME)
       throw new ManifestError(
         `'${JSON.stringify(name).slice(1, -1).slice(0, 80)}' is not a Compose service name (letters, digits, '.', '_', '-')`,
@@ -252,7 +434,7 @@ export function parseManifest(source: string): Manifest {
   ) {
     throw new ManifestError(
       "data_backup_command must be a non-empty list of strings (program and arguments)",
-      lineOf(doc, lc, ["data_backup_command"]),
+      lineAtPath(["data_backup_command"]),
     );
   }
   return command
