@@ -3,8 +3,13 @@
 // (`version`: in sync, drift, unpinned), the history of each (`version-history`), and the
 // detail `status` adds: roles, uptime, restarts, drift, the log captures.
 import { existsSync } from "node:fs";
-import { type ComposeProject, listContainers, type ServiceSpec } from "./adapters/compose.js";
-import { digestFor, inspectContainers, inspectImage } from "./adapters/engine.js";
+import {
+  type ComposeProject,
+  type ContainerState,
+  listContainers,
+  type ServiceSpec,
+} from "./adapters/compose.js";
+import { type ContainerInfo, digestFor, inspectContainers, inspectImage } from "./adapters/engine.js";
 import { RESUME_NEXT, touchedServices, updateState } from "./adapters/journal.js";
 import { type CaptureState, captureState } from "./adapters/logs.js";
 import { previousVersion } from "./core/history.js";
@@ -27,11 +32,30 @@ export interface HistoryReport {
   }[];
 }
 
+/** The project's containers and what the engine says of each: one `compose ps`, one inspect. */
+export interface Observed {
+  containers: ContainerState[];
+  /** Every container of the project, inspected (a container gone in between is left out). */
+  infos: ContainerInfo[];
+}
+
+/** Lists and inspects the project's containers once, for a command that reads them twice. */
+export async function observeContainers(ws: Workspace): Promise<Observed> {
+  const containers = await listContainers(ws.ctx.cli, await ws.project());
+  return {
+    containers,
+    infos: await inspectContainers(
+      ws.ctx.cli,
+      containers.map((c) => c.id),
+    ),
+  };
+}
+
 /** The project, its files and its containers, before roles and drift are added. */
-export async function composeStatus(ws: Workspace): Promise<StatusReport> {
+export async function composeStatus(ws: Workspace, observed?: Observed): Promise<StatusReport> {
   const project = await ws.project();
   const [containers, manifestPath] = await Promise.all([
-    listContainers(ws.ctx.cli, project),
+    observed?.containers ?? listContainers(ws.ctx.cli, project),
     ws.manifestPath(),
   ]);
   // With a record, a tracked service runs the recorded tag, not what the file defaults to.
@@ -62,16 +86,16 @@ export async function composeStatus(ws: Workspace): Promise<StatusReport> {
 }
 
 /** `version`: each tracked service's record, and whether its container runs that digest. */
-export async function versionRows(ws: Workspace): Promise<VersionRow[]> {
+export async function versionRows(ws: Workspace, observed?: Observed): Promise<VersionRow[]> {
   const project = await ws.project();
   const paths = await ws.paths();
   const { manifest } = await requireManifest(paths.manifest);
   const images = serviceImages(project);
-  const containers = await listContainers(ws.ctx.cli, project);
-  const infos = await inspectContainers(
-    ws.ctx.cli,
-    containers.filter((c) => c.state === "running").map((c) => c.id),
-  );
+  const containers = observed?.containers ?? (await listContainers(ws.ctx.cli, project));
+  const runningIds = containers.filter((c) => c.state === "running").map((c) => c.id);
+  const infos = observed
+    ? observed.infos.filter((i) => runningIds.some((id) => i.id.startsWith(id)))
+    : await inspectContainers(ws.ctx.cli, runningIds);
   const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
   const runningDigest = async (imageId: string, repo: string) => {
     if (!imageCache.has(imageId)) imageCache.set(imageId, inspectImage(ws.ctx.cli, imageId));
@@ -249,11 +273,12 @@ export async function statusDetail(
   base: StatusReport,
   rows: VersionRow[],
   driftUnknown: boolean,
+  observed?: Observed,
 ): Promise<LifecycleStatus> {
   // A corrupt manifest must not hide the containers: roles then come from labels and images.
   const roles = await lifecycle.roles().catch(() => lifecycle.roles({ ignoreManifest: true }));
   const names = base.services.flatMap((s) => s.containers.map((c) => c.name));
-  const infos = await inspectContainers(ws.cli, names);
+  const infos = observed?.infos ?? (await inspectContainers(ws.cli, names));
   const now = Date.now();
   const project = await ws.project();
   const captures = await Promise.all(

@@ -34,6 +34,7 @@ import {
   history,
   historyTags,
   type LifecycleStatus,
+  observeContainers,
   statusDetail,
   versionRows,
 } from "./reports.js";
@@ -118,18 +119,20 @@ export class Versions {
 
   /** `status`: every service with role, state, health, uptime, restarts and drift, and the captures. */
   async status(io: LifecycleIO = {}): Promise<LifecycleStatus> {
-    const base = await composeStatus(this.ws);
+    // The containers are listed and inspected once, for the services and for the versions.
+    const observed = await observeContainers(this.ws);
+    const base = await composeStatus(this.ws, observed);
     let rows: VersionRow[] = [];
     let driftUnknown = false;
     if (base.manifest.present) {
       try {
-        rows = await this.version();
+        rows = await versionRows(this.ws, observed);
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
         driftUnknown = true;
       }
     }
-    return statusDetail(this.ws, this.lifecycle(io), base, rows, driftUnknown);
+    return statusDetail(this.ws, this.lifecycle(io), base, rows, driftUnknown, observed);
   }
 
   /** `update`: down, pull, build (the from-source workflow); starting again is the next step. */

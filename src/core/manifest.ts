@@ -336,6 +336,26 @@ const text = (v: Plain | undefined): string | undefined => (typeof v === "string
  * purpose: the schema, field by field, in the order the file is written.
  */
 export function parseManifest(source: string): Manifest {
+  // A command reads the record more than once (status: the services, the versions, the roles);
+  // the same text is parsed once, and each reader gets its own copy to change.
+  if (lastRead?.source === source) return copyManifest(lastRead.manifest);
+  const manifest = parseManifestText(source);
+  lastRead = { source, manifest };
+  return copyManifest(manifest);
+}
+let lastRead: { source: string; manifest: Manifest } | undefined;
+
+/** A copy that shares nothing a caller could change with the original. */
+function copyManifest(m: Manifest): Manifest {
+  const services: Record<string, ServiceRecord> = Object.create(null);
+  for (const [name, rec] of Object.entries(m.services))
+    services[name] = { ...rec, history: rec.history.map((e) => ({ ...e })) };
+  return m.data_backup_command
+    ? { schema: m.schema, services, data_backup_command: [...m.data_backup_command] }
+    : { schema: m.schema, services };
+}
+
+function parseManifestText(source: string): Manifest {
   const quick = readBlockPlain(source);
   const full = quick === undefined ? readFullPlain(source) : undefined;
   const root = quick ?? (full as { root: Plain }).root;

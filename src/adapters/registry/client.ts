@@ -146,6 +146,21 @@ export class RegistryClient {
     return new URL(`/v2/${rest}`, registryBaseUrl(registry, this.opts.insecureRegistries));
   }
 
+  /**
+   * What this command already asked, by question: a repository's tag list, a tag's digest. The
+   * client lives for one command, so each question goes to the registry once however many
+   * services share the repository (their answers, failures included, are the same).
+   */
+  once<T>(question: string, ask: () => Promise<T>): Promise<T> {
+    let answer = this.#answers.get(question) as Promise<T> | undefined;
+    if (!answer) {
+      answer = ask();
+      this.#answers.set(question, answer);
+    }
+    return answer;
+  }
+  readonly #answers = new Map<string, Promise<unknown>>();
+
   requestsFor(repo: RepositoryRef): number {
     return this.perRepository.get(`${repo.registry}/${repo.repository}`) ?? 0;
   }
