@@ -36,6 +36,7 @@ export function registryClient(
     insecureRegistries: insecure,
     env,
     onWait: (line) => process.stderr.write(`${line}\n`),
+    oneCommand: true,
   });
 }
 

@@ -192,7 +192,7 @@ async function versionRow(
 
 /** `version-history`: per service its deployments, current and previous marked. */
 export async function history(ws: Workspace, opts: { service?: string } = {}): Promise<HistoryReport> {
-  const project = await ws.project();
+  const project = await ws.services();
   const { manifest } = await requireManifest((await ws.paths()).manifest);
   if (opts.service) ws.checkService(project, opts.service, manifest);
   const names = opts.service ? [opts.service] : Object.keys(manifest.services).sort();

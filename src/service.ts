@@ -25,7 +25,14 @@ import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import { type MigrateOptions, type MigrationReport, migrate } from "./migrate.js";
 import { ProjectLogs } from "./project-logs.js";
 import { type PullOptions, type PullReport, pull } from "./pull.js";
-import { envFor, groupMembers, readManifest, requireManifest, serviceImages } from "./record.js";
+import {
+  composedImages,
+  envFor,
+  groupMembers,
+  readManifest,
+  requireManifest,
+  serviceImages,
+} from "./record.js";
 import { changeRecord, closeInterruptedUpdate, recordTargets, withGroupNote } from "./record-change.js";
 import { resolveFloating, type UpdateRow, updatesFor } from "./registry-ops.js";
 import {
@@ -249,10 +256,11 @@ export class Versions {
 
   /** `check-updates`: newer semantic tags per tracked service, and whether the floating tag moved. */
   async checkUpdates(opts: { prereleases?: boolean; service?: string } = {}): Promise<UpdateRow[]> {
-    const project = await this.ws.project();
+    // Repositories are what Compose interpolates: no image templates needed.
+    const project = await this.ws.services();
     const { manifest } = await requireManifest((await this.ws.paths()).manifest);
     if (opts.service) this.ws.checkService(project, opts.service, manifest);
-    const images = serviceImages(project);
+    const images = composedImages(project);
     const services = Object.entries(manifest.services)
       .filter(([service]) => has(project.services, service) && (!opts.service || service === opts.service))
       .sort(([a], [b]) => a.localeCompare(b))

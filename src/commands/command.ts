@@ -15,5 +15,10 @@ export interface Command<A = Record<string, unknown>> {
   describe: string;
   group: Group;
   builder?: (y: Argv) => Argv;
+  /**
+   * Reads only the project as Compose interpolates it (repositories, services), never the image
+   * templates: one `docker compose config` instead of two.
+   */
+  interpolatedOnly?: boolean;
   run: (args: A, versions: Versions, out: Out) => Promise<number>;
 }

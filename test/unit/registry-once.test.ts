@@ -46,7 +46,7 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-const client = () => new RegistryClient({ dockerConfigDir: "/nonexistent", retries: 0 });
+const client = () => new RegistryClient({ dockerConfigDir: "/nonexistent", retries: 0, oneCommand: true });
 const services = (n: number) => Array.from({ length: n }, (_, i) => `${registry}/team/app${i % 2}`);
 
 describe("one command asks the registry by repository", () => {
@@ -83,6 +83,13 @@ describe("one command asks the registry by repository", () => {
     expect(asked.filter((a) => a.includes("/tags/list"))).toHaveLength(2);
     await resolveAll(client());
     expect(asked.length).toBe(2 * once);
+  });
+
+  it("a client not made for one command asks every time", async () => {
+    asked.length = 0;
+    const c = new RegistryClient({ dockerConfigDir: "/nonexistent", retries: 0 });
+    for (const repo of services(4)) await resolveTag(c, `${repo}:latest`, digestOf("team/app0", "1.0.2"));
+    expect(asked.filter((a) => a.includes("/tags/list"))).toHaveLength(4);
   });
 
   it("a failure is the same answer for every service of the repository, asked once", async () => {

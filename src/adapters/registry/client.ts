@@ -28,6 +28,11 @@ export interface RegistryClientOptions {
   backoffMs?: number;
   /** Told in one line before a wait of a second or more for a retry (Retry-After, backoff). */
   onWait?: (line: string) => void;
+  /**
+   * The client serves one command: each question (a repository's tags, a tag's digest) goes to
+   * the registry once, and every later asker gets that answer (see `once`).
+   */
+  oneCommand?: boolean;
 }
 
 export interface RequestOptions {
@@ -147,11 +152,12 @@ export class RegistryClient {
   }
 
   /**
-   * What this command already asked, by question: a repository's tag list, a tag's digest. The
-   * client lives for one command, so each question goes to the registry once however many
-   * services share the repository (their answers, failures included, are the same).
+   * What this command already asked, by question: a repository's tag list, a tag's digest. A
+   * client made for one command (`oneCommand`) sends each question once however many services
+   * share the repository (their answers, failures included, are the same); any other asks anew.
    */
   once<T>(question: string, ask: () => Promise<T>): Promise<T> {
+    if (!this.opts.oneCommand) return ask();
     let answer = this.#answers.get(question) as Promise<T> | undefined;
     if (!answer) {
       answer = ask();
