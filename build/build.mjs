@@ -73,6 +73,17 @@ const sdkAsText = {
   },
 };
 
+// yargs lays out its own help with string-width, whose load compiles Unicode tables; the plugin
+// never shows yargs' help, so a plain width stands in (build/shims/string-width.mjs).
+const plainStringWidth = {
+  name: "plain-string-width",
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, () => ({
+      path: path.join(root, "build/shims/string-width.mjs"),
+    }));
+  },
+};
+
 const bundle = path.join(work, "docker-versions.cjs");
 await build({
   entryPoints: [path.join(root, "src/main.ts")],
@@ -81,7 +92,7 @@ await build({
   // yargs is ESM and reads import.meta.url; in a CJS bundle it is derived from the file name.
   define: { "import.meta.url": "__dvImportMetaUrl", __DV_VERSION__: JSON.stringify(pkg.version) },
   banner: { js: 'const __dvImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [sdkAsText],
+  plugins: [sdkAsText, plainStringWidth],
 });
 if (process.argv.includes("--bundle-only")) process.exit(0);
 

@@ -407,23 +407,24 @@ function parseManifestText(source: string): Manifest {
     if (!Array.isArray(rawHistory))
       throw new ManifestError(`service '${name}': history must be a list`, at("history"));
     const history = rawHistory.map((e, i): HistoryEntry => {
-      const where = at("history", String(i));
+      // The line only for an error: finding it takes the full parse.
+      const where = () => at("history", String(i));
       if (!isMapping(e))
-        throw new ManifestError(`service '${name}': history entry ${i + 1} must be a mapping`, where);
+        throw new ManifestError(`service '${name}': history entry ${i + 1} must be a mapping`, where());
       const t = text(e.tag);
       if (!t || !isValidTag(t))
-        throw new ManifestError(`service '${name}': history entry ${i + 1} has no valid tag`, where);
+        throw new ManifestError(`service '${name}': history entry ${i + 1} has no valid tag`, where());
       // Seed-era entries named their fields differently; read both.
       const d = e.digest ?? e.image_digest ?? null;
       if (d !== null && (typeof d !== "string" || !isDigest(d)))
-        throw new ManifestError(`service '${name}': history entry ${i + 1} digest is not a digest`, where);
+        throw new ManifestError(`service '${name}': history entry ${i + 1} digest is not a digest`, where());
       const when = e.at ?? e.deployed_at ?? e.timestamp ?? e.date ?? null;
       const by = e.source ?? e.by ?? null;
       for (const v of [when, by])
         if (v !== null && (typeof v !== "string" || !NOTE.test(v)))
           throw new ManifestError(
             `service '${name}': history entry ${i + 1} has a field that is not one line of text`,
-            where,
+            where(),
           );
       return {
         tag: t,
