@@ -84,6 +84,7 @@ interface GlobalArgs {
   "env-file"?: string[];
   profile?: string[];
   manifest?: string;
+  stack?: string;
   quiet?: boolean;
 }
 
@@ -125,6 +126,11 @@ export function globalOptions(y: Argv): Argv<GlobalArgs> {
       type: "string",
       requiresArg: true,
       describe: "Path of version-manifest.yaml (default: next to the first compose file)",
+    })
+    .option("stack", {
+      type: "string",
+      requiresArg: true,
+      describe: "Swarm stack the compose files are deployed as (docker stack deploy)",
     })
     .option("quiet", {
       alias: "q",
@@ -182,6 +188,7 @@ function versionsFor(
       profiles: g.profile,
     },
     manifest: g.manifest,
+    stack: g.stack,
     quiet: g.quiet,
     terminal: Boolean(process.stdout.isTTY) && !forScripts,
     templatesWhenNeeded: interpolatedOnly,
@@ -200,6 +207,7 @@ function completionSources(dockerGlobals: readonly string[], env: NodeJS.Process
         "env-file": line.globals["env-file"],
         profile: line.globals.profile,
         manifest: last("manifest"),
+        stack: last("stack"),
       },
       dockerGlobals,
       env,

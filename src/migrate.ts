@@ -14,8 +14,10 @@ import type { ServiceRecord } from "./core/manifest.js";
 import { byName } from "./core/names.js";
 import { type Pin, planPins } from "./core/pinning.js";
 import { isValidTag, parseReference } from "./core/reference.js";
+import { specVersion } from "./core/swarm.js";
 import { UserError } from "./errors.js";
 import { mutateRecord, pinPlanFor, readManifest, type ServiceImage, serviceImages } from "./record.js";
+import { observeStack, runningImages } from "./stack-reports.js";
 import type { Workspace } from "./workspace.js";
 
 export interface MigrationProposal {
@@ -110,6 +112,7 @@ async function propose(
   project: ComposeProject,
 ): Promise<{ proposals: MigrationProposal[]; warnings: string[] }> {
   const before = serviceImages(project);
+  if (ws.ctx.stack) return proposeFromStack(ws, ws.ctx.stack, project, before);
   const containers = await listContainers(ws.ctx.cli, project);
   const infos = await inspectContainers(
     ws.ctx.cli,
@@ -140,6 +143,43 @@ async function propose(
       floating: tag === "latest" ? undefined : tag,
     });
   }
+  return { proposals, warnings };
+}
+
+/**
+ * On a stack, what runs is each service's spec: `docker stack deploy` resolved its image to
+ * `repo:tag@digest`, which every task runs once Swarm converged.
+ */
+async function proposeFromStack(
+  ws: Workspace,
+  stack: string,
+  project: ComposeProject,
+  before: Map<string, ServiceImage>,
+): Promise<{ proposals: MigrationProposal[]; warnings: string[] }> {
+  const view = await observeStack(ws, stack);
+  const running = runningImages(view);
+  const proposals: MigrationProposal[] = [];
+  const missing: string[] = [];
+  for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
+    const img = before.get(service);
+    if (!spec.image || !img?.repository) continue;
+    const ref = parseReference(spec.image);
+    const svc = view.services.find((s) => s.service === service);
+    if (!svc) missing.push(service);
+    const deployed = svc ? specVersion(svc.image) : {};
+    const tag = ref.tag ?? "latest";
+    proposals.push({
+      service,
+      repository: img.repository,
+      tag: deployed.tag ?? tag,
+      digest: ref.digest ?? deployed.digest,
+      running: (running.get(service) ?? []).length > 0,
+      floating: tag === "latest" ? undefined : tag,
+    });
+  }
+  const warnings = missing.length
+    ? [`not deployed in stack ${stack}, recorded from the compose file: ${missing.join(", ")}`]
+    : [];
   return { proposals, warnings };
 }
 

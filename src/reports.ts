@@ -3,6 +3,7 @@
 // (`version`: in sync, drift, unpinned), the history of each (`version-history`), and the
 // detail `status` adds: roles, uptime, restarts, drift, the log captures.
 import { existsSync } from "node:fs";
+import path from "node:path";
 import {
   type ComposeProject,
   type ContainerState,
@@ -22,6 +23,13 @@ import { decideRole, type Role, type RoleDecision } from "./core/roles.js";
 import type { ServiceStatus, StatusReport, VersionRow } from "./core/status.js";
 import type { Lifecycle } from "./lifecycle.js";
 import { pinPlanFor, readManifest, requireManifest, serviceImages } from "./record.js";
+import {
+  observeStack,
+  runningImages,
+  type StackServiceStatus,
+  stackStatus,
+  taskDigest,
+} from "./stack-reports.js";
 import type { Workspace } from "./workspace.js";
 
 export interface HistoryReport {
@@ -91,32 +99,27 @@ export async function versionRows(ws: Workspace, observed?: Observed): Promise<V
   const paths = await ws.paths();
   const { manifest } = await requireManifest(paths.manifest);
   const images = serviceImages(project);
-  const containers = observed?.containers ?? (await listContainers(ws.ctx.cli, project));
-  const runningIds = containers.filter((c) => c.state === "running").map((c) => c.id);
-  const infos = observed
-    ? observed.infos.filter((i) => runningIds.some((id) => i.id.startsWith(id)))
-    : await inspectContainers(ws.ctx.cli, runningIds);
-  const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
-  const runningDigest = async (imageId: string, repo: string) => {
-    if (!imageCache.has(imageId)) imageCache.set(imageId, inspectImage(ws.ctx.cli, imageId));
-    const img = await imageCache.get(imageId);
-    return img ? digestFor(img, repo) : undefined;
-  };
+  const { running, runningDigest } = ws.ctx.stack
+    ? await stackRunning(ws, ws.ctx.stack)
+    : await composeRunning(ws, project, observed);
   const pins = pinPlanFor(manifest, images).pins;
   const rows = await Promise.all(
     Object.entries(manifest.services)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([service, rec]) => {
-        const ids = containers.filter((c) => c.service === service).map((c) => c.id);
-        return versionRow(service, rec, {
+      .map(([service, rec]) =>
+        versionRow(service, rec, {
           spec: project.services[service],
           pin: pins.get(service),
           repo: images.get(service)?.repository ?? rec.image,
-          running: infos.filter((i) => ids.some((id) => i.id.startsWith(id))).map((i) => i.imageId),
+          running: running(service),
           runningDigest,
-        });
-      }),
+        }),
+      ),
   );
+  if (ws.ctx.stack)
+    for (const r of rows)
+      if (r.drift === "drift" || r.drift === "not running")
+        r.next = `deploy the record: docker stack deploy -c ${path.basename(project.files[0] ?? "compose.yaml")} ${ws.ctx.stack} with versions.env's values in its environment`;
   // An update-safe run cut short (not one still running): what it touched is finished (or
   // undone) before anything else.
   const open = (await updateState(paths.manifest)).interrupted;
@@ -125,6 +128,42 @@ export async function versionRows(ws: Workspace, observed?: Observed): Promise<V
     for (const r of rows) if (touched.has(r.service)) r.next = RESUME_NEXT;
   }
   return rows;
+}
+
+interface Running {
+  /** What each service's running containers (or tasks) run: image ids, or task images. */
+  running: (service: string) => string[];
+  runningDigest: (image: string, repo: string) => Promise<string | undefined>;
+}
+
+/** The images the project's running containers run, and their digests under a repository. */
+async function composeRunning(ws: Workspace, project: ComposeProject, observed?: Observed): Promise<Running> {
+  const containers = observed?.containers ?? (await listContainers(ws.ctx.cli, project));
+  const runningIds = containers.filter((c) => c.state === "running").map((c) => c.id);
+  const infos = observed
+    ? observed.infos.filter((i) => runningIds.some((id) => i.id.startsWith(id)))
+    : await inspectContainers(ws.ctx.cli, runningIds);
+  const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
+  return {
+    running: (service) => {
+      const ids = containers.filter((c) => c.service === service).map((c) => c.id);
+      return infos.filter((i) => ids.some((id) => i.id.startsWith(id))).map((i) => i.imageId);
+    },
+    runningDigest: async (imageId, repo) => {
+      if (!imageCache.has(imageId)) imageCache.set(imageId, inspectImage(ws.ctx.cli, imageId));
+      const img = await imageCache.get(imageId);
+      return img ? digestFor(img, repo) : undefined;
+    },
+  };
+}
+
+/** On a stack: the images its running tasks run, each with its digest in the reference. */
+async function stackRunning(ws: Workspace, stack: string): Promise<Running> {
+  const images = runningImages(await observeStack(ws, stack));
+  return {
+    running: (service) => images.get(service) ?? [],
+    runningDigest: async (image) => taskDigest(image),
+  };
 }
 
 /** The tags a service's history holds (every tracked service's without one), newest first. */
@@ -236,11 +275,46 @@ export interface LifecycleServiceStatus extends Omit<ServiceStatus, "containers"
   /** What to run (or edit) to bring the service in sync, when it is not. */
   next?: string;
   containers: ContainerStatus[];
+  /** On a stack (--stack): replicas running/desired and which tasks run which digest. */
+  swarm?: Omit<StackServiceStatus, "tasks">;
 }
 
 export interface LifecycleStatus extends Omit<StatusReport, "services"> {
   services: LifecycleServiceStatus[];
   captures: CaptureState[];
+  /** The Swarm stack reported on, with --stack. */
+  stack?: string;
+}
+
+/** `status` on a stack: each service's tasks stand in for its containers, with its replicas. */
+export async function withStack(
+  ws: Workspace,
+  stack: string,
+  report: LifecycleStatus,
+): Promise<LifecycleStatus> {
+  const swarm = await stackStatus(ws, stack);
+  return {
+    ...report,
+    stack,
+    services: report.services.map((s) => {
+      const seen = swarm.get(s.service);
+      if (!seen) return { ...s, containers: [] };
+      const { tasks, ...rest } = seen;
+      return {
+        ...s,
+        swarm: rest,
+        containers: tasks.map((t) => ({
+          name: t.name,
+          state: t.state,
+          health: t.health,
+          exitCode: t.exitCode,
+          status: `${t.status}${t.digest ? ` ${t.digest}` : ""}`,
+          restarts: t.restarts,
+          oomKilled: t.oomKilled,
+        })),
+      };
+    }),
+  };
 }
 
 /** For a service the record does not hold: the command that records it, if one can. */

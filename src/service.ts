@@ -44,6 +44,7 @@ import {
   observeContainers,
   statusDetail,
   versionRows,
+  withStack,
 } from "./reports.js";
 import { Unattended } from "./unattended.js";
 import { UpdateSafe, type UpdateSafeOptions, type UpdateSafeReport } from "./update-safe.js";
@@ -58,11 +59,14 @@ export type { Context } from "./workspace.js";
 
 export interface PullLatestOptions {
   dryRun?: boolean;
+  /** Also run the changed services on their new versions (recreate, or deploy the stack). */
+  apply?: boolean;
 }
 export interface VersionPullOptions {
   service: string;
   tag: string;
   dryRun?: boolean;
+  apply?: boolean;
 }
 export interface RollbackOptions {
   service?: string;
@@ -106,6 +110,10 @@ export class Versions {
 
   /** The lifecycle operations (updb, up, down, restart, logs) over this service's workspace. */
   lifecycle(io: LifecycleIO = {}): Lifecycle {
+    if (this.ws.ctx.stack)
+      throw new UserError(
+        `--stack ${this.ws.ctx.stack}: updb, up, down, restart and the logs commands work on Compose projects; a stack is started with 'docker stack deploy' (the --apply of pull-latest, version-pull and rollback deploys it) and removed with 'docker stack rm'`,
+      );
     return new Lifecycle(this.ws, io);
   }
 
@@ -139,7 +147,15 @@ export class Versions {
         driftUnknown = true;
       }
     }
-    return statusDetail(this.ws, this.lifecycle(io), base, rows, driftUnknown, observed);
+    const report = await statusDetail(
+      this.ws,
+      new Lifecycle(this.ws, io),
+      base,
+      rows,
+      driftUnknown,
+      observed,
+    );
+    return this.ws.ctx.stack ? withStack(this.ws, this.ws.ctx.stack, report) : report;
   }
 
   /** `update`: down, pull, build (the from-source workflow); starting again is the next step. */
@@ -217,7 +233,7 @@ export class Versions {
     report.unchanged.push(...plan.unchanged);
     report.unchanged.sort();
     report.warnings.push(...plan.warnings);
-    return report;
+    return this.applied(report, opts);
   }
 
   /** `resolve-tags`: every floating tag in the manifest becomes the semantic tag with its digest. */
@@ -304,7 +320,17 @@ export class Versions {
       group.map((service) => ({ service, to: { tag: opts.tag, digest }, custom: opts.custom })),
       Boolean(opts.dryRun),
     );
-    return withGroupNote(report, opts.service, group);
+    return this.applied(withGroupNote(report, opts.service, group), opts);
+  }
+
+  /** With --apply, the changed services run their new record (recreated, or the stack deployed). */
+  private async applied(
+    report: ChangeReport,
+    opts: { apply?: boolean; dryRun?: boolean },
+  ): Promise<ChangeReport> {
+    if (opts.apply && !opts.dryRun && report.changes.length > 0)
+      report.applied = await this.ws.recreate(report.changes.map((c) => c.service));
+    return report;
   }
 
   /** `rollback`, `rollback-service`, `rollback-to`. */

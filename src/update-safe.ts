@@ -28,6 +28,7 @@ import {
   serviceImages,
   writeRecord,
 } from "./record.js";
+import { requireRollbackGate } from "./stack-reports.js";
 import type { Workspace } from "./workspace.js";
 
 export interface UpdateSafeOptions {
@@ -111,6 +112,10 @@ export class UpdateSafe {
       if (!held.open) return { outcome: "outside-window", ...NOTHING, window: held.note };
       this.say(held.note);
     }
+    if (this.ws.ctx.stack && opts.fullRestart)
+      throw usageError(
+        "--full-restart is for Compose projects: on a stack Swarm updates each service itself",
+      );
     const paths = recordPaths(await this.ws.manifestPath());
     if (opts.dryRun) {
       const state = await updateState(paths.manifest);
@@ -181,6 +186,7 @@ export class UpdateSafe {
         await journal({ step: "end", outcome: "nothing-to-do" });
         return { outcome: "nothing-to-do", changes: [], unchanged, backup, data, recreated: [], warnings };
       }
+      if (this.ws.ctx.stack) await requireRollbackGate(this.ws, this.ws.ctx.stack, services);
       const to = Object.fromEntries(services.map((s) => [s, versionOf(next.services[s])]));
       // Said before the record changes, so a crash inside the change still leaves the journal
       // knowing what it was; the manifest (once settled) then says whether it happened.
@@ -291,8 +297,8 @@ export class UpdateSafe {
         `finishing the rollback of ${services.join(", ")} (started ${(entries[0] as JournalEntry).at})`,
       );
       await this.restore(previous);
-      await this.ws.recreate(services);
-      await this.lifecycle.waitReady(services, wait);
+      await this.ws.recreate(services, { timeout: opts.timeout });
+      await this.waitReady(services, wait);
       await journal({ step: "end", outcome: "rolled-back", detail: `resumed: ${rollingBack.detail ?? ""}` });
       throw new UserError(
         `update-safe rolled back (finished by --resume): ${rollingBack.detail ?? "the update was not healthy"}`,
@@ -344,7 +350,7 @@ export class UpdateSafe {
     try {
       await this.restore(previous);
       faultPoint("update-safe.restored");
-      await this.ws.recreate(services);
+      await this.ws.recreate(services, { timeout: opts.timeout });
     } catch (again) {
       // The run stays open at "rolling-back": --resume finishes the rollback.
       this.leftOpen = true;
@@ -354,7 +360,7 @@ export class UpdateSafe {
       );
     }
     const wait = { timeout: opts.timeout, settle: opts.settle };
-    await this.lifecycle.waitReady(services, wait).catch((again: unknown) => {
+    await this.waitReady(services, wait).catch((again: unknown) => {
       throw new UserError(
         `update-safe failed (${why}) and the rollback is not healthy either: ${messageOf(again)}`,
         "engine",
@@ -369,14 +375,23 @@ export class UpdateSafe {
     const wait = { timeout: opts.timeout, settle: opts.settle };
     if (opts.fullRestart) await this.lifecycle.restart(wait);
     else {
-      this.say(`recreating ${services.join(", ")}`);
-      await this.ws.recreate(services);
+      this.say(`${this.ws.ctx.stack ? "deploying" : "recreating"} ${services.join(", ")}`);
+      await this.ws.recreate(services, { timeout: opts.timeout });
     }
     faultPoint("update-safe.recreated");
     await journal({ step: "health", services });
-    await this.lifecycle.waitReady(services, wait);
+    await this.waitReady(services, wait);
     await this.checkHealthUrls(services, opts.timeout ?? 120);
     return services;
+  }
+
+  /**
+   * Waits for health. On a stack the deploy already waited for Swarm's update (tasks healthy,
+   * `monitor` passed, or Swarm's rollback), so there is nothing more to wait for.
+   */
+  private async waitReady(services: string[], wait: { timeout?: number; settle?: number }): Promise<void> {
+    if (this.ws.ctx.stack) return;
+    await this.lifecycle.waitReady(services, wait);
   }
 
   /**
@@ -394,6 +409,12 @@ export class UpdateSafe {
     if (manifest.data_backup_command) {
       this.say(`data backup: ${manifest.data_backup_command.join(" ")}`);
       return runBackupCommand(manifest.data_backup_command, dir, project.workingDir, this.ws.cli.env);
+    }
+    if (this.ws.ctx.stack) {
+      this.say(
+        "data backup: on a stack the database volumes live on their nodes; set data_backup_command in the manifest to dump them",
+      );
+      return { dir, archives: [], skipped: ["(stack: no volume archive)"] };
     }
     const roles = await this.lifecycle.roles();
     const databases = [...roles].filter(([, r]) => r.role === "database").map(([s]) => s);

@@ -28,13 +28,16 @@ import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
 import {
   ensureEnvMatches,
+  pinPlanFor,
   type RecordPaths,
+  readManifest,
   recordPaths,
   type ServiceImage,
   serviceImages,
   settleRecord,
 } from "./record.js";
 import { registryClient } from "./registry-ops.js";
+import { deployAndConverge } from "./stack-deploy.js";
 
 export interface Context {
   cli: DockerCli;
@@ -55,6 +58,8 @@ export interface Context {
    * Otherwise both configs are asked at once, as soon as the project is.
    */
   templatesWhenNeeded?: boolean;
+  /** The Swarm stack the compose files are deployed as (--stack): deploys go through it. */
+  stack?: string;
 }
 
 const CONCURRENCY = 4;
@@ -240,8 +245,12 @@ export class Workspace {
     return ownedFileStat(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
   }
 
-  /** Recreates the containers of `services` on the manifest's versions. */
-  async recreate(services: string[]): Promise<string[]> {
+  /**
+   * Recreates the containers of `services` on the manifest's versions; on a stack, deploys it
+   * and waits (up to `timeout` seconds) for Swarm to run them on the recorded digests.
+   */
+  async recreate(services: string[], opts: { timeout?: number } = {}): Promise<string[]> {
+    if (this.ctx.stack) return this.deployStack(this.ctx.stack, services, opts.timeout ?? 120);
     const project = await this.project();
     const withEnv = { ...project, envFiles: await this.composeEnvFiles() };
     // On a terminal Compose draws its own progress (and prints its own error above ours).
@@ -255,6 +264,29 @@ export class Workspace {
         `docker compose up ${services.join(" ")} failed: ${(draw ? "" : lastLine(res.stderr)) || `exit ${res.code}`}`,
         "engine",
       );
+    return services;
+  }
+
+  private async deployStack(stack: string, services: string[], timeout: number): Promise<string[]> {
+    const project = await this.project();
+    const paths = await this.paths();
+    const images = serviceImages(project);
+    await ensureEnvMatches(paths, images);
+    const loaded = await readManifest(paths.manifest);
+    // A service versions.env pins must run its recorded digest; any other, what the deploy set.
+    const pins = loaded ? pinPlanFor(loaded.manifest, images).pins : new Map();
+    const wanted = (s: string) =>
+      pins.get(s)?.state === "pinned" ? loaded?.manifest.services[s]?.image_digest : undefined;
+    await deployAndConverge(this.ctx.cli, {
+      stack,
+      files: project.files,
+      workingDir: project.workingDir,
+      envTexts: await Promise.all(project.envFiles.map((f) => readFile(f, "utf8"))),
+      versionsEnv: ownedFileStat(paths.env) ? await readFile(paths.env, "utf8") : null,
+      wanted: Object.fromEntries(services.map((s) => [s, wanted(s)])),
+      timeout,
+      progress: (line) => this.progress(line),
+    });
     return services;
   }
 

@@ -21,6 +21,7 @@ export const GLOBAL_OPTIONS: [string, string][] = [
   ["--env-file FILE", "Compose env file (repeatable); versions.env is always read last"],
   ["--profile NAME", "Compose profile to enable (repeatable)"],
   ["--manifest FILE", "version-manifest.yaml to use (default: next to the first compose file)"],
+  ["--stack NAME", "Swarm stack the compose files are deployed as (docker stack deploy)"],
   ["-q, --quiet", "No progress: neither Docker's nor a line per step (for scripts)"],
 ];
 
@@ -109,7 +110,7 @@ export function commandHelp(cmd: Command, color = false): string {
     for (const [line, what] of cmd.examples) lines.push(`  # ${what}`, `  ${line}`, "");
   }
   lines.push(
-    "Global options (-f, -p, --project-directory, --env-file, --profile, --manifest, -q) go before the command: docker versions --help",
+    "Global options (-f, -p, --project-directory, --env-file, --profile, --manifest, --stack, -q) go before the command: docker versions --help",
   );
   return `${lines.join("\n")}\n`;
 }

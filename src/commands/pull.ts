@@ -1,7 +1,7 @@
 // `pull` and `pull-latest`: the recorded versions by digest, or the floating tags recorded anew.
 import { json } from "../render.js";
 import type { Command } from "./command.js";
-import { dryRunOption, jsonOption, renderChanges, serviceOption } from "./shared.js";
+import { applyOption, dryRunOption, jsonOption, renderChanges, serviceOption } from "./shared.js";
 
 export const pull: Command<{ service?: string; json: boolean }> = {
   name: "pull",
@@ -27,17 +27,18 @@ export const pull: Command<{ service?: string; json: boolean }> = {
   },
 };
 
-export const pullLatest: Command<{ dryRun: boolean; json: boolean }> = {
+export const pullLatest: Command<{ dryRun: boolean; json: boolean; apply: boolean }> = {
   name: "pull-latest",
   examples: [
     ["docker versions pull-latest", "pull latest everywhere, record the digests, latest → 1.65"],
     ["docker versions pull-latest --dry-run", "ask the registry what would change; pull nothing"],
+    ["docker versions --stack shop pull-latest --apply", "record, then deploy the stack on the new digests"],
   ],
   describe: "Pull the floating tag (latest) of every service and record it",
   group: "Versions and updates",
-  builder: (y) => y.option("dry-run", dryRunOption).option("json", jsonOption),
+  builder: (y) => y.option("dry-run", dryRunOption).option("json", jsonOption).option("apply", applyOption),
   async run(args, versions, out) {
-    const r = await versions.pullLatest({ dryRun: args.dryRun });
+    const r = await versions.pullLatest({ dryRun: args.dryRun, apply: args.apply });
     if ("mode" in r) {
       if (args.json) out.write(json(r));
       else if (args.dryRun) out.write("no manifest: would run docker compose pull\n");
@@ -45,7 +46,9 @@ export const pullLatest: Command<{ dryRun: boolean; json: boolean }> = {
     }
     return renderChanges(out, r, {
       json: args.json,
-      nextStep: "run 'docker versions restart' to run the new versions",
+      nextStep: args.apply
+        ? undefined
+        : "run 'docker versions restart' to run the new versions (or pass --apply)",
     });
   },
 };

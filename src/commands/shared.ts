@@ -17,6 +17,11 @@ export const serviceOption = {
   requiresArg: true,
   describe: "Service name as in the compose file",
 } as const;
+export const applyOption = {
+  type: "boolean",
+  default: false,
+  describe: "Also run the new versions: recreate the changed containers (with --stack, deploy the stack)",
+} as const;
 export const tagOption = { type: "string", requiresArg: true, describe: "Image tag" } as const;
 
 export const showVersion = (v: VersionRef | undefined): string =>

@@ -1,5 +1,6 @@
 // `status`: the project, its files, the manifest, every service with its role, state, health,
 // uptime, restarts and drift, and whether the log captures run.
+import { shortDigest } from "../core/reference.js";
 import { json, paint, table } from "../render.js";
 import type { Command } from "./command.js";
 import { formatOption, outputFormat, renderTemplate } from "./format.js";
@@ -45,6 +46,7 @@ export const status: Command<{ json: boolean; format?: string; prometheus?: stri
     }
     out.write(`Project:   ${report.project}\n`);
     out.write(`Compose:   ${report.composeFiles.join(", ")}\n`);
+    if (report.stack) out.write(`Stack:     ${report.stack} (Swarm)\n`);
     out.write(
       `Manifest:  ${report.manifest.path}${report.manifest.present ? "" : paint(out, "dim", " (none: plain Compose behaviour)")}\n\n`,
     );
@@ -77,10 +79,24 @@ export const status: Command<{ json: boolean; format?: string; prometheus?: stri
             : s.drift === "unpinned"
               ? paint(out, "yellow", s.drift)
               : paint(out, "dim", s.drift);
+      if (report.stack) {
+        const r = s.swarm?.replicas;
+        const replicas = r ? `${r.running}/${r.desired ?? "global"}` : paint(out, "dim", "not deployed");
+        const digests = r?.digests.map((d) => `${d.tasks}× ${shortDigest(d.digest)}`).join(", ") || "-";
+        return [s.service, s.role, s.image, replicas, digests, drift];
+      }
       return [s.service, s.role, s.image, state, uptime || "-", restarts || "-", drift];
     });
-    out.write(table(["SERVICE", "ROLE", "IMAGE", "STATE", "UPTIME", "RESTARTS", "VERSION"], rows));
+    out.write(
+      table(
+        report.stack
+          ? ["SERVICE", "ROLE", "IMAGE", "REPLICAS", "TASKS ON", "VERSION"]
+          : ["SERVICE", "ROLE", "IMAGE", "STATE", "UPTIME", "RESTARTS", "VERSION"],
+        rows,
+      ),
+    );
     out.write(nextSteps(report.services));
+    if (report.stack) return 0; // a stack's services have no log capture of ours
     out.write("\nLog capture:\n");
     for (const c of report.captures) {
       const what = c.kind === "db" ? "database" : "app";

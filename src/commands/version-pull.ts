@@ -1,9 +1,9 @@
 // `version-pull` and `version-set`: one service at a named tag (the latter marked [custom]).
 
 import type { Command } from "./command.js";
-import { dryRunOption, jsonOption, renderChanges, serviceOption, tagOption } from "./shared.js";
+import { applyOption, dryRunOption, jsonOption, renderChanges, serviceOption, tagOption } from "./shared.js";
 
-type Args = { service: string; tag: string; dryRun: boolean; json: boolean };
+type Args = { service: string; tag: string; dryRun: boolean; json: boolean; apply: boolean };
 
 const make = (
   name: string,
@@ -20,15 +20,20 @@ const make = (
       .option("service", { ...serviceOption, demandOption: true })
       .option("tag", { ...tagOption, demandOption: true })
       .option("dry-run", dryRunOption)
+      .option("apply", applyOption)
       .option("json", jsonOption),
   async run(args, versions, out) {
     const r = await versions.versionPull({
       service: args.service,
       tag: String(args.tag),
       dryRun: args.dryRun,
+      apply: args.apply,
       custom,
     });
-    return renderChanges(out, r, { json: args.json, nextStep: `run 'docker versions restart' to run it` });
+    return renderChanges(out, r, {
+      json: args.json,
+      nextStep: `run 'docker versions restart' to run it (or pass --apply)`,
+    });
   },
 });
 

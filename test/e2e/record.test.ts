@@ -88,10 +88,10 @@ describe.skipIf(!bed.available)("the version record", () => {
     expect(await runningDigest(fx.project, "api", repo("apigateway"))).toBe(recorded);
   });
 
-  it("version-pull, then rollback-service --apply returns the container to the previous digest", async () => {
+  it("version-pull --apply, then rollback-service --apply returns the container to the previous digest", async () => {
     const before = await runningDigest(fx.project, "worker", repo("taskservice"));
-    await ok("version-pull", "--service", "worker", "--tag", "1.62");
-    await up("worker");
+    const pulled = await ok("version-pull", "--service", "worker", "--tag", "1.62", "--apply");
+    expect(pulled.stdout).toMatch(/^recreated: worker$/m);
     expect(await runningDigest(fx.project, "worker", repo("taskservice"))).toBe(
       await registryDigest(`${ns}/taskservice`, "1.62"),
     );
