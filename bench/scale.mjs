@@ -5,7 +5,9 @@
 //   - registry requests, through a counting proxy on loopback in front of the bed's registry
 //     (the project's images name the proxy, so every request the plugin makes passes it);
 //   - `docker` calls, through a `docker` on PATH that logs its argv and execs the real one.
-// Usage: node bench/scale.mjs [--sizes 10,50,200] [--runs 9] [--json] [--exe PATH]
+// With --baseline EXE a second build (say, main before a change) runs too, from a DOCKER_CONFIG
+// of its own, its commands in the same rounds: before and after measured side by side.
+// Usage: node bench/scale.mjs [--sizes 10,50,200] [--runs 9] [--json] [--exe PATH] [--baseline EXE]
 //        (registry: $DV_BENCH_REGISTRY or the bed's 127.0.0.1:5077)
 // Exits 0 whatever the figures; non-zero only when a command fails to run.
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -46,9 +48,10 @@ function parseArgs(argv) {
     else if (a === "--runs") o.runs = Number(argv[++i]);
     else if (a === "--sizes") o.sizes = argv[++i].split(",").map(Number);
     else if (a === "--exe") o.exe = path.resolve(argv[++i]);
+    else if (a === "--baseline") o.baseline = path.resolve(argv[++i]);
     else
       throw new Error(
-        `unknown argument '${a}' (usage: scale.mjs [--sizes 10,50,200] [--runs N] [--json] [--exe PATH])`,
+        `unknown argument '${a}' (usage: scale.mjs [--sizes 10,50,200] [--runs N] [--json] [--exe PATH] [--baseline EXE])`,
       );
   }
   if (!Number.isInteger(o.runs) || o.runs < 3) throw new Error(`--runs must be at least 3, got ${o.runs}`);
@@ -87,8 +90,10 @@ function parseMs(parseManifest, text, runs = 21) {
   parseManifest(text);
   const xs = [];
   for (let i = 0; i < runs; i++) {
+    // A text of its own each time (a comment differs): the reader keeps the last one it parsed.
+    const own = `${text}# run ${i}\n`;
     const start = process.hrtime.bigint();
-    parseManifest(text);
+    parseManifest(own);
     xs.push(Number(process.hrtime.bigint() - start) / 1e6);
   }
   return Math.round(median(xs) * 100) / 100;
@@ -204,7 +209,7 @@ function run(file, args, opts) {
 
 function timed(cmd, cwd, env) {
   const start = process.hrtime.bigint();
-  run(cmd.file, cmd.args, { cwd, env });
+  run(cmd.file, cmd.args, { cwd, env: cmd.env ?? env });
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
@@ -218,7 +223,7 @@ const FLOORS = [
   { label: "compose config -q", file: "docker", args: ["compose", "config", "-q"], floor: true },
   { label: "compose ps", file: "docker", args: ["compose", "ps"], floor: true },
 ];
-const OURS = [
+const OUR_ARGS = [
   ["version"],
   ["version-history"],
   ["generate-env"],
@@ -226,8 +231,17 @@ const OURS = [
   ["check-updates"],
   ["resolve-tags", "--dry-run"],
   ["pull-latest", "--dry-run"],
-].map((args) => ({ label: args.join(" "), file: "docker", args: ["versions", ...args] }));
-const COMMANDS = [...FLOORS, ...OURS];
+];
+/** Our commands for one build; `variant` names the baseline's (run from its own DOCKER_CONFIG). */
+const oursFor = (variant) =>
+  OUR_ARGS.map((args) => ({
+    label: `${args.join(" ")}${variant ? ` [${variant}]` : ""}`,
+    file: "docker",
+    args: ["versions", ...args],
+    variant,
+  }));
+let OURS = oursFor(undefined);
+let COMMANDS = [...FLOORS, ...OURS];
 
 /** A `docker` first on PATH that logs each call's argv to $DV_DOCKER_LOG, then execs the real one. */
 function dockerWrapper(dir) {
@@ -303,7 +317,7 @@ async function measureSize(n, ctx) {
       const before = ctx.proxy.counts();
       run(c.file, c.args, {
         cwd: dir,
-        env: { ...env, PATH: `${ctx.wrapperBin}:${env.PATH}`, DV_DOCKER_LOG: log },
+        env: { ...(c.env ?? env), PATH: `${ctx.wrapperBin}:${env.PATH}`, DV_DOCKER_LOG: log },
       });
       const after = ctx.proxy.counts();
       const registry = {};
@@ -354,7 +368,7 @@ function table(report) {
       c.floor ? `${c.label} (floor)` : c.label,
       ...ms.map((m) => m.toFixed(0)),
       c.label === "compose config -q" ? "1 / 1" : ratio("compose config -q"),
-      c.label === "status" ? ratio("compose ps") : "",
+      c.label.startsWith("status") ? ratio("compose ps") : "",
       growth,
     ]);
   }
@@ -374,7 +388,7 @@ function table(report) {
     detail.push(`  ${c.label}: registry ${kinds(r.registryByKind)}; docker ${kinds(r.dockerByCommand)}`);
   }
   return [
-    `scale: medians of ${report.runs} interleaved runs, ${report.repositories} repositories, 5-entry histories (${report.executable}, load ${report.loadAverage})`,
+    `scale: medians of ${report.runs} interleaved runs, ${report.repositories} repositories, 5-entry histories (${report.executable}${report.baseline ? `; [before]: ${report.baseline}` : ""}, load ${report.loadAverage})`,
     render(rows),
     "",
     render(counts),
@@ -406,6 +420,7 @@ async function main() {
   const digests = await ensureRepositories();
   const proxy = await startProxy();
   const dockerConfig = mkdtempSync(path.join(tmpdir(), "dv-scale-config-"));
+  const cleanups = [];
   try {
     mkdirSync(path.join(dockerConfig, "cli-plugins"));
     const plugin = path.join(dockerConfig, "cli-plugins", "docker-versions");
@@ -418,6 +433,19 @@ async function main() {
         ([k]) => !STARTUP_VARIABLES.includes(k),
       ),
     );
+    if (o.baseline) {
+      // The baseline build, installed in a DOCKER_CONFIG of its own; its commands join every round.
+      const before = mkdtempSync(path.join(tmpdir(), "dv-scale-baseline-"));
+      cleanups.push(() => rmSync(before, { recursive: true, force: true }));
+      mkdirSync(path.join(before, "cli-plugins"));
+      copyFileSync(o.baseline, path.join(before, "cli-plugins", "docker-versions"));
+      chmodSync(path.join(before, "cli-plugins", "docker-versions"), 0o755);
+      writeFileSync(path.join(before, "config.json"), "{}\n");
+      const baselineEnv = { ...env, DOCKER_CONFIG: before };
+      const baseline = oursFor("before").map((c) => ({ ...c, env: baselineEnv }));
+      OURS = OUR_ARGS.flatMap((_, i) => [OURS[i], baseline[i]]);
+      COMMANDS = [...FLOORS, ...OURS];
+    }
     const ctx = {
       env,
       proxy,
@@ -432,6 +460,7 @@ async function main() {
       runs: o.runs,
       repositories: REPOSITORIES.length,
       executable: path.relative(root, o.exe) || o.exe,
+      baseline: o.baseline,
       loadAverage: Math.round(loadavg()[0] * 100) / 100,
       sizes,
     };
@@ -439,6 +468,7 @@ async function main() {
   } finally {
     proxy.stop();
     rmSync(dockerConfig, { recursive: true, force: true });
+    for (const c of cleanups) c();
   }
 }
 
