@@ -1,6 +1,7 @@
-// What the floating tags say now (pull-latest and update-safe observe this, then plan): each
-// tracked service's floating tag is pulled, or in a dry run asked of the registry, for its
-// digest; where the digest moved, the registry names the semantic tag with that digest.
+// What the floating tags say now (pull-latest and update-safe observe this, then plan): the
+// registry is asked each tracked service's floating tag's digest (a HEAD; the same in a dry run
+// and a real one, so a dry run shows exactly the plan a run executes); where the digest moved,
+// the registry names the semantic tag with that digest. Pulling is a step of the plan.
 
 import { manifestDigest } from "./adapters/registry/manifests.js";
 import { mapLimit } from "./core/limit.js";
@@ -8,23 +9,20 @@ import type { Manifest } from "./core/manifest.js";
 import { has } from "./core/names.js";
 import type { FloatingObservation } from "./core/plan.js";
 import { parseReference } from "./core/reference.js";
+import type { PullItem } from "./core/steps.js";
+import { UserError } from "./errors.js";
 import { pinPlanFor, type ServiceImage } from "./record.js";
 import { resolveFloating } from "./registry-ops.js";
 import type { Workspace } from "./workspace.js";
 
 const CONCURRENCY = 4;
 
-/**
- * Every tracked service's floating tag and its digest now, and the semantic tag of each that
- * moved. Pulls all before returning, so a failure leaves nothing half-planned.
- */
+/** Every tracked service's floating tag and its digest now, and the semantic tag of each that moved. */
 export async function observeFloating(
   ws: Workspace,
   manifest: Manifest,
   images: Map<string, ServiceImage>,
-  opts: { dryRun?: boolean; progress?: (line: string) => void } = {},
 ): Promise<FloatingObservation> {
-  const say = opts.progress ?? ((line: string) => ws.progress(line));
   const project = await ws.project();
   const pins = pinPlanFor(manifest, images).pins;
   const pinnedByFile = Object.keys(manifest.services)
@@ -40,18 +38,16 @@ export async function observeFloating(
       repository: ws.repositoryOf(service, rec, images),
     }));
   const client = ws.registry();
-  const found = await mapLimit(targets, opts.dryRun ? CONCURRENCY : ws.pullLimit, async (t) => {
-    if (opts.dryRun) {
-      const head = await manifestDigest(client, parseReference(`${t.repository}:${t.tag}`), t.tag);
+  const found = await mapLimit(targets, CONCURRENCY, async (t) => {
+    const ref = `${t.repository}:${t.tag}`;
+    try {
+      const head = await manifestDigest(client, parseReference(ref), t.tag);
       return { service: t.service, record: t.rec, tag: t.tag, digest: head.digest };
+    } catch (e) {
+      // Said as a pull would say it: this is the version the run would pull.
+      if (e instanceof UserError) throw new UserError(`cannot pull ${ref}: ${e.message}`, e.category);
+      throw e;
     }
-    say(`pulling ${t.service}: ${t.repository}:${t.tag}`);
-    return {
-      service: t.service,
-      record: t.rec,
-      tag: t.tag,
-      digest: await ws.pullImageTag(t.repository, t.tag),
-    };
   });
   // Only a floating tag whose digest moved is looked up; one that did not is no change.
   const moved = found.filter((f) => f.digest === undefined || f.digest !== f.record.image_digest);
@@ -66,4 +62,21 @@ export async function observeFloating(
     })),
   );
   return { found, resolved, pinnedByFile };
+}
+
+/** The images a floating plan pulls: each changed service's new digest, as the floating tag it follows. */
+export function floatingPulls(
+  ws: Workspace,
+  o: FloatingObservation,
+  manifest: Manifest,
+  images: Map<string, ServiceImage>,
+): PullItem[] {
+  return o.found.map((f) => {
+    const repository = ws.repositoryOf(f.service, manifest.services[f.service], images);
+    return {
+      service: f.service,
+      ref: f.digest ? `${repository}@${f.digest}` : `${repository}:${f.tag}`,
+      follows: `${repository}:${f.tag}`,
+    };
+  });
 }

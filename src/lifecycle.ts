@@ -183,17 +183,34 @@ export class Lifecycle {
       this.say("no database services in this project (see the role column of 'docker versions status')");
       return report;
     }
+    return this.startRole("db", dbs, opts, report);
+  }
+
+  /**
+   * Starts one role's services (databases or apps), waits for them and starts their log
+   * capture; a dry run says each of those steps instead.
+   */
+  private async startRole(
+    kind: CaptureKind,
+    services: string[],
+    opts: StartOptions,
+    report: StartReport,
+  ): Promise<StartReport> {
+    const what = kind === "db" ? "database" : "app";
     if (opts.dryRun) {
-      this.say(`would start the database services: ${dbs.join(", ")}`);
+      this.say(`would start the ${what} services: ${services.join(", ")}`);
       if (!opts.noWait)
         this.say(`would wait up to ${opts.timeout ?? DEFAULT_TIMEOUT_S}s for them to be healthy`);
-      this.say("would start the database log capture");
+      this.say(`would start the ${what} log capture`);
       return report;
     }
-    this.say(`starting the database services: ${dbs.join(", ")}`);
-    await this.composeStep(["up", "--detach", "--no-deps", ...dbs], "starting the databases");
-    if (!opts.noWait) report.ready = await this.waitReady(dbs, opts);
-    await this.ensureCapture("db", report);
+    this.say(`starting the ${what} services: ${services.join(", ")}`);
+    await this.composeStep(
+      ["up", "--detach", "--no-deps", ...services],
+      kind === "db" ? "starting the databases" : "starting the app services",
+    );
+    if (!opts.noWait) report.ready.push(...(await this.waitReady(services, opts)));
+    await this.ensureCapture(kind, report);
     return report;
   }
 
@@ -246,18 +263,7 @@ export class Lifecycle {
       this.say("no app services in this project");
       return report;
     }
-    if (opts.dryRun) {
-      this.say(`would start the app services: ${apps.join(", ")}`);
-      if (!opts.noWait)
-        this.say(`would wait up to ${opts.timeout ?? DEFAULT_TIMEOUT_S}s for them to be healthy`);
-      this.say("would start the app log capture");
-      return report;
-    }
-    this.say(`starting the app services: ${apps.join(", ")}`);
-    await this.composeStep(["up", "--detach", "--no-deps", ...apps], "starting the app services");
-    if (!opts.noWait) report.ready.push(...(await this.waitReady(apps, opts)));
-    await this.ensureCapture("app", report);
-    return report;
+    return this.startRole("app", apps, opts, report);
   }
 
   /** `down`: every container of the project (databases too) and every log capture; volumes stay. */

@@ -5,7 +5,8 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type { ComposeProject } from "./adapters/compose.js";
 import { listContainers } from "./adapters/compose.js";
-import { digestFor, inspectContainers, inspectImage } from "./adapters/engine.js";
+import { digestFor, inspectContainers } from "./adapters/engine.js";
+import { inspectRefs } from "./adapters/images.js";
 import { backupFile, writeAtomic } from "./adapters/store.js";
 import { findImageSites, replaceImage } from "./core/compose-edit.js";
 import { parseComposeText } from "./core/compose-yaml.js";
@@ -72,7 +73,9 @@ export async function migrate(ws: Workspace, opts: MigrateOptions = {}): Promise
   const { proposals, warnings } = await propose(ws, project);
   // The compose edits are asked first, planned on the proposed tags.
   const composeEdits =
-    opts.editCompose && !opts.dryRun ? await pinByEdits(project, proposals, opts.editCompose) : [];
+    opts.editCompose && !opts.dryRun
+      ? await pinByEdits(project, proposals, opts.editCompose, ws.clock())
+      : [];
   for (const p of proposals) {
     if (opts.decide) p.tag = await opts.decide(p);
     if (!isValidTag(p.tag)) throw new UserError(`'${p.tag}' is not a valid tag for ${p.service}`);
@@ -125,21 +128,38 @@ async function propose(
     .map(([s]) => s)
     .sort();
   if (built.length > 0) warnings.push(`not tracked, they are built from source: ${built.join(", ")}`);
-  for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
-    const img = before.get(service);
-    if (!spec.image || !img?.repository) continue;
-    const ref = parseReference(spec.image);
+  // Each service's image: the one its container runs, else the compose file's; one inspect for all.
+  const sources = Object.entries(project.services)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([service, spec]) => {
+      const repository = before.get(service)?.repository;
+      if (!spec.image || !repository) return [];
+      const ids = containers.filter((c) => c.service === service).map((c) => c.id);
+      const running = infos.find((i) => ids.some((id) => i.id.startsWith(id)));
+      return [
+        {
+          service,
+          repository,
+          ref: parseReference(spec.image),
+          image: running?.imageId ?? spec.image,
+          running: Boolean(running),
+        },
+      ];
+    });
+  const local = await inspectRefs(
+    ws.cli,
+    sources.map((s) => s.image),
+  );
+  for (const { service, repository, ref, image, running } of sources) {
     const tag = ref.tag ?? "latest";
-    const ids = containers.filter((c) => c.service === service).map((c) => c.id);
-    const running = infos.find((i) => ids.some((id) => i.id.startsWith(id)));
-    const local = await inspectImage(ws.ctx.cli, running ? running.imageId : spec.image);
+    const info = local.get(image);
     proposals.push({
       service,
-      repository: img.repository,
+      repository,
       tag,
       // A digest the compose file names is the record, whatever runs now.
-      digest: ref.digest ?? (local ? digestFor(local, img.repository) : undefined),
-      running: Boolean(running),
+      digest: ref.digest ?? (info ? digestFor(info, repository) : undefined),
+      running,
       floating: tag === "latest" ? undefined : tag,
     });
   }
@@ -213,6 +233,7 @@ async function pinByEdits(
   project: ComposeProject,
   proposals: readonly MigrationProposal[],
   confirm: (edit: ComposeEdit) => Promise<boolean>,
+  now: Date,
 ): Promise<ComposeEdit[]> {
   const records = new Map(
     proposals.map((p) => [p.service, { tag: p.tag, digest: p.digest, repository: p.repository }]),
@@ -256,7 +277,7 @@ async function pinByEdits(
     done.push(edit);
   }
   for (const file of changed) {
-    await backupFile(file);
+    await backupFile(file, { now });
     await writeAtomic(file, texts.get(file) as string);
   }
   return done;

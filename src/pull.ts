@@ -1,10 +1,11 @@
-import { inspectImage, pullImage } from "./adapters/engine.js";
+// `pull`: the record's versions made local (by digest), or without a record what the compose
+// file names. One `docker image inspect` says which the engine already has.
+import { pullImage } from "./adapters/engine.js";
+import { inspectRefs } from "./adapters/images.js";
 import { mapLimit } from "./core/limit.js";
 import { has } from "./core/names.js";
 import { readManifest, serviceImages } from "./record.js";
 import type { Workspace } from "./workspace.js";
-
-const _CONCURRENCY = 4;
 
 export interface PullOptions {
   service?: string;
@@ -29,24 +30,25 @@ export async function pull(ws: Workspace, opts: PullOptions = {}): Promise<PullR
     };
   }
   const images = serviceImages(project);
-  const names = (opts.service ? [opts.service] : Object.keys(loaded.manifest.services)).filter((s) =>
-    has(project.services, s),
+  const names = (opts.service ? [opts.service] : Object.keys(loaded.manifest.services)).filter(
+    (s) => has(project.services, s) && has(loaded.manifest.services, s),
   );
-  const pulled: string[] = [];
-  const present: string[] = [];
-  await mapLimit(names, ws.pullLimit, async (service) => {
-    const rec = loaded.manifest.services[service];
-    if (!rec) return; // not tracked: Compose's own pull covers it below
-    const repo = ws.repositoryOf(service, rec, images);
-    const ref = rec.image_digest ? `${repo}@${rec.image_digest}` : `${repo}:${rec.current_tag}`;
-    if (await inspectImage(ws.ctx.cli, ref)) {
-      present.push(service);
-      return;
-    }
+  const refs = new Map(
+    names.map((service) => {
+      const rec = loaded.manifest.services[service];
+      const repo = ws.repositoryOf(service, rec, images);
+      return [service, rec?.image_digest ? `${repo}@${rec.image_digest}` : `${repo}:${rec?.current_tag}`];
+    }),
+  );
+  const local = await inspectRefs(ws.cli, [...refs.values()]);
+  const present = names.filter((s) => local.get(refs.get(s) as string));
+  const missing = names.filter((s) => !present.includes(s));
+  await mapLimit(missing, ws.pullLimit, async (service) => {
+    const ref = refs.get(service) as string;
     ws.progress(`pulling ${service}: ${ref}`);
     await pullImage(ws.ctx.cli, ref, { progress: ws.drawsProgress });
-    pulled.push(service);
   });
+  const pulled = [...missing];
   const untracked = (opts.service ? [opts.service] : Object.keys(project.services)).filter(
     (s) => !has(loaded.manifest.services, s) && project.services[s]?.image,
   );

@@ -210,7 +210,7 @@ export async function mutateRecord<T>(
   now: Date,
   change: (current: LoadedManifest | null) => Mutation<T> | Promise<Mutation<T>>,
 ): Promise<{ result: T; backup: string | null; warnings: string[]; changed: boolean }> {
-  return withLock(paths.manifest, { command }, async () => {
+  return withLock(paths.manifest, { command, now }, async () => {
     await settleLocked(paths, images);
     const current = await readManifest(paths.manifest);
     const { manifest, result } = await change(current);
@@ -326,6 +326,7 @@ export async function commitRecord(
     append: lines.length > 0 ? { name: "audit", path: audit, text: auditText(lines) } : undefined,
     before: async () =>
       opts.backup !== undefined ? opts.backup : backupFile(paths.manifest, { now: opts.now }),
+    now: opts.now,
   });
 }
 
@@ -366,12 +367,13 @@ export async function settleRecord(
   paths: RecordPaths,
   images?: Map<string, ServiceImage> | (() => Promise<Map<string, ServiceImage> | undefined>),
   notice: (line: string) => void = toStderr,
+  now?: Date,
 ): Promise<Settled | null> {
   await removeStaleTempsOf(paths.manifest, paths.env, intentPath(paths.manifest));
   if ((await readText(intentPath(paths.manifest))) === null) return null;
   // Asked only now that there is a change to settle (it may cost a Compose call).
   const known = typeof images === "function" ? await images() : images;
-  return withLock(paths.manifest, { command: "settle an unfinished change" }, () =>
+  return withLock(paths.manifest, { command: "settle an unfinished change", now }, () =>
     settleLocked(paths, known, notice),
   );
 }
@@ -403,12 +405,13 @@ export async function ensureEnvMatches(
   paths: RecordPaths,
   images: Map<string, ServiceImage>,
   notice: (line: string) => void = toStderr,
+  now?: Date,
 ): Promise<void> {
-  await settleRecord(paths, images, notice);
+  await settleRecord(paths, images, notice, now);
   const loaded = await readManifest(paths.manifest);
   if (!loaded) return;
   if ((await readText(paths.env)) === envFor(loaded.manifest, images).text) return;
-  await withLock(paths.manifest, { command: "generate-env" }, async () => {
+  await withLock(paths.manifest, { command: "generate-env", now }, async () => {
     await settleLocked(paths, images, notice);
     await syncEnv(paths, images, notice);
   });

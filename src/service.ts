@@ -2,12 +2,8 @@
 // the tests both call them with an options object and render what they return. Each method
 // reads what it needs, plans in pure code (core/plan.ts) and changes the record in one place.
 import type { ComposeProject } from "./adapters/compose.js";
-import { digestFor, inspectImage } from "./adapters/engine.js";
-import { parseVersion, readAudit, updateState } from "./adapters/journal.js";
+import { readAudit, updateState } from "./adapters/journal.js";
 import { withLock, writeAtomic } from "./adapters/store.js";
-import { findInHistory } from "./core/history.js";
-import { mapLimit } from "./core/limit.js";
-import type { ServiceRecord } from "./core/manifest.js";
 import { has } from "./core/names.js";
 import {
   type ChangeReport,
@@ -20,7 +16,7 @@ import {
 import { isValidTag } from "./core/reference.js";
 import type { VersionRow } from "./core/status.js";
 import { UserError } from "./errors.js";
-import { observeFloating } from "./floating.js";
+import { floatingPulls, observeFloating } from "./floating.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import { type MigrateOptions, type MigrationReport, migrate } from "./migrate.js";
 import { ProjectLogs } from "./project-logs.js";
@@ -33,7 +29,13 @@ import {
   requireManifest,
   serviceImages,
 } from "./record.js";
-import { changeRecord, closeInterruptedUpdate, recordTargets, withGroupNote } from "./record-change.js";
+import {
+  changeRecord,
+  changeVersions,
+  closeInterruptedUpdate,
+  interruptedRun,
+  withGroupNote,
+} from "./record-change.js";
 import { resolveFloating, type UpdateRow, updatesFor } from "./registry-ops.js";
 import {
   composeStatus,
@@ -66,6 +68,7 @@ export interface VersionPullOptions {
   service: string;
   tag: string;
   dryRun?: boolean;
+  /** Also run the changed services on their new versions (recreate, or deploy the stack). */
   apply?: boolean;
 }
 export interface RollbackOptions {
@@ -74,8 +77,6 @@ export interface RollbackOptions {
   apply?: boolean;
   dryRun?: boolean;
 }
-
-const _CONCURRENCY = 4;
 
 export class Versions {
   readonly ws: Workspace;
@@ -226,14 +227,20 @@ export class Versions {
       return { mode: "compose" };
     }
     const images = serviceImages(project);
-    const plan = planFloating(
-      await observeFloating(this.ws, loaded.manifest, images, { dryRun: opts.dryRun }),
-    );
-    const report = await recordTargets(this.ws, "pull-latest", images, plan.changes, Boolean(opts.dryRun));
+    const observed = await observeFloating(this.ws, loaded.manifest, images);
+    const plan = planFloating(observed);
+    const report = await changeVersions(this.ws, {
+      command: "pull-latest",
+      images,
+      targets: plan.changes,
+      pulls: floatingPulls(this.ws, observed, loaded.manifest, images),
+      apply: Boolean(opts.apply),
+      dryRun: Boolean(opts.dryRun),
+    });
     report.unchanged.push(...plan.unchanged);
     report.unchanged.sort();
     report.warnings.push(...plan.warnings);
-    return this.applied(report, opts);
+    return report;
   }
 
   /** `resolve-tags`: every floating tag in the manifest becomes the semantic tag with its digest. */
@@ -300,37 +307,19 @@ export class Versions {
     this.ws.checkService(project, opts.service);
     const images = serviceImages(project);
     const repo = this.ws.repositoryOf(opts.service, manifest.services[opts.service], images);
-    let digest: string | undefined;
-    if (!opts.dryRun) {
-      try {
-        this.ws.progress(`pulling ${opts.service}: ${repo}:${opts.tag}`);
-        digest = await this.ws.pullImageTag(repo, opts.tag);
-      } catch (e) {
-        // A hotfix image may exist only on this host (built or loaded here).
-        const local = opts.custom ? await inspectImage(this.ws.ctx.cli, `${repo}:${opts.tag}`) : null;
-        if (!local) throw e;
-        digest = digestFor(local, repo);
-      }
-    }
+    // A hotfix image may exist only on this host (built or loaded here): version-set takes it.
+    const digest = await this.ws.registryDigest(repo, opts.tag, { localToo: opts.custom });
     const group = groupMembers(manifest, images, opts.service);
-    const report = await recordTargets(
-      this.ws,
+    const ref = digest ? `${repo}@${digest}` : `${repo}:${opts.tag}`;
+    const report = await changeVersions(this.ws, {
       command,
       images,
-      group.map((service) => ({ service, to: { tag: opts.tag, digest }, custom: opts.custom })),
-      Boolean(opts.dryRun),
-    );
-    return this.applied(withGroupNote(report, opts.service, group), opts);
-  }
-
-  /** With --apply, the changed services run their new record (recreated, or the stack deployed). */
-  private async applied(
-    report: ChangeReport,
-    opts: { apply?: boolean; dryRun?: boolean },
-  ): Promise<ChangeReport> {
-    if (opts.apply && !opts.dryRun && report.changes.length > 0)
-      report.applied = await this.ws.recreate(report.changes.map((c) => c.service));
-    return report;
+      targets: group.map((service) => ({ service, to: { tag: opts.tag, digest }, custom: opts.custom })),
+      pulls: group.map((service) => ({ service, ref, follows: `${repo}:${opts.tag}` })),
+      apply: Boolean(opts.apply),
+      dryRun: Boolean(opts.dryRun),
+    });
+    return withGroupNote(report, opts.service, group);
   }
 
   /** `rollback`, `rollback-service`, `rollback-to`. */
@@ -343,55 +332,36 @@ export class Versions {
     if (opts.service) this.ws.checkService(project, opts.service, manifest);
     const images = serviceImages(project);
     const state = opts.service ? null : await updateState((await this.ws.paths()).manifest);
-    // Undo exactly what a cut-short update-safe changed: its journal names the services and the
-    // versions they had, whether or not the record has already been put back.
-    const interrupted = state?.interrupted
-      ? {
-          from: Object.fromEntries(
-            Object.entries(state.interrupted[0]?.from ?? {}).map(([s, v]) => [s, parseVersion(v)]),
-          ),
-          changed:
-            state.interrupted.find((e) => e.step === "recording" || e.step === "recorded")?.services ?? [],
-        }
-      : null;
     const plan = planRollback({
       manifest,
       services: Object.keys(project.services),
       service: opts.service,
       to: opts.to,
       group: opts.service ? groupMembers(manifest, images, opts.service) : undefined,
-      interrupted,
+      interrupted: interruptedRun(state?.interrupted ?? null),
     });
     if ("refused" in plan) throw new UserError(plan.refused);
     const { targets, group } = plan;
-    const named =
-      opts.service && opts.to !== undefined ? (manifest.services[opts.service] as ServiceRecord) : null;
-    if (named && opts.dryRun && !findInHistory(named, opts.to as string)) {
-      // Not in the history: a dry run still says whether the tag exists (the engine, else the registry).
-      const digest = await this.ws.tagDigest(
-        this.ws.repositoryOf(opts.service as string, named, images),
-        opts.to as string,
-      );
-      for (const t of targets) t.to.digest = digest;
-    }
-    if (!opts.dryRun) {
-      // Members of one group share a repository: what one resolves to, all do.
-      await mapLimit(group.length > 1 ? targets.slice(0, 1) : targets, this.ws.pullLimit, async (t) => {
-        const repo = this.ws.repositoryOf(t.service, manifest.services[t.service], images);
-        t.to.digest = await this.ws.ensureLocal(repo, t.to);
-      });
-    }
+    const repoOf = (s: string) => this.ws.repositoryOf(s, manifest.services[s], images);
+    // A tag not in the history: its digest from the engine, else the registry (also in a dry
+    // run, which so says whether the tag exists). Members of one group share a repository.
+    for (const t of group.length > 1 ? targets.slice(0, 1) : targets)
+      if (!t.to.digest) t.to.digest = await this.ws.tagDigest(repoOf(t.service), t.to.tag);
     if (group.length > 1) for (const t of targets) t.to.digest = targets[0]?.to.digest;
-    const report = withGroupNote(
-      await recordTargets(this.ws, "rollback", images, targets, Boolean(opts.dryRun)),
-      opts.service ?? "",
-      group,
-    );
-    if (opts.apply && !opts.dryRun && report.changes.length > 0) {
-      report.applied = await this.ws.recreate(report.changes.map((c) => c.service));
-    }
-    if (!opts.dryRun) await closeInterruptedUpdate(this.ws, "rollback");
-    return report;
+    const report = await changeVersions(this.ws, {
+      command: "rollback",
+      images,
+      targets,
+      pulls: targets.map((t) => ({
+        service: t.service,
+        ref: t.to.digest ? `${repoOf(t.service)}@${t.to.digest}` : `${repoOf(t.service)}:${t.to.tag}`,
+      })),
+      apply: Boolean(opts.apply),
+      dryRun: Boolean(opts.dryRun),
+      // Undoing a cut-short run settles it: the journal says so.
+      before: () => closeInterruptedUpdate(this.ws, "rollback"),
+    });
+    return withGroupNote(report, opts.service ?? "", group);
   }
 
   /** The audit log: who changed which service from what to what, oldest first. */
@@ -415,6 +385,8 @@ export class Versions {
       if (!opts.dryRun) await writeAtomic(paths.env, env.text);
       return { path: paths.env, ...env };
     };
-    return opts.dryRun ? write() : withLock(paths.manifest, { command: "generate-env" }, write);
+    return opts.dryRun
+      ? write()
+      : withLock(paths.manifest, { command: "generate-env", now: this.ws.clock() }, write);
   }
 }

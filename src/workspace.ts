@@ -16,13 +16,12 @@ import {
   type ProjectLocation,
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
-import { digestFor, inspectImage, pullImage } from "./adapters/engine.js";
+import { digestFor, inspectImage } from "./adapters/engine.js";
 import { ownedFileStat } from "./adapters/owned-files.js";
 import type { RegistryClient } from "./adapters/registry/client.js";
 import { manifestDigest } from "./adapters/registry/manifests.js";
 import type { Manifest, ServiceRecord } from "./core/manifest.js";
 import { has } from "./core/names.js";
-import type { VersionRef } from "./core/plan.js";
 import { parseReference } from "./core/reference.js";
 import { recordTime } from "./core/time.js";
 import { UserError } from "./errors.js";
@@ -191,16 +190,6 @@ export class Workspace {
     return repo;
   }
 
-  /** Makes `repository@digest` (or `repository:tag`) local, pulling only when the engine lacks it. */
-  async ensureLocal(repository: string, v: VersionRef): Promise<string | undefined> {
-    const ref = v.digest ? `${repository}@${v.digest}` : `${repository}:${v.tag}`;
-    const local = await inspectImage(this.ctx.cli, ref);
-    if (local) return v.digest ?? digestFor(local, repository);
-    await pullImage(this.ctx.cli, ref, { progress: this.drawsProgress });
-    const pulled = await inspectImage(this.ctx.cli, ref);
-    return v.digest ?? (pulled ? digestFor(pulled, repository) : undefined);
-  }
-
   /** The digest `repository:tag` has locally or in the registry; a tag that is nowhere is an error. */
   async tagDigest(repository: string, tag: string): Promise<string | undefined> {
     const local = await inspectImage(this.ctx.cli, `${repository}:${tag}`);
@@ -208,12 +197,25 @@ export class Workspace {
     return (await manifestDigest(this.registry(), parseReference(`${repository}:${tag}`), tag)).digest;
   }
 
-  /** Pulls `repository:tag` from the registry and returns the digest it has there. */
-  async pullImageTag(repository: string, tag: string): Promise<string | undefined> {
+  /**
+   * The digest the registry has for `repository:tag` (a HEAD: the same in a dry run and a real
+   * one); with `localToo`, a tag the registry does not have may be a local image's (a hotfix
+   * built or loaded here). Failing, it says which version cannot be pulled and why.
+   */
+  async registryDigest(
+    repository: string,
+    tag: string,
+    opts: { localToo?: boolean } = {},
+  ): Promise<string | undefined> {
     const ref = `${repository}:${tag}`;
-    await pullImage(this.ctx.cli, ref, { progress: this.drawsProgress });
-    const info = await inspectImage(this.ctx.cli, ref);
-    return info ? digestFor(info, repository) : undefined;
+    try {
+      return (await manifestDigest(this.registry(), parseReference(ref), tag)).digest;
+    } catch (e) {
+      if (!(e instanceof UserError)) throw e;
+      const local = opts.localToo ? await inspectImage(this.ctx.cli, ref) : null;
+      if (local) return digestFor(local, repository);
+      throw new UserError(`cannot pull ${ref}: ${e.message}`, e.category);
+    }
   }
 
   /**
@@ -223,13 +225,18 @@ export class Workspace {
   async settleRecord(): Promise<void> {
     const paths = await this.paths();
     // The templates only when there is a change to settle (most runs have none).
-    await settleRecord(paths, async (): Promise<Map<string, ServiceImage> | undefined> => {
-      try {
-        return serviceImages(await this.project());
-      } catch {
-        return undefined; // an unreadable compose file is the command's own error to report
-      }
-    });
+    await settleRecord(
+      paths,
+      async (): Promise<Map<string, ServiceImage> | undefined> => {
+        try {
+          return serviceImages(await this.project());
+        } catch {
+          return undefined; // an unreadable compose file is the command's own error to report
+        }
+      },
+      undefined,
+      this.clock(),
+    );
   }
 
   /**
@@ -240,7 +247,7 @@ export class Workspace {
   async composeEnvFiles(opts: { verify?: boolean } = { verify: true }): Promise<string[]> {
     const project = await this.project();
     const paths = await this.paths();
-    if (opts.verify) await ensureEnvMatches(paths, serviceImages(project));
+    if (opts.verify) await ensureEnvMatches(paths, serviceImages(project), undefined, this.clock());
     // A link or a FIFO there is refused: Compose would read another file, or wait forever.
     return ownedFileStat(paths.env) ? [...project.envFiles, paths.env] : project.envFiles;
   }

@@ -2,12 +2,9 @@
 // runs. Everything goes through the docker CLI (so contexts, -H and DOCKER_HOST apply).
 import { UserError } from "../errors.js";
 import { type DockerCli, lastLine, runDocker } from "./docker.js";
+import { type ImageInfo, inspectRefs } from "./images.js";
 
-export interface ImageInfo {
-  id: string;
-  repoDigests: string[];
-  labels: Record<string, string>;
-}
+export type { ImageInfo } from "./images.js";
 
 export interface ContainerInfo {
   id: string;
@@ -43,17 +40,7 @@ export async function pullImage(
 
 /** Local image details, or null when the engine does not have it. */
 export async function inspectImage(cli: DockerCli, ref: string): Promise<ImageInfo | null> {
-  const res = await runDocker(cli, ["image", "inspect", "--format", "{{json .}}", ref]);
-  if (res.code !== 0) {
-    if (/no such image/i.test(res.stderr)) return null;
-    throw new UserError(`cannot inspect image ${ref}: ${lastLine(res.stderr)}`, "engine");
-  }
-  const raw = JSON.parse(res.stdout) as {
-    Id: string;
-    RepoDigests?: string[] | null;
-    Config?: { Labels?: Record<string, string> | null };
-  };
-  return { id: raw.Id, repoDigests: raw.RepoDigests ?? [], labels: raw.Config?.Labels ?? {} };
+  return (await inspectRefs(cli, [ref])).get(ref) ?? null;
 }
 
 /** The registry digest an image has under `repository`, from its RepoDigests. */

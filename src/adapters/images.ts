@@ -1,6 +1,9 @@
-// The engine's local images and which of them containers use, for prune; and the removal of
-// image names. Everything through the docker CLI, in batches (one call per 100 objects).
+// The engine's local images: which of many references it has (one `docker image inspect`), which
+// of them containers use, for prune; and the removal of image names. Everything through the
+// docker CLI, in batches (one call per 100 objects). Whether an image is missing is read from
+// what inspect returns and its exit code, never from the wording of Docker's error.
 import type { LocalImage } from "../core/prune-plan.js";
+import { parseReference, repositoryName } from "../core/reference.js";
 import { UserError } from "../errors.js";
 import { type DockerCli, lastLine, runDocker } from "./docker.js";
 
@@ -70,7 +73,8 @@ export async function imagesInUse(cli: DockerCli): Promise<Map<string, string>> 
 export async function removeImageRefs(cli: DockerCli, refs: readonly string[]): Promise<string | null> {
   for (const ref of refs) {
     const res = await runDocker(cli, ["image", "rm", ref]);
-    if (res.code !== 0 && !/no such image/i.test(res.stderr))
+    // A name already gone is what was wanted; any other failure leaves the name in place.
+    if (res.code !== 0 && (await inspectRefs(cli, [ref])).get(ref))
       return lines(res.stderr).at(-1) ?? `docker image rm ${ref} failed`;
   }
   return null;
@@ -78,5 +82,77 @@ export async function removeImageRefs(cli: DockerCli, refs: readonly string[]): 
 
 /** Whether the engine still has the image. */
 export async function imageExists(cli: DockerCli, id: string): Promise<boolean> {
-  return (await runDocker(cli, ["image", "inspect", "--format", "{{.Id}}", id])).code === 0;
+  return (await inspectRefs(cli, [id])).get(id) != null;
+}
+
+/** What `docker image inspect` says of a local image, as far as this plugin reads it. */
+export interface ImageInfo {
+  id: string;
+  repoTags: string[];
+  repoDigests: string[];
+  labels: Record<string, string>;
+}
+
+interface RawImage {
+  Id: string;
+  RepoTags?: string[] | null;
+  RepoDigests?: string[] | null;
+  Config?: { Labels?: Record<string, string> | null };
+}
+
+const imageInfo = (raw: RawImage): ImageInfo => ({
+  id: raw.Id,
+  repoTags: raw.RepoTags ?? [],
+  repoDigests: raw.RepoDigests ?? [],
+  labels: raw.Config?.Labels ?? {},
+});
+
+/** Whether `image` is the one `ref` names: by ID, by `repository@digest`, or by `repository:tag`. */
+export function imageMatches(ref: string, image: ImageInfo): boolean {
+  if (/^sha256:[0-9a-f]{64}$/.test(ref)) return image.id === ref;
+  let parsed: ReturnType<typeof parseReference>;
+  try {
+    parsed = parseReference(ref);
+  } catch {
+    return false;
+  }
+  const name = repositoryName(parsed);
+  if (parsed.digest) return image.repoDigests.includes(`${name}@${parsed.digest}`);
+  return image.repoTags.includes(`${name}:${parsed.tag ?? "latest"}`);
+}
+
+/**
+ * Which of `refs` the engine has, in one `docker image inspect` per 100 references: each ref to
+ * its image, or null when the engine has none. Inspect prints the images it found (all of them,
+ * in the order asked, when it exits 0) and exits non-zero when one is missing; when it found
+ * none at all, `docker version` tells a missing image from an engine that did not answer.
+ */
+export async function inspectRefs(
+  cli: DockerCli,
+  refs: readonly string[],
+): Promise<Map<string, ImageInfo | null>> {
+  const out = new Map<string, ImageInfo | null>();
+  for (const batch of batches([...new Set(refs)])) {
+    const res = await runDocker(cli, ["image", "inspect", "--format", "{{json .}}", ...batch]);
+    const found = lines(res.stdout).map((l) => imageInfo(JSON.parse(l) as RawImage));
+    if (res.code === 0 && found.length === batch.length) {
+      batch.forEach((ref, i) => {
+        out.set(ref, found[i] ?? null);
+      });
+      continue;
+    }
+    if (found.length === 0) await engineAnswers(cli, res.stderr);
+    for (const ref of batch) out.set(ref, found.find((image) => imageMatches(ref, image)) ?? null);
+  }
+  return out;
+}
+
+/** Fails with the engine's own reason when it does not answer at all. */
+async function engineAnswers(cli: DockerCli, reason: string): Promise<void> {
+  const res = await runDocker(cli, ["version", "--format", "{{.Server.Version}}"]);
+  if (res.code !== 0 || !res.stdout.trim())
+    throw new UserError(
+      `cannot inspect images: ${lastLine(reason) || lastLine(res.stderr) || "the Docker engine did not answer"}`,
+      "engine",
+    );
 }

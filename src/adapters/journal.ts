@@ -59,10 +59,16 @@ export async function readAudit(manifestPath: string): Promise<string[]> {
   return (readOwned(auditPath(manifestPath), MAX_AUDIT_BYTES) ?? "").split("\n").filter(Boolean);
 }
 
-/** One step of an update-safe run; every entry of a run shares its id. */
+/** One step of a run (update-safe, pull-latest, a rollback…); every entry of a run shares its id. */
 export interface JournalEntry {
   id: string;
   at: string;
+  /** The command that runs it, on `begin` (older journals: update-safe). */
+  command?: string;
+  /** Its plan, one line per step, on `begin`. */
+  plan?: string[];
+  /** The services its plan recreates, on `begin` (none: only the record changes). */
+  recreates?: string[];
   step:
     | "begin"
     | "backed-up"
@@ -117,12 +123,22 @@ export async function unfinishedRun(manifestPath: string): Promise<JournalEntry[
   }
   const last = entries[entries.length - 1];
   if (!last || last.step === "end") return null;
-  return entries.filter((e) => e.id === last.id);
+  const run = entries.filter((e) => e.id === last.id);
+  return recordOnly(run[0]) ? null : run;
 }
 
-/** What the journal and the lock say of update-safe: a run in progress, or one cut short. */
+/**
+ * A run that only changes the record (pull-latest, version-pull or a rollback without --apply):
+ * cut short, the record transaction alone says what became of it (the next command settles it
+ * and says so), and nothing runs another version, so it is no unfinished run to finish.
+ */
+function recordOnly(begin: JournalEntry | undefined): boolean {
+  return Boolean(begin?.command && begin.command !== "update-safe" && !begin.recreates?.length);
+}
+
+/** What the journal and the lock say of a run: one in progress, or one cut short. */
 export interface UpdateState {
-  /** A live update-safe holds the manifest's lock (it does for its whole run). */
+  /** A live run holds the manifest's lock (it does for its whole run). */
   live: LockHolder | null;
   /** The newest run's entries when it has no end and no live process runs it. */
   interrupted: JournalEntry[] | null;
@@ -130,8 +146,11 @@ export interface UpdateState {
 
 export async function updateState(manifestPath: string): Promise<UpdateState> {
   const holder = lockHolder(manifestPath);
-  if (holder?.alive && holder.command === "update-safe") return { live: holder, interrupted: null };
-  return { live: null, interrupted: await unfinishedRun(manifestPath) };
+  const open = await unfinishedRun(manifestPath);
+  // A run still open in the journal is in progress while its process holds the lock.
+  if (holder?.alive && (holder.command === "update-safe" || open?.[0]?.pid === holder.pid))
+    return { live: holder, interrupted: null };
+  return { live: null, interrupted: open };
 }
 
 /** "tag@digest" (as the journal writes versions) back into its parts; null for "(untracked)". */

@@ -248,6 +248,8 @@ export interface LockOptions {
   pollMs?: number;
   /** Told once, in one line, when the wait for another holder gets long (default: stderr). */
   onWait?: (line: string) => void;
+  /** The command's clock: the lock's `since` (default: now). */
+  now?: Date;
 }
 
 export type LockHolder = { pid: number; host: string; command: string; since: string };
@@ -308,7 +310,7 @@ async function acquire(lockPath: string, options: LockOptions): Promise<string> 
   const onWait = options.onWait ?? ((line: string) => process.stderr.write(`${line}\n`));
   let told = false;
   for (;;) {
-    const text = holderText(options.command);
+    const text = holderText(options.command, options.now);
     if (createExclusive(lockPath, text)) return text;
     const found = inspect(lockPath);
     if (!found || (found.stale && clearIfStale(lockPath))) continue;
@@ -326,8 +328,8 @@ async function acquire(lockPath: string, options: LockOptions): Promise<string> 
   }
 }
 
-const holderText = (command: string) =>
-  JSON.stringify({ pid: process.pid, host: hostname(), command, since: new Date().toISOString() });
+const holderText = (command: string, now = new Date()) =>
+  JSON.stringify({ pid: process.pid, host: hostname(), command, since: now.toISOString() });
 
 // Lock files are a few bytes, so they are handled synchronously: fewer interleavings to reason about.
 

@@ -35,6 +35,8 @@ export interface Transaction {
   append?: TransactionFile;
   /** Runs after every file is prepared and before the intent (a backup); its result is kept in the intent. */
   before?: () => Promise<string | null>;
+  /** The command's clock: when the intent says the change began (default: now). */
+  now?: Date;
 }
 
 interface Intent {
@@ -135,7 +137,7 @@ export async function runTransaction(t: Transaction): Promise<string | null> {
       command: t.command,
       pid: process.pid,
       host: hostname(),
-      at: new Date().toISOString(),
+      at: (t.now ?? new Date()).toISOString(),
       backup,
       files: t.files.map((f, i) => ({
         name: f.name,

@@ -16,6 +16,19 @@ export const DIRECTIVE = { default: 0, noSpace: 2, noFileComp: 4, filterDirs: 16
 /** Docker's own global options that take a value: skipped when a script looks for `versions`. */
 const DOCKER_VALUE_FLAGS = "--config|--context|-c|--host|-H|--log-level|-l|--tlscacert|--tlscert|--tlskey";
 
+/**
+ * The loop bash and zsh share: finds the word `versions` after Docker's own global options (and
+ * their values) and sets `at` to its index, 0 when it is not there.
+ */
+const findVersions = (first: string, current: string) => `  for ((i = ${first}; i < ${current}; i++)); do
+    case \${words[i]} in
+      ${DOCKER_VALUE_FLAGS}) ((i++)) ;;
+      -*) ;;
+      versions) at=$i; break ;;
+      *) break ;;
+    esac
+  done`;
+
 const SCRIPTS: Record<(typeof SHELLS)[number], string> = {
   bash: `# bash completion for 'docker versions' (the docker-versions CLI plugin).
 # Load it from ~/.bashrc with: source <(docker versions completion bash)
@@ -49,14 +62,7 @@ __docker_versions_complete() {
     words=("\${COMP_WORDS[@]}")
     cword=$COMP_CWORD
   fi
-  for ((i = 1; i < cword; i++)); do
-    case \${words[i]} in
-      ${DOCKER_VALUE_FLAGS}) ((i++)) ;;
-      -*) ;;
-      versions) at=$i; break ;;
-      *) break ;;
-    esac
-  done
+${findVersions("1", "cword")}
   if ((at == 0)); then
     __docker_versions_fallback "$@"
     return
@@ -89,14 +95,7 @@ complete -F __docker_versions_complete docker
 _docker_versions_complete() {
   local i at=0 line directive=4 out
   local -a candidates
-  for ((i = 2; i < CURRENT; i++)); do
-    case \${words[i]} in
-      ${DOCKER_VALUE_FLAGS}) ((i++)) ;;
-      -*) ;;
-      versions) at=$i; break ;;
-      *) break ;;
-    esac
-  done
+${findVersions("2", "CURRENT")}
   if ((at == 0)); then
     ((CURRENT == 2)) && compadd -- versions
     (( $+functions[_docker] )) || autoload -Uz +X _docker 2>/dev/null

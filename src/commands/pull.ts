@@ -1,7 +1,7 @@
 // `pull` and `pull-latest`: the recorded versions by digest, or the floating tags recorded anew.
 import { json } from "../render.js";
 import type { Command } from "./command.js";
-import { applyOption, dryRunOption, jsonOption, renderChanges, serviceOption } from "./shared.js";
+import { changeFlags, jsonOption, renderChanges, serviceOption } from "./shared.js";
 
 export const pull: Command<{ service?: string; json: boolean }> = {
   name: "pull",
@@ -36,7 +36,7 @@ export const pullLatest: Command<{ dryRun: boolean; json: boolean; apply: boolea
   ],
   describe: "Pull the floating tag (latest) of every service and record it",
   group: "Versions and updates",
-  builder: (y) => y.option("dry-run", dryRunOption).option("json", jsonOption).option("apply", applyOption),
+  builder: (y) => changeFlags(y),
   async run(args, versions, out) {
     const r = await versions.pullLatest({ dryRun: args.dryRun, apply: args.apply });
     if ("mode" in r) {

@@ -1,14 +1,12 @@
 // `rollback` (all changed services, or --service S [--to T]), `rollback-service`, `rollback-to`.
 
 import type { Command } from "./command.js";
-import { dryRunOption, jsonOption, renderChanges, serviceOption, tagOption } from "./shared.js";
+import { changeFlags, renderChanges, serviceOption, tagOption } from "./shared.js";
 
 type Args = { service?: string; to?: string; tag?: string; apply: boolean; dryRun: boolean; json: boolean };
 
 const NEXT = "run 'docker versions restart' to run it (or pass --apply next time)";
-const common = {
-  apply: { type: "boolean", default: false, describe: "Also recreate the rolled-back containers" },
-} as const;
+const APPLY = "Also recreate the rolled-back containers";
 
 export const rollback: Command<Args> = {
   name: "rollback",
@@ -21,13 +19,7 @@ export const rollback: Command<Args> = {
   ],
   describe: "Roll back every changed service to its previous version (or --service S [--to T])",
   group: "Rollback",
-  builder: (y) =>
-    y
-      .option("service", serviceOption)
-      .option("to", tagOption)
-      .options(common)
-      .option("dry-run", dryRunOption)
-      .option("json", jsonOption),
+  builder: (y) => changeFlags(y.option("service", serviceOption).option("to", tagOption), APPLY),
   async run(args, versions, out) {
     const r = await versions.rollback({
       service: args.service,
@@ -53,12 +45,7 @@ export const rollbackService: Command<Args> = {
   ],
   describe: "Roll back one service to its previous version",
   group: "Rollback",
-  builder: (y) =>
-    y
-      .option("service", { ...serviceOption, demandOption: true })
-      .options(common)
-      .option("dry-run", dryRunOption)
-      .option("json", jsonOption),
+  builder: (y) => changeFlags(y.option("service", { ...serviceOption, demandOption: true }), APPLY),
   async run(args, versions, out) {
     const r = await versions.rollback({ service: args.service, apply: args.apply, dryRun: args.dryRun });
     return renderChanges(out, r, { json: args.json, nextStep: NEXT });
@@ -76,12 +63,12 @@ export const rollbackTo: Command<Args> = {
   describe: "Roll back one service to a named version (from history or the registry)",
   group: "Rollback",
   builder: (y) =>
-    y
-      .option("service", { ...serviceOption, demandOption: true })
-      .option("tag", { ...tagOption, demandOption: true })
-      .options(common)
-      .option("dry-run", dryRunOption)
-      .option("json", jsonOption),
+    changeFlags(
+      y
+        .option("service", { ...serviceOption, demandOption: true })
+        .option("tag", { ...tagOption, demandOption: true }),
+      APPLY,
+    ),
   async run(args, versions, out) {
     const r = await versions.rollback({
       service: args.service,

@@ -6,23 +6,26 @@ import type { LifecycleIO } from "../lifecycle.js";
 import { json, type Out, paint, warn } from "../render.js";
 import type { ChangeReport, VersionRef, Versions } from "../service.js";
 
-export const dryRunOption = {
-  type: "boolean",
-  default: false,
-  describe: "Show what would change and change nothing",
-} as const;
-export const jsonOption = { type: "boolean", default: false, describe: "Print JSON for scripts" } as const;
-export const serviceOption = {
-  type: "string",
-  requiresArg: true,
-  describe: "Service name as in the compose file",
-} as const;
-export const applyOption = {
-  type: "boolean",
-  default: false,
-  describe: "Also run the new versions: recreate the changed containers (with --stack, deploy the stack)",
-} as const;
-export const tagOption = { type: "string", requiresArg: true, describe: "Image tag" } as const;
+/** A yes/no flag, off unless given. */
+export const switchFlag = (describe: string) => ({ type: "boolean", default: false, describe }) as const;
+/** A flag that takes one value. */
+const valueFlag = (describe: string) => ({ type: "string", requiresArg: true, describe }) as const;
+
+export const dryRunOption = switchFlag("Show what would change and change nothing");
+export const jsonOption = switchFlag("Print JSON for scripts");
+export const serviceOption = valueFlag("Service name as in the compose file");
+export const tagOption = valueFlag("Image tag");
+export const applyOption = switchFlag(
+  "Also run the new versions: recreate the changed containers (with --stack, deploy the stack)",
+);
+
+/** The flags of every command that changes versions: --apply, --dry-run, --json. */
+export function changeFlags<T>(y: Argv<T>, apply = applyOption.describe) {
+  return y
+    .option("apply", { ...applyOption, describe: apply })
+    .option("dry-run", dryRunOption)
+    .option("json", jsonOption);
+}
 
 export const showVersion = (v: VersionRef | undefined): string =>
   v ? `${v.tag}${v.digest ? ` (${shortDigest(v.digest)})` : ""}` : "(untracked)";
@@ -56,6 +59,7 @@ export function renderChanges(
     if (report.applied.length > 0) out.write(`recreated: ${report.applied.join(", ")}\n`);
     else if (opts.nextStep) out.write(`${opts.nextStep}\n`);
   } else {
+    writePlan(out, report.plan);
     out.write(
       paint(
         out,
@@ -65,6 +69,12 @@ export function renderChanges(
     );
   }
   return 0;
+}
+
+/** A dry run's plan: the steps a run would take, in order, as the executor runs them. */
+export function writePlan(out: Out, plan: readonly string[] | undefined): void {
+  if (!plan?.length) return;
+  out.write(`plan:\n${plan.map((line) => `  ${line}\n`).join("")}`);
 }
 
 /** One line per service that is not in sync: its state and what brings it there. */
@@ -83,26 +93,19 @@ export function stepsTo(versions: Versions, out: Out): LifecycleIO {
 
 // The flags of unattended operation: check-updates, update-safe, status and schedule.
 export const notifyOption = {
-  type: "string",
+  ...valueFlag(
+    "Send what is new to a webhook (repeatable): slack+https://…, discord+https://…, ntfy+https://…, json+https://…; a plain URL's host picks the channel (hooks.slack.com, discord.com, ntfy.sh; else JSON)",
+  ),
   array: true,
   nargs: 1,
-  requiresArg: true,
-  describe:
-    "Send what is new to a webhook (repeatable): slack+https://…, discord+https://…, ntfy+https://…, json+https://…; a plain URL's host picks the channel (hooks.slack.com, discord.com, ntfy.sh; else JSON)",
 } as const;
 
 export const notifyCommandOption = {
-  type: "string",
+  ...valueFlag("Run PROGRAM [ARG…] with the notification's JSON on stdin (no shell; put it last)"),
   array: true,
-  requiresArg: true,
-  describe: "Run PROGRAM [ARG…] with the notification's JSON on stdin (no shell; put it last)",
 } as const;
 
-export const prometheusOption = {
-  type: "string",
-  requiresArg: true,
-  describe: "Write node_exporter textfile metrics to FILE (atomically)",
-} as const;
+export const prometheusOption = valueFlag("Write node_exporter textfile metrics to FILE (atomically)");
 
 export function notifyOptions(y: Argv): Argv {
   return y.option("notify", notifyOption).option("notify-command", notifyCommandOption);

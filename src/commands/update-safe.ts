@@ -2,7 +2,7 @@
 // health-checked, and rolled back automatically when it is not healthy.
 import { json, paint, warn } from "../render.js";
 import type { Command } from "./command.js";
-import { dryRunOption, jsonOption, notifyOptions, showVersion } from "./shared.js";
+import { dryRunOption, jsonOption, notifyOptions, showVersion, switchFlag, writePlan } from "./shared.js";
 
 type Args = {
   dryRun: boolean;
@@ -46,21 +46,9 @@ export const updateSafe: Command<Args> = {
         requiresArg: true,
         describe: "Seconds a service without a healthcheck must keep running",
       })
-      .option("skip-data-backup", {
-        type: "boolean",
-        default: false,
-        describe: "Do not copy the database volumes first",
-      })
-      .option("full-restart", {
-        type: "boolean",
-        default: false,
-        describe: "down → updb → up instead of recreating only what changed",
-      })
-      .option("resume", {
-        type: "boolean",
-        default: false,
-        describe: "Finish an update-safe run that was interrupted",
-      })
+      .option("skip-data-backup", switchFlag("Do not copy the database volumes first"))
+      .option("full-restart", switchFlag("down → updb → up instead of recreating only what changed"))
+      .option("resume", switchFlag("Finish an update-safe run that was interrupted"))
       .option("dry-run", dryRunOption)
       .option("json", jsonOption),
   async run(args, versions, out) {
@@ -98,9 +86,10 @@ export const updateSafe: Command<Args> = {
     }
     if (r.unchanged.length > 0) out.write(paint(out, "dim", `unchanged: ${r.unchanged.join(", ")}\n`));
     if (r.outcome === "outside-window") out.write(`${r.window}\n`);
-    else if (r.outcome === "dry-run")
+    else if (r.outcome === "dry-run") {
+      writePlan(out, r.plan);
       out.write(r.changes.length ? "dry run: nothing was changed\n" : "nothing to update\n");
-    else if (r.outcome === "nothing-to-do")
+    } else if (r.outcome === "nothing-to-do")
       out.write("nothing to update: every service already runs its floating tag's digest\n");
     else out.write(paint(out, "green", `updated and healthy: ${r.recreated.join(", ")}\n`));
     return 0;

@@ -3,7 +3,7 @@ import { shortDigest } from "../core/reference.js";
 import { json, paint } from "../render.js";
 import type { Command } from "./command.js";
 import { formatOption, outputFormat, renderTemplate } from "./format.js";
-import { jsonOption, serviceOption } from "./shared.js";
+import { jsonOption, serviceOption, switchFlag } from "./shared.js";
 
 export const versionHistory: Command<{ json: boolean; format?: string; service?: string; audit: boolean }> = {
   name: "version-history",
@@ -19,11 +19,7 @@ export const versionHistory: Command<{ json: boolean; format?: string; service?:
   builder: (y) =>
     y
       .option("service", serviceOption)
-      .option("audit", {
-        type: "boolean",
-        default: false,
-        describe: "Show the audit log instead: every change, by whom, old → new",
-      })
+      .option("audit", switchFlag("Show the audit log instead: every change, by whom, old → new"))
       .option("json", jsonOption)
       .option("format", formatOption),
   async run(args, versions, out) {

@@ -1,7 +1,7 @@
 // `version-pull` and `version-set`: one service at a named tag (the latter marked [custom]).
 
 import type { Command } from "./command.js";
-import { applyOption, dryRunOption, jsonOption, renderChanges, serviceOption, tagOption } from "./shared.js";
+import { changeFlags, renderChanges, serviceOption, tagOption } from "./shared.js";
 
 type Args = { service: string; tag: string; dryRun: boolean; json: boolean; apply: boolean };
 
@@ -16,12 +16,11 @@ const make = (
   examples,
   group: "Versions and updates",
   builder: (y) =>
-    y
-      .option("service", { ...serviceOption, demandOption: true })
-      .option("tag", { ...tagOption, demandOption: true })
-      .option("dry-run", dryRunOption)
-      .option("apply", applyOption)
-      .option("json", jsonOption),
+    changeFlags(
+      y
+        .option("service", { ...serviceOption, demandOption: true })
+        .option("tag", { ...tagOption, demandOption: true }),
+    ),
   async run(args, versions, out) {
     const r = await versions.versionPull({
       service: args.service,

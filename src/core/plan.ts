@@ -33,8 +33,10 @@ export interface ChangeReport {
   /** Backup of the manifest taken before the change, when there was one. */
   backup: string | null;
   warnings: string[];
-  /** Services whose containers were recreated (rollback --apply). */
+  /** Services whose containers were recreated (--apply). */
   applied: string[];
+  /** The steps of the change, one line each, as the executor runs them (core/steps.ts). */
+  plan?: string[];
 }
 
 /** A version to record for one service, as a command planned it. */

@@ -13,6 +13,11 @@ const pkg = JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../pac
 };
 const ELF_MACHINE: Record<TargetName, RegExp> = { x86_64: /X86-64/, aarch64: /AArch64/ };
 const others = (Object.keys(TARGETS) as TargetName[]).filter((t) => t !== hostTarget());
+/**
+ * Each run of the emulated executable starts a whole Node under qemu, some 20 times slower than
+ * natively and slower still on a loaded machine: these tests wait on emulation, not on Docker.
+ */
+const EMULATED_TIMEOUT = 600_000;
 
 /**
  * A DOCKER_CONFIG whose cli-plugins/docker-versions runs `exe` under qemu. The kernel of this
@@ -74,51 +79,63 @@ describe.skipIf(!bed.available || others.length === 0).each(others)(
       expect(header.stdout).toMatch(new RegExp(`Machine:\\s+.*${ELF_MACHINE[target].source}`));
     });
 
-    it("answers docker-cli-plugin-metadata as the native one does", async () => {
-      const [file, ...args] = [...runPrefix(target), exe, "docker-cli-plugin-metadata"];
-      const r = await sh(file as string, args);
-      expect(r.code, r.stderr).toBe(0);
-      const native = await sh(bed.exe, ["docker-cli-plugin-metadata"]);
-      expect(JSON.parse(r.stdout)).toEqual(JSON.parse(native.stdout));
-      expect(JSON.parse(r.stdout)).toMatchObject({ SchemaVersion: "0.1.0", Version: pkg.version });
-    });
+    it(
+      "answers docker-cli-plugin-metadata as the native one does",
+      async () => {
+        const [file, ...args] = [...runPrefix(target), exe, "docker-cli-plugin-metadata"];
+        const r = await sh(file as string, args);
+        expect(r.code, r.stderr).toBe(0);
+        const native = await sh(bed.exe, ["docker-cli-plugin-metadata"]);
+        expect(JSON.parse(r.stdout)).toEqual(JSON.parse(native.stdout));
+        expect(JSON.parse(r.stdout)).toMatchObject({ SchemaVersion: "0.1.0", Version: pkg.version });
+      },
+      EMULATED_TIMEOUT,
+    );
 
-    it("reports its version and help through the docker CLI", async () => {
-      const v = await sh("docker", ["versions", "--version"], { env: emulated.env });
-      expect(v.code, v.stderr).toBe(0);
-      expect(v.stdout.trim()).toBe(pkg.version);
-      const [nativeHelp, help] = await both(["--help"]);
-      expect(help.code, help.stderr).toBe(0);
-      expect(help.stdout).toMatch(/^ {2}status\s/m);
-      expect(help.stdout).toBe(nativeHelp.stdout);
-    });
+    it(
+      "reports its version and help through the docker CLI",
+      async () => {
+        const v = await sh("docker", ["versions", "--version"], { env: emulated.env });
+        expect(v.code, v.stderr).toBe(0);
+        expect(v.stdout.trim()).toBe(pkg.version);
+        const [nativeHelp, help] = await both(["--help"]);
+        expect(help.code, help.stderr).toBe(0);
+        expect(help.stdout).toMatch(/^ {2}status\s/m);
+        expect(help.stdout).toBe(nativeHelp.stdout);
+      },
+      EMULATED_TIMEOUT,
+    );
 
-    it("runs status and version against the running project, with the same answers", async () => {
-      const [nativeStatus, status] = await both(["status", "--json"], { cwd: fx.dir });
-      expect(status.code, status.stderr).toBe(0);
-      expect(JSON.parse(status.stdout).project).toBe(fx.project);
-      expect(timeless(status.stdout)).toEqual(timeless(nativeStatus.stdout));
+    it(
+      "runs status and version against the running project, with the same answers",
+      async () => {
+        const [nativeStatus, status] = await both(["status", "--json"], { cwd: fx.dir });
+        expect(status.code, status.stderr).toBe(0);
+        expect(JSON.parse(status.stdout).project).toBe(fx.project);
+        expect(timeless(status.stdout)).toEqual(timeless(nativeStatus.stdout));
 
-      // Before the manifest exists, both refuse `version` with the same one line.
-      const [nativeNone, none] = await both(["version"], { cwd: fx.dir });
-      expect(none.code).not.toBe(0);
-      expect(none.stderr).toBe(nativeNone.stderr);
+        // Before the manifest exists, both refuse `version` with the same one line.
+        const [nativeNone, none] = await both(["version"], { cwd: fx.dir });
+        expect(none.code).not.toBe(0);
+        expect(none.stderr).toBe(nativeNone.stderr);
 
-      const migrate = await sh("docker", ["versions", "migrate-versions", "--yes"], {
-        cwd: fx.dir,
-        env: native.env,
-      });
-      expect(migrate.code, migrate.stderr).toBe(0);
-      const [nativeVersion, version] = await both(["version", "--json"], { cwd: fx.dir });
-      expect(version.code, version.stderr).toBe(0);
-      const rows = JSON.parse(version.stdout) as { service: string }[];
-      expect(rows.map((r) => r.service).sort()).toEqual([
-        "postgres",
-        "req_router",
-        "settings",
-        "taskservice",
-      ]);
-      expect(timeless(version.stdout)).toEqual(timeless(nativeVersion.stdout));
-    });
+        const migrate = await sh("docker", ["versions", "migrate-versions", "--yes"], {
+          cwd: fx.dir,
+          env: native.env,
+        });
+        expect(migrate.code, migrate.stderr).toBe(0);
+        const [nativeVersion, version] = await both(["version", "--json"], { cwd: fx.dir });
+        expect(version.code, version.stderr).toBe(0);
+        const rows = JSON.parse(version.stdout) as { service: string }[];
+        expect(rows.map((r) => r.service).sort()).toEqual([
+          "postgres",
+          "req_router",
+          "settings",
+          "taskservice",
+        ]);
+        expect(timeless(version.stdout)).toEqual(timeless(nativeVersion.stdout));
+      },
+      EMULATED_TIMEOUT,
+    );
   },
 );
