@@ -14,6 +14,7 @@ import {
   type TypedLine,
 } from "./commands/completion.js";
 import { recordSpec } from "./commands/flags.js";
+import { fleet } from "./commands/fleet.js";
 import { generateEnv } from "./commands/generate-env.js";
 import { commandHelp, groupedHelp, helpVersionCommand } from "./commands/help.js";
 import { down, restart, up, update, updb } from "./commands/lifecycle.js";
@@ -49,6 +50,7 @@ const built = [
   dblogsToday,
   dblogsErrors,
   version,
+  fleet,
   versionHistory,
   pull,
   pullLatest,

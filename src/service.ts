@@ -4,6 +4,7 @@
 import type { ComposeProject } from "./adapters/compose.js";
 import { readAudit, updateState } from "./adapters/journal.js";
 import { withLock, writeAtomic } from "./adapters/store.js";
+import type { FleetReport } from "./core/fleet.js";
 import { has } from "./core/names.js";
 import {
   type ChangeReport,
@@ -16,6 +17,7 @@ import {
 import { isValidTag } from "./core/reference.js";
 import type { VersionRow } from "./core/status.js";
 import { UserError } from "./errors.js";
+import { type FleetOptions, fleetStatus } from "./fleet.js";
 import { floatingPulls, observeFloating } from "./floating.js";
 import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import { type MigrateOptions, type MigrationReport, migrate } from "./migrate.js";
@@ -52,8 +54,10 @@ import { Unattended } from "./unattended.js";
 import { UpdateSafe, type UpdateSafeOptions, type UpdateSafeReport } from "./update-safe.js";
 import { type Context, Workspace } from "./workspace.js";
 
+export type { FleetHost, FleetReport, FleetRow } from "./core/fleet.js";
 export type { Change, ChangeReport, FloatingPlan, VersionRef } from "./core/plan.js";
 export type { ServiceStatus, StatusReport, VersionRow } from "./core/status.js";
+export type { FleetOptions } from "./fleet.js";
 export type { ComposeEdit, MigrateOptions, MigrationProposal, MigrationReport } from "./migrate.js";
 export type { PullOptions, PullReport } from "./pull.js";
 export type { HistoryReport } from "./reports.js";
@@ -194,6 +198,11 @@ export class Versions {
   /** `version`: each tracked service's record, and whether its container runs that digest. */
   version(): Promise<VersionRow[]> {
     return versionRows(this.ws);
+  }
+
+  /** `fleet status`: per docker context, what the project runs, its version names and drift. */
+  fleetStatus(opts: FleetOptions = {}): Promise<FleetReport> {
+    return fleetStatus(this.ws, opts);
   }
 
   /** `version-history`: per service its deployments, current and previous marked. */

@@ -29,6 +29,8 @@ export interface RunResult {
   code: number;
   stdout: string;
   stderr: string;
+  /** Killed because `timeoutMs` passed. */
+  timedOut?: boolean;
 }
 
 export function dockerCli(
@@ -45,6 +47,7 @@ export function runDocker(
   args: readonly string[],
   opts: RunOptions = {},
 ): Promise<RunResult> {
+  const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn("docker", [...cli.globals, ...args], {
       cwd: opts.cwd ?? cli.cwd,
@@ -70,6 +73,10 @@ export function runDocker(
         code: code ?? (signal ? 128 : 1),
         stdout: Buffer.concat(out).toString("utf8"),
         stderr: Buffer.concat(err).toString("utf8"),
+        // Only the timeout kills the child here (the docker CLI exits 143 on it, not by the signal).
+        ...(opts.timeoutMs !== undefined && child.killed && Date.now() - started >= opts.timeoutMs
+          ? { timedOut: true }
+          : {}),
       });
     });
   });

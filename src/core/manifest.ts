@@ -103,17 +103,25 @@ const isMapping = (v: Plain | undefined): v is Mapping =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** The node as typed: scalars as their text (a plain `null`/`~`/empty is null), aliases expanded. */
-function plainOf(node: unknown, resolveAlias: (n: unknown) => unknown, budget: { left: number }): Plain {
+function plainOf(node: unknown, resolveAlias: (n: unknown) => unknown, budget: Budget): Plain {
   if (--budget.left < 0)
     throw new ManifestError(`more than ${MAX_NODES} values once aliases are expanded (an alias bomb?)`);
   if (node === null || node === undefined) return null;
-  if (isAlias(node)) return plainOf(resolveAlias(node), resolveAlias, budget);
+  if (isAlias(node)) {
+    const target = resolveAlias(node);
+    // `&a` on a collection with `*a` inside it: a value that contains itself, never a manifest.
+    if (budget.open.has(target))
+      throw new ManifestError(`alias *${node.source} is inside the value it names`);
+    return plainOf(target, resolveAlias, budget);
+  }
   if (isScalar(node)) {
     const text = String(node.source ?? node.value ?? "");
     return (node.type === "PLAIN" || node.type === undefined) && NULLS.has(text) ? null : text;
   }
-  if (isSeq(node)) return node.items.map((i) => plainOf(i, resolveAlias, budget));
-  if (isMap(node)) {
+  if (!isSeq(node) && !isMap(node)) throw new ManifestError("unsupported YAML node");
+  budget.open.add(node);
+  try {
+    if (isSeq(node)) return node.items.map((i) => plainOf(i, resolveAlias, budget));
     const out: Mapping = Object.create(null);
     for (const pair of node.items) {
       const key = plainOf(pair.key, resolveAlias, budget);
@@ -121,9 +129,14 @@ function plainOf(node: unknown, resolveAlias: (n: unknown) => unknown, budget: {
       out[key] = plainOf(pair.value, resolveAlias, budget);
     }
     return out;
+  } finally {
+    budget.open.delete(node);
   }
-  throw new ManifestError("unsupported YAML node");
 }
+
+/** What one read may still expand, and the collections it is inside of (to refuse a cycle). */
+type Budget = { left: number; open: Set<unknown> };
+const freshBudget = (): Budget => ({ left: MAX_NODES, open: new Set() });
 
 /** Resolves an alias to the node its anchor names: the nearest definition before the alias. */
 function anchorsOf(doc: ReturnType<typeof parseDocument>): (alias: unknown) => unknown {
@@ -315,7 +328,7 @@ export function readFullPlain(source: string): {
   if (syntax) {
     throw new ManifestError(`not valid YAML: ${syntax.message.split("\n")[0]}`, syntax.linePos?.[0].line);
   }
-  const root = plainOf(doc.contents, anchorsOf(doc), { left: MAX_NODES });
+  const root = plainOf(doc.contents, anchorsOf(doc), freshBudget());
   return { root, lineAt: (path) => lineOf(doc, lc, path) };
 }
 
@@ -520,7 +533,7 @@ function scalar(value: string, typedPlain = false): Scalar<string> {
 
 /** Text of a node as typed, for comparing what is there with what would be written. */
 function typed(node: unknown): string {
-  return JSON.stringify(plainOf(node, () => null, { left: MAX_NODES }));
+  return JSON.stringify(plainOf(node, () => null, freshBudget()));
 }
 
 /** Keeps `existing` when it holds `value` in a form every reader agrees on; else a new node. */
@@ -639,7 +652,7 @@ export function renderManifest(manifest: Manifest, previousText?: string): strin
   }
   const map = servicesPair.value as YAMLMap;
   map.items = (map.items as Pair[]).filter((p) => {
-    const key = plainOf(p.key, () => null, { left: MAX_NODES });
+    const key = plainOf(p.key, () => null, freshBudget());
     return typeof key === "string" && Object.hasOwn(manifest.services, key);
   });
   for (const name of Object.keys(manifest.services).sort()) {

@@ -22,6 +22,8 @@ command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
 # bench/resolve compares resolve-tags with a script of skopeo calls asking the same questions.
 command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+# The fleet view's second engine makes its own bridge interface (fleet-engine.sh).
+command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 # The schedule tests: `crontab` (cron's daemon is not needed and the bed's policy-rc.d keeps it
 # from starting) and `systemd-analyze verify` for the unit files (systemd itself is not run).
 command -v crontab >/dev/null 2>&1 || need_apt+=(cron)
@@ -111,6 +113,9 @@ done
 
 # A second registry that demands Basic auth, for the tests of `docker login` credentials.
 DV_BED_STATE=$STATE bash "$(dirname "$0")/auth-registry.sh" "$REGISTRY"
+
+# A second engine on its own socket, for the fleet view's tests (docker contexts).
+bash "$(dirname "$0")/fleet-engine.sh" up
 
 echo "REGISTRY=$REGISTRY"
 echo "STATE=$STATE"

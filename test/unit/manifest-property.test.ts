@@ -195,6 +195,15 @@ function readsOrOneError(text: string): void {
 }
 
 describe("any text reads as a manifest or fails with the one ManifestError", () => {
+  // Found by the token soup below: an anchor on the whole document, its alias inside it.
+  it.each(["&b \r\ncustom: *b", "&m\na: [*m]\n", "services: &s\n  x: *s\n"])(
+    "a value that contains its own alias is one ManifestError: %j",
+    (text) => {
+      expect(() => parseManifest(text)).toThrow(ManifestError);
+      readsOrOneError(text);
+    },
+  );
+
   it("random strings", SLOW, () => {
     fc.assert(fc.property(fc.string({ unit: "binary", maxLength: 200 }), readsOrOneError), { numRuns: 500 });
   });
