@@ -4,12 +4,19 @@
 // 100 version tags each, in four cases: latest is the newest tag (the usual one), a service
 // following the line 1.9 (as `postgres:16` does; resolved within the line), latest lags 10
 // versions behind, and the recorded image has no version tag at all.
+// Then the same questions end to end, against a script of skopeo calls (Debian's skopeo, as a
+// user would write it: list the tags, then inspect version tags newest first until one has the
+// digest): `docker versions resolve-tags --dry-run` over a project of the 9 services, through
+// the Docker CLI, versus that script over the 9 repositories, when latest is the newest tag and
+// when it lags 10 versions behind (goals: ours at least 3× and 8× faster).
 // Usage: node bench/resolve.mjs [--runs N] [--json]    (registry: $DV_BENCH_REGISTRY or the bed's)
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { assetName, hostTarget } from "../build/targets.mjs";
 import { pushTags } from "../test/bed/push-tags.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -36,6 +43,8 @@ async function loadSources() {
         'export * from "./src/adapters/registry/resolution.ts";',
         'export * from "./src/adapters/registry/tags.ts";',
         'export * from "./src/core/tags.ts";',
+        'export { renderManifest } from "./src/core/manifest.ts";',
+        'export { mapLimit } from "./src/core/limit.ts";',
       ].join("\n"),
       resolveDir: root,
       loader: "ts",
@@ -46,6 +55,10 @@ async function loadSources() {
     format: "esm",
     target: "node20",
     logLevel: "warning",
+    // yaml requires node:process; an ES module bundle needs a require to do it with.
+    banner: {
+      js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
+    },
   });
   const mod = await import(outfile);
   rmSync(dir, { recursive: true, force: true });
@@ -158,10 +171,18 @@ async function main() {
     }
   }
   rmSync(config, { recursive: true, force: true });
+  const endToEnd = skopeoComparison(m, recorded);
 
   if (json) {
     console.log(
-      JSON.stringify({ registry: REGISTRY, services: SERVICES.length, tagsPerService: 101, runs, results }),
+      JSON.stringify({
+        registry: REGISTRY,
+        services: SERVICES.length,
+        tagsPerService: 101,
+        runs,
+        results,
+        endToEnd,
+      }),
     );
     return;
   }
@@ -182,6 +203,122 @@ async function main() {
     console.log(
       `${"".padEnd(17)} ${"ratio naive / ours".padEnd(22)} ${"".padEnd(12)} ${`${(n.requestsPerService / o.requestsPerService).toFixed(1)}x`.padStart(16)} ${`${(n.wallMs / o.wallMs).toFixed(1)}x`.padStart(9)}\n`,
     );
+  }
+  if (endToEnd) {
+    console.log(
+      `End to end, median of ${runs}: docker versions resolve-tags --dry-run (9 services) vs the skopeo script (9 repositories)\n`,
+    );
+    console.log(
+      `${"case".padEnd(17)} ${"resolves to".padEnd(12)} ${"ours ms".padStart(9)} ${"skopeo ms".padStart(10)} ${"skopeo/ours".padStart(12)} ${"goal".padStart(6)}  met`,
+    );
+    for (const e of endToEnd)
+      console.log(
+        `${e.scenario.padEnd(17)} ${e.resolvesTo.padEnd(12)} ${e.oursMs.toFixed(0).padStart(9)} ${e.skopeoMs.toFixed(0).padStart(10)} ${`${e.ratio.toFixed(1)}x`.padStart(12)} ${`≥${e.goal}x`.padStart(6)}  ${e.ratio >= e.goal ? "yes" : "NO"}`,
+      );
+  }
+}
+
+/** The skopeo script: for each repository and digest, the newest version tag with that digest. */
+const SKOPEO_SCRIPT = `#!/bin/sh
+# usage: resolve.sh REGISTRY REPOSITORY DIGEST [REPOSITORY DIGEST ...]
+set -eu
+reg=$1; shift
+while [ $# -gt 1 ]; do
+  repo=$1 want=$2; shift 2
+  for tag in $(skopeo list-tags --tls-verify=false "docker://$reg/$repo" |
+    sed -n 's/^ *"\\([0-9][0-9.]*\\)",\\{0,1\\}$/\\1/p' | sort -rV); do
+    if [ "$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$reg/$repo:$tag")" = "$want" ]; then
+      echo "$repo $tag"
+      break
+    fi
+  done
+done
+`;
+
+/** Wall time of one command, failing loudly when it fails. */
+function timedRun(file, args, opts) {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(file, args, { ...opts, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  const ms = Number(process.hrtime.bigint() - start) / 1e6;
+  if (r.error) throw r.error;
+  if (r.status !== 0)
+    throw new Error(`${file} ${args.join(" ")} exited ${r.status}: ${r.stderr.trim().split("\n").at(-1)}`);
+  return { ms, stdout: r.stdout };
+}
+
+/** resolve-tags through the Docker CLI against the skopeo script, the same 9 questions. */
+function skopeoComparison(m, recorded) {
+  if (spawnSync("skopeo", ["--version"], { stdio: "ignore" }).status !== 0) {
+    process.stderr.write(
+      "[bench] skopeo is not installed (apt-get install skopeo): no end-to-end comparison\n",
+    );
+    return null;
+  }
+  const exe = path.join(root, "dist", assetName(hostTarget() ?? process.arch));
+  if (!existsSync(exe))
+    execFileSync(process.execPath, [path.join(root, "build/build.mjs")], { cwd: root, stdio: "inherit" });
+  const work = mkdtempSync(path.join(tmpdir(), "dv-bench-resolve-"));
+  try {
+    const dockerConfig = path.join(work, "config");
+    mkdirSync(path.join(dockerConfig, "cli-plugins"), { recursive: true });
+    copyFileSync(exe, path.join(dockerConfig, "cli-plugins", "docker-versions"));
+    chmodSync(path.join(dockerConfig, "cli-plugins", "docker-versions"), 0o755);
+    writeFileSync(path.join(dockerConfig, "config.json"), "{}\n");
+    // As on a customer's host: none of the variables Node reads at start-up.
+    const env = { ...process.env, DOCKER_CONFIG: dockerConfig, NO_COLOR: "1" };
+    delete env.NODE_EXTRA_CA_CERTS;
+    delete env.NODE_OPTIONS;
+    const script = path.join(work, "resolve.sh");
+    writeFileSync(script, SKOPEO_SCRIPT, { mode: 0o755 });
+    const project = path.join(work, "project");
+    mkdirSync(project);
+    const name = (r) => r.split("/").at(-1);
+    writeFileSync(
+      path.join(project, "compose.yaml"),
+      `name: dvbenchresolve${process.pid}\nservices:\n${SERVICES.map((r) => `  ${name(r)}:\n    image: ${REGISTRY}/${r}:\${${name(r).toUpperCase()}_VERSION:-latest}\n`).join("")}`,
+    );
+    const out = [];
+    for (const scenario of ["latest = newest", "latest lags 10"]) {
+      const services = Object.create(null);
+      for (const r of SERVICES)
+        services[name(r)] = {
+          image: `${REGISTRY}/${r}`,
+          current_tag: "latest",
+          image_digest: recorded[r][scenario],
+          custom: false,
+          history: [
+            { tag: "latest", digest: recorded[r][scenario], at: "2026-11-20T10:00:00Z", source: "pull" },
+          ],
+        };
+      writeFileSync(path.join(project, "version-manifest.yaml"), m.renderManifest({ schema: 1, services }));
+      const expected = scenario === "latest = newest" ? NEWEST : VERSIONS[VERSIONS.length - 11];
+      const ours = () => timedRun("docker", ["versions", "resolve-tags", "--dry-run"], { cwd: project, env });
+      const skopeo = () =>
+        timedRun(script, [REGISTRY, ...SERVICES.flatMap((r) => [r, recorded[r][scenario]])], { env });
+      // Both must answer the question, the same way, before they are timed.
+      const a = ours().stdout;
+      const b = skopeo().stdout;
+      if (!a.includes(expected) || b.trim().split("\n").length !== SERVICES.length || !b.includes(expected))
+        throw new Error(`${scenario}: the answers differ from ${expected}:\n${a}\n${b}`);
+      const times = { ours: [], skopeo: [] };
+      for (let r = 0; r < runs; r++) {
+        const order = r % 2 ? ["skopeo", "ours"] : ["ours", "skopeo"];
+        for (const k of order) times[k].push((k === "ours" ? ours : skopeo)().ms);
+      }
+      const oursMs = median(times.ours);
+      const skopeoMs = median(times.skopeo);
+      out.push({
+        scenario,
+        resolvesTo: expected,
+        oursMs,
+        skopeoMs,
+        ratio: skopeoMs / oursMs,
+        goal: scenario === "latest = newest" ? 3 : 8,
+      });
+    }
+    return out;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -73,6 +73,29 @@ const sdkAsText = {
   },
 };
 
+// What yargs loads for what the plugin never asks of it, replaced in the bundle (build/shims/):
+// string-width lays out yargs' own help (the plugin answers help itself, in Docker's layout) and
+// compiles Unicode tables when loaded; node:assert serves two invariant checks; escalade looks
+// for a package.json above the executable, which the plugin does not have.
+const yargsShims = {
+  name: "yargs-shims",
+  setup(b) {
+    b.onResolve({ filter: /^string-width$/ }, () => ({
+      path: path.join(root, "build/shims/string-width.mjs"),
+    }));
+    b.onResolve({ filter: /^escalade\/sync$/ }, (args) =>
+      args.importer.includes(`${path.sep}yargs${path.sep}`)
+        ? { path: path.join(root, "build/shims/find-up.mjs") }
+        : undefined,
+    );
+    b.onResolve({ filter: /^assert$/ }, (args) =>
+      args.importer.includes(`${path.sep}yargs${path.sep}`)
+        ? { path: path.join(root, "build/shims/assert.mjs") }
+        : undefined,
+    );
+  },
+};
+
 const bundle = path.join(work, "docker-versions.cjs");
 await build({
   entryPoints: [path.join(root, "src/main.ts")],
@@ -81,7 +104,7 @@ await build({
   // yargs is ESM and reads import.meta.url; in a CJS bundle it is derived from the file name.
   define: { "import.meta.url": "__dvImportMetaUrl", __DV_VERSION__: JSON.stringify(pkg.version) },
   banner: { js: 'const __dvImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
-  plugins: [sdkAsText],
+  plugins: [sdkAsText, yargsShims],
 });
 if (process.argv.includes("--bundle-only")) process.exit(0);
 

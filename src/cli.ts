@@ -168,6 +168,7 @@ function versionsFor(
   g: GlobalArgs & { json?: unknown; format?: unknown },
   dockerGlobals: readonly string[],
   env: NodeJS.ProcessEnv,
+  interpolatedOnly = false,
 ): Versions {
   // Output for scripts (--json, --format) keeps stdout to itself, terminal or not.
   const forScripts = Boolean(g.json) || (typeof g.format === "string" && g.format !== "table");
@@ -184,6 +185,7 @@ function versionsFor(
     stack: g.stack,
     quiet: g.quiet,
     terminal: Boolean(process.stdout.isTTY) && !forScripts,
+    templatesWhenNeeded: interpolatedOnly,
   });
 }
 
@@ -228,9 +230,23 @@ function answerWithoutParsing(
   return asked ? 0 : null;
 }
 
+/**
+ * yargs renders a command's whole help after running it, to have it ready should the handler
+ * ask (ours never do: help is answered before parsing, in Docker's layout). That is cliui laying
+ * out every option on each run; this hands yargs an empty cache instead.
+ */
+function skipHelpCache(parser: Argv): Argv {
+  const internal = (parser as unknown as { getInternalMethods?: () => unknown }).getInternalMethods?.() as
+    | { getUsageInstance?: () => { cacheHelpMessage?: () => void } }
+    | undefined;
+  const usage = internal?.getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === "function") usage.cacheHelpMessage = () => {};
+  return parser;
+}
+
 /** yargs over the global options; its own validation errors become usage errors. */
 function parserFor(args: string[], globalFlags: ReturnType<typeof recordSpec>["flags"]): Argv {
-  return (
+  return skipHelpCache(
     globalOptions(yargs(args))
       .scriptName("docker versions")
       .usage(
@@ -254,7 +270,7 @@ function parserFor(args: string[], globalFlags: ReturnType<typeof recordSpec>["f
             globalFlags,
           ),
         );
-      })
+      }),
   );
 }
 
@@ -291,7 +307,7 @@ export async function run(
         return cmd.builder ? cmd.builder(y) : y;
       },
       handler: async (argv: Record<string, unknown>) => {
-        const versions = versionsFor(argv as GlobalArgs, dockerGlobals, env);
+        const versions = versionsFor(argv as GlobalArgs, dockerGlobals, env, cmd.interpolatedOnly);
         if (!NO_RECORD.has(cmd.name)) await settleRecord(versions);
         if (!NO_JOURNAL_WARNING.has(cmd.name)) await warnIfInterrupted(versions);
         exitCode = await cmd.run(argv, versions, out);

@@ -3,7 +3,7 @@
 // record takes: mutateRecord, writeRecord, restoreRecord, all through commitRecord), and
 // regenerating versions.env from it and the raw compose files.
 import path from "node:path";
-import type { ComposeProject } from "./adapters/compose.js";
+import type { ComposeProject, ComposeServices } from "./adapters/compose.js";
 import { type AuditLine, auditPath, auditText } from "./adapters/journal.js";
 import { ownedFileStat, readOwned } from "./adapters/owned-files.js";
 import {
@@ -101,6 +101,22 @@ export function serviceImages(project: ComposeProject): Map<string, ServiceImage
   for (const [name, template] of Object.entries(project.templates)) {
     if (!Object.hasOwn(project.services, name)) out.set(name, { template, active: false });
   }
+  for (const [name, composed] of composedImages(project)) {
+    // Without the uninterpolated config (an old Compose), the interpolated image is all we know.
+    const template = Object.hasOwn(project.templates, name)
+      ? project.templates[name]
+      : project.services[name]?.image;
+    out.set(name, { template, ...composed });
+  }
+  return out;
+}
+
+/**
+ * What Compose made of each active service's image (repository, digest it names), from the
+ * interpolated config alone: enough for asking the registry, not for pinning.
+ */
+export function composedImages(project: ComposeServices): Map<string, Omit<ServiceImage, "template">> {
+  const out = new Map<string, Omit<ServiceImage, "template">>();
   for (const [name, spec] of Object.entries(project.services)) {
     let repository: string | undefined;
     let digest: string | undefined;
@@ -111,9 +127,7 @@ export function serviceImages(project: ComposeProject): Map<string, ServiceImage
     } catch {
       repository = undefined;
     }
-    // Without the uninterpolated config (an old Compose), the interpolated image is all we know.
-    const template = Object.hasOwn(project.templates, name) ? project.templates[name] : spec.image;
-    out.set(name, { template, repository, digest, active: true });
+    out.set(name, { repository, digest, active: true });
   }
   return out;
 }
@@ -351,14 +365,16 @@ async function settleLocked(
  */
 export async function settleRecord(
   paths: RecordPaths,
-  images?: Map<string, ServiceImage>,
+  images?: Map<string, ServiceImage> | (() => Promise<Map<string, ServiceImage> | undefined>),
   notice: (line: string) => void = toStderr,
   now?: Date,
 ): Promise<Settled | null> {
   await removeStaleTempsOf(paths.manifest, paths.env, intentPath(paths.manifest));
   if ((await readText(intentPath(paths.manifest))) === null) return null;
+  // Asked only now that there is a change to settle (it may cost a Compose call).
+  const known = typeof images === "function" ? await images() : images;
   return withLock(paths.manifest, { command: "settle an unfinished change", now }, () =>
-    settleLocked(paths, images, notice),
+    settleLocked(paths, known, notice),
   );
 }
 

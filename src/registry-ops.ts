@@ -37,6 +37,7 @@ export function registryClient(
     insecureRegistries: insecure,
     env,
     onWait: (line) => process.stderr.write(`${line}\n`),
+    oneCommand: true,
   });
 }
 

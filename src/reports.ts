@@ -4,8 +4,13 @@
 // detail `status` adds: roles, uptime, restarts, drift, the log captures.
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { type ComposeProject, listContainers, type ServiceSpec } from "./adapters/compose.js";
-import { digestFor, inspectContainers, inspectImage } from "./adapters/engine.js";
+import {
+  type ComposeProject,
+  type ContainerState,
+  listContainers,
+  type ServiceSpec,
+} from "./adapters/compose.js";
+import { type ContainerInfo, digestFor, inspectContainers, inspectImage } from "./adapters/engine.js";
 import { RESUME_NEXT, touchedServices, updateState } from "./adapters/journal.js";
 import { type CaptureState, captureState } from "./adapters/logs.js";
 import { previousVersion } from "./core/history.js";
@@ -35,11 +40,30 @@ export interface HistoryReport {
   }[];
 }
 
+/** The project's containers and what the engine says of each: one `compose ps`, one inspect. */
+export interface Observed {
+  containers: ContainerState[];
+  /** Every container of the project, inspected (a container gone in between is left out). */
+  infos: ContainerInfo[];
+}
+
+/** Lists and inspects the project's containers once, for a command that reads them twice. */
+export async function observeContainers(ws: Workspace): Promise<Observed> {
+  const containers = await listContainers(ws.ctx.cli, await ws.project());
+  return {
+    containers,
+    infos: await inspectContainers(
+      ws.ctx.cli,
+      containers.map((c) => c.id),
+    ),
+  };
+}
+
 /** The project, its files and its containers, before roles and drift are added. */
-export async function composeStatus(ws: Workspace): Promise<StatusReport> {
+export async function composeStatus(ws: Workspace, observed?: Observed): Promise<StatusReport> {
   const project = await ws.project();
   const [containers, manifestPath] = await Promise.all([
-    listContainers(ws.ctx.cli, project),
+    observed?.containers ?? listContainers(ws.ctx.cli, project),
     ws.manifestPath(),
   ]);
   // With a record, a tracked service runs the recorded tag, not what the file defaults to.
@@ -70,14 +94,14 @@ export async function composeStatus(ws: Workspace): Promise<StatusReport> {
 }
 
 /** `version`: each tracked service's record, and whether its container runs that digest. */
-export async function versionRows(ws: Workspace): Promise<VersionRow[]> {
+export async function versionRows(ws: Workspace, observed?: Observed): Promise<VersionRow[]> {
   const project = await ws.project();
   const paths = await ws.paths();
   const { manifest } = await requireManifest(paths.manifest);
   const images = serviceImages(project);
   const { running, runningDigest } = ws.ctx.stack
     ? await stackRunning(ws, ws.ctx.stack)
-    : await composeRunning(ws, project);
+    : await composeRunning(ws, project, observed);
   const pins = pinPlanFor(manifest, images).pins;
   const rows = await Promise.all(
     Object.entries(manifest.services)
@@ -113,12 +137,12 @@ interface Running {
 }
 
 /** The images the project's running containers run, and their digests under a repository. */
-async function composeRunning(ws: Workspace, project: ComposeProject): Promise<Running> {
-  const containers = await listContainers(ws.ctx.cli, project);
-  const infos = await inspectContainers(
-    ws.ctx.cli,
-    containers.filter((c) => c.state === "running").map((c) => c.id),
-  );
+async function composeRunning(ws: Workspace, project: ComposeProject, observed?: Observed): Promise<Running> {
+  const containers = observed?.containers ?? (await listContainers(ws.ctx.cli, project));
+  const runningIds = containers.filter((c) => c.state === "running").map((c) => c.id);
+  const infos = observed
+    ? observed.infos.filter((i) => runningIds.some((id) => i.id.startsWith(id)))
+    : await inspectContainers(ws.ctx.cli, runningIds);
   const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
   return {
     running: (service) => {
@@ -207,7 +231,7 @@ async function versionRow(
 
 /** `version-history`: per service its deployments, current and previous marked. */
 export async function history(ws: Workspace, opts: { service?: string } = {}): Promise<HistoryReport> {
-  const project = await ws.project();
+  const project = await ws.services();
   const { manifest } = await requireManifest((await ws.paths()).manifest);
   if (opts.service) ws.checkService(project, opts.service, manifest);
   const names = opts.service ? [opts.service] : Object.keys(manifest.services).sort();
@@ -323,11 +347,12 @@ export async function statusDetail(
   base: StatusReport,
   rows: VersionRow[],
   driftUnknown: boolean,
+  observed?: Observed,
 ): Promise<LifecycleStatus> {
   // A corrupt manifest must not hide the containers: roles then come from labels and images.
   const roles = await lifecycle.roles().catch(() => lifecycle.roles({ ignoreManifest: true }));
   const names = base.services.flatMap((s) => s.containers.map((c) => c.name));
-  const infos = await inspectContainers(ws.cli, names);
+  const infos = observed?.infos ?? (await inspectContainers(ws.cli, names));
   const now = Date.now();
   const project = await ws.project();
   const captures = await Promise.all(

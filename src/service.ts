@@ -23,7 +23,14 @@ import { Lifecycle, type LifecycleIO } from "./lifecycle.js";
 import { type MigrateOptions, type MigrationReport, migrate } from "./migrate.js";
 import { ProjectLogs } from "./project-logs.js";
 import { type PullOptions, type PullReport, pull } from "./pull.js";
-import { envFor, groupMembers, readManifest, requireManifest, serviceImages } from "./record.js";
+import {
+  composedImages,
+  envFor,
+  groupMembers,
+  readManifest,
+  requireManifest,
+  serviceImages,
+} from "./record.js";
 import {
   changeRecord,
   changeVersions,
@@ -38,6 +45,7 @@ import {
   history,
   historyTags,
   type LifecycleStatus,
+  observeContainers,
   statusDetail,
   versionRows,
   withStack,
@@ -131,18 +139,27 @@ export class Versions {
 
   /** `status`: every service with role, state, health, uptime, restarts and drift, and the captures. */
   async status(io: LifecycleIO = {}): Promise<LifecycleStatus> {
-    const base = await composeStatus(this.ws);
+    // The containers are listed and inspected once, for the services and for the versions.
+    const observed = await observeContainers(this.ws);
+    const base = await composeStatus(this.ws, observed);
     let rows: VersionRow[] = [];
     let driftUnknown = false;
     if (base.manifest.present) {
       try {
-        rows = await this.version();
+        rows = await versionRows(this.ws, observed);
       } catch (e) {
         if (!(e instanceof UserError)) throw e;
         driftUnknown = true;
       }
     }
-    const report = await statusDetail(this.ws, new Lifecycle(this.ws, io), base, rows, driftUnknown);
+    const report = await statusDetail(
+      this.ws,
+      new Lifecycle(this.ws, io),
+      base,
+      rows,
+      driftUnknown,
+      observed,
+    );
     return this.ws.ctx.stack ? withStack(this.ws, this.ws.ctx.stack, report) : report;
   }
 
@@ -271,10 +288,11 @@ export class Versions {
 
   /** `check-updates`: newer semantic tags per tracked service, and whether the floating tag moved. */
   async checkUpdates(opts: { prereleases?: boolean; service?: string } = {}): Promise<UpdateRow[]> {
-    const project = await this.ws.project();
+    // Repositories are what Compose interpolates: no image templates needed.
+    const project = await this.ws.services();
     const { manifest } = await requireManifest((await this.ws.paths()).manifest);
     if (opts.service) this.ws.checkService(project, opts.service, manifest);
-    const images = serviceImages(project);
+    const images = composedImages(project);
     const services = Object.entries(manifest.services)
       .filter(([service]) => has(project.services, service) && (!opts.service || service === opts.service))
       .sort(([a], [b]) => a.localeCompare(b))

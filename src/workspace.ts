@@ -7,9 +7,13 @@ import { clockFrom } from "./adapters/clock.js";
 import {
   type ComposeOptions,
   type ComposeProject,
+  type ComposeServices,
   compose,
-  loadProject,
+  loadServices,
+  loadTemplates,
+  locateProject,
   manifestPathFor,
+  type ProjectLocation,
 } from "./adapters/compose.js";
 import { type DockerCli, lastLine } from "./adapters/docker.js";
 import { digestFor, inspectImage } from "./adapters/engine.js";
@@ -47,6 +51,12 @@ export interface Context {
   quiet?: boolean;
   /** stdout is a terminal: Docker and Compose may draw their own progress there. */
   terminal?: boolean;
+  /**
+   * The command reads only what Compose interpolates (check-updates, version-history): the
+   * image templates (a second `compose config`) are asked for only if something needs them.
+   * Otherwise both configs are asked at once, as soon as the project is.
+   */
+  templatesWhenNeeded?: boolean;
   /** The Swarm stack the compose files are deployed as (--stack): deploys go through it. */
   stack?: string;
 }
@@ -54,6 +64,9 @@ export interface Context {
 const CONCURRENCY = 4;
 
 export class Workspace {
+  #location?: Promise<ProjectLocation>;
+  #services?: Promise<ComposeServices>;
+  #templates?: Promise<ComposeProject["templates"]>;
   #project?: Promise<ComposeProject>;
   #registry?: RegistryClient;
   /** The one clock of the command: record times, journal entries, backups, log days. */
@@ -67,19 +80,45 @@ export class Workspace {
     return this.ctx.cli;
   }
 
-  /** The Compose project, loaded once per operation. */
+  /** The project as Compose interpolates it (one `compose config`), loaded once per operation. */
+  services(): Promise<ComposeServices> {
+    if (!this.#services) {
+      this.#location ??= locateProject(this.ctx.cli, this.ctx.compose);
+      this.#services = this.#location.then((at) => loadServices(this.ctx.cli, at));
+      // A command that will need the templates asks for both configs at once.
+      if (!this.ctx.templatesWhenNeeded) this.#askTemplates();
+    }
+    return this.#services;
+  }
+
+  #askTemplates(): Promise<ComposeProject["templates"]> {
+    this.#location ??= locateProject(this.ctx.cli, this.ctx.compose);
+    this.#templates ??= this.#location.then((at) => loadTemplates(this.ctx.cli, at));
+    // The interpolated config's error is the one to report; this one's outcome is then moot.
+    this.#templates.catch(() => {});
+    return this.#templates;
+  }
+
+  /** The Compose project with each service's image template, loaded once per operation. */
   project(): Promise<ComposeProject> {
-    this.#project ??= loadProject(this.ctx.cli, this.ctx.compose);
+    this.#project ??= (async () => {
+      const templates = this.#askTemplates();
+      const services = await this.services();
+      return { ...services, templates: await templates };
+    })();
     return this.#project;
   }
 
   /** The compose files changed (migrate's edits): the next project() reads them again. */
   forgetProject(): void {
+    this.#location = undefined;
+    this.#services = undefined;
+    this.#templates = undefined;
     this.#project = undefined;
   }
 
   async manifestPath(): Promise<string> {
-    return manifestPathFor(await this.project(), this.ctx.manifest, this.ctx.cli.cwd);
+    return manifestPathFor(await this.services(), this.ctx.manifest, this.ctx.cli.cwd);
   }
 
   async paths(): Promise<RecordPaths> {
@@ -128,7 +167,7 @@ export class Workspace {
   }
 
   /** Checks a --service value against the project (and the manifest when given). */
-  checkService(project: ComposeProject, service: string, manifest?: Manifest): void {
+  checkService(project: ComposeServices, service: string, manifest?: Manifest): void {
     if (!has(project.services, service)) {
       throw new UserError(
         `unknown service '${service}' (the project has: ${Object.keys(project.services).sort().join(", ")})`,
@@ -141,7 +180,11 @@ export class Workspace {
     }
   }
 
-  repositoryOf(service: string, rec: ServiceRecord | undefined, images: Map<string, ServiceImage>): string {
+  repositoryOf(
+    service: string,
+    rec: ServiceRecord | undefined,
+    images: Map<string, Pick<ServiceImage, "repository">>,
+  ): string {
     const repo = images.get(service)?.repository ?? rec?.image;
     if (!repo) throw new UserError(`service '${service}' has no image in the compose file`);
     return repo;
@@ -181,13 +224,19 @@ export class Workspace {
    */
   async settleRecord(): Promise<void> {
     const paths = await this.paths();
-    let images: Map<string, ServiceImage> | undefined;
-    try {
-      images = serviceImages(await this.project());
-    } catch {
-      images = undefined; // an unreadable compose file is the command's own error to report
-    }
-    await settleRecord(paths, images, undefined, this.clock());
+    // The templates only when there is a change to settle (most runs have none).
+    await settleRecord(
+      paths,
+      async (): Promise<Map<string, ServiceImage> | undefined> => {
+        try {
+          return serviceImages(await this.project());
+        } catch {
+          return undefined; // an unreadable compose file is the command's own error to report
+        }
+      },
+      undefined,
+      this.clock(),
+    );
   }
 
   /**

@@ -154,11 +154,22 @@ export function composeArgs(
   return args;
 }
 
-/**
- * Loads the project through `docker compose config`: the files as Compose finds them, both
- * configs (interpolated and not) and the env files. One function because each step feeds the next.
- */
-export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise<ComposeProject> {
+/** Where a project's files are and the Compose options that name it, before Compose is asked. */
+export interface ProjectLocation {
+  files: string[];
+  workingDir: string;
+  /** Env files as given (or as the running project's labels name them). */
+  envFiles: string[];
+  profiles: string[];
+  /** `compose -f … [-p …] --project-directory … [--env-file …] [--profile …]`. */
+  args: string[];
+}
+
+/** What `config` says with interpolation: the project as every other command sees it. */
+export type ComposeServices = Omit<ComposeProject, "templates">;
+
+/** Finds the project's files as Compose would (or from a running project's labels, for `-p NAME`). */
+export async function locateProject(cli: DockerCli, opts: ComposeOptions): Promise<ProjectLocation> {
   let files: string[];
   let labelled: RunningProject | null = null;
   try {
@@ -181,50 +192,73 @@ export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise
   args.push("--project-directory", workingDir);
   for (const e of envFiles) args.push("--env-file", e);
   for (const p of profiles) args.push("--profile", p);
-  // The same config without interpolation says which variable decides which part of each
-  // image; both are asked at once.
-  const [res, raw] = await Promise.all([
-    runDocker(cli, [...args, "config", "--format", "json"]),
-    runDocker(cli, [...args, "config", "--no-interpolate", "--format", "json"]),
-  ]);
+  return { files, workingDir, envFiles, profiles, args };
+}
+
+const NOT_JSON =
+  "docker compose config did not print JSON: is Compose v2 installed (docker compose version)?";
+
+/** The project through `docker compose config --format json`: services, volumes, its name. */
+export async function loadServices(cli: DockerCli, at: ProjectLocation): Promise<ComposeServices> {
+  const res = await runDocker(cli, [...at.args, "config", "--format", "json"]);
   if (res.code !== 0) {
     throw new UserError(
-      `cannot load the compose project (${files.join(", ")}): ${lastLine(res.stderr) || `exit ${res.code}`}`,
+      `cannot load the compose project (${at.files.join(", ")}): ${lastLine(res.stderr) || `exit ${res.code}`}`,
       "engine",
     );
   }
   let spec: ConfigJson;
-  let templates: Record<string, string | undefined> = {};
   try {
     spec = JSON.parse(res.stdout) as ConfigJson;
-    if (raw.code === 0) {
-      const rawSpec = JSON.parse(raw.stdout) as { services?: Record<string, { image?: unknown }> };
-      templates = Object.fromEntries(
-        Object.entries(rawSpec.services ?? {}).map(([k, v]) => [
-          k,
-          typeof v?.image === "string" ? v.image : undefined,
-        ]),
-      );
-    }
   } catch {
-    throw new UserError(
-      "docker compose config did not print JSON: is Compose v2 installed (docker compose version)?",
-    );
+    throw new UserError(NOT_JSON);
   }
   if (!spec.name) throw new UserError("docker compose config did not name the project");
   // Without --env-file Compose reads the project's .env; keep that when we add env files later.
-  const defaultEnv = path.join(workingDir, ".env");
-  const projectEnvFiles = envFiles.length > 0 ? envFiles : isFile(defaultEnv) ? [defaultEnv] : [];
+  const defaultEnv = path.join(at.workingDir, ".env");
+  const projectEnvFiles = at.envFiles.length > 0 ? at.envFiles : isFile(defaultEnv) ? [defaultEnv] : [];
   return {
     name: spec.name,
-    workingDir,
-    files,
+    workingDir: at.workingDir,
+    files: at.files,
     services: spec.services ?? {},
-    templates,
     volumes: spec.volumes ?? {},
     envFiles: projectEnvFiles,
-    profiles,
+    profiles: at.profiles,
   };
+}
+
+/**
+ * Each service's `image:` as written, from the same config without interpolation: which
+ * variable decides which part of each image. Empty when Compose cannot say (an old Compose).
+ */
+export async function loadTemplates(
+  cli: DockerCli,
+  at: ProjectLocation,
+): Promise<Record<string, string | undefined>> {
+  const raw = await runDocker(cli, [...at.args, "config", "--no-interpolate", "--format", "json"]);
+  if (raw.code !== 0) return {};
+  try {
+    const rawSpec = JSON.parse(raw.stdout) as { services?: Record<string, { image?: unknown }> };
+    return Object.fromEntries(
+      Object.entries(rawSpec.services ?? {}).map(([k, v]) => [
+        k,
+        typeof v?.image === "string" ? v.image : undefined,
+      ]),
+    );
+  } catch {
+    throw new UserError(NOT_JSON);
+  }
+}
+
+/** Loads the project with both configs (interpolated and not), asked at once. */
+export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise<ComposeProject> {
+  const at = await locateProject(cli, opts);
+  const templates = loadTemplates(cli, at);
+  // The interpolated config's error is the one to report; the other's outcome is then moot.
+  templates.catch(() => {});
+  const services = await loadServices(cli, at);
+  return { ...services, templates: await templates };
 }
 
 /** Runs `docker compose <project options> <args>`. */
@@ -276,7 +310,11 @@ export function parsePs(stdout: string): PsRow[] {
     .map((l) => JSON.parse(l) as PsRow);
 }
 
-export function manifestPathFor(project: ComposeProject, override?: string, cwd = process.cwd()): string {
+export function manifestPathFor(
+  project: Pick<ComposeProject, "files">,
+  override?: string,
+  cwd = process.cwd(),
+): string {
   return override
     ? path.resolve(cwd, override)
     : path.join(path.dirname(project.files[0] as string), "version-manifest.yaml");

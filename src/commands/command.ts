@@ -12,6 +12,11 @@ export interface Command<A = Record<string, unknown>> {
   positionals?: string;
   describe: string;
   builder?: (y: Argv) => Argv;
+  /**
+   * Reads only the project as Compose interpolates it (repositories, services), never the image
+   * templates: one `docker compose config` instead of two.
+   */
+  interpolatedOnly?: boolean;
   run: (args: A, versions: Versions, out: Out) => Promise<number>;
 }
 

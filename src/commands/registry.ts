@@ -38,6 +38,7 @@ export const checkUpdates: Command<{
   prometheus?: string;
 }> = {
   name: "check-updates",
+  interpolatedOnly: true,
   examples: [
     ["docker versions check-updates --exit-code || echo updates available", "for cron jobs and CI"],
     [

@@ -7,6 +7,7 @@ import { jsonOption, serviceOption, switchFlag } from "./shared.js";
 
 export const versionHistory: Command<{ json: boolean; format?: string; service?: string; audit: boolean }> = {
   name: "version-history",
+  interpolatedOnly: true,
   examples: [
     ["docker versions version-history --service req_router", "what can be rolled back to"],
     ["docker versions history --audit", "every change: when, who, which command, old → new"],

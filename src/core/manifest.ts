@@ -4,23 +4,31 @@
 // (`1.10` is the tag "1.10", `2024-11-20` a tag, not a date) and written so that any YAML
 // reader, 1.1 or 1.2, reads the same text back. Pure code: text in, text out.
 import {
-  isAlias,
   isMap,
-  isNode,
   isScalar,
   isSeq,
-  LineCounter,
   type Node,
   Pair,
   type ParsedNode,
   parse,
   parseDocument,
   Scalar,
-  visit,
   YAMLMap,
   YAMLSeq,
 } from "yaml";
+import {
+  freshBudget,
+  isMapping,
+  ManifestError,
+  type Mapping,
+  type Plain,
+  plainOf,
+  readBlockPlain,
+  readFullPlain,
+} from "./manifest-read.js";
 import { isDigest, isValidTag, parseReference } from "./reference.js";
+
+export { ManifestError, readBlockPlain, readFullPlain };
 
 export const SCHEMA_VERSION = 1;
 export const HISTORY_LIMIT = 5;
@@ -60,15 +68,6 @@ export interface Manifest {
   data_backup_command?: string[];
 }
 
-export class ManifestError extends Error {
-  constructor(
-    message: string,
-    readonly line?: number,
-  ) {
-    super(message);
-  }
-}
-
 const SERVICE_KEYS = [
   "image",
   "current_tag",
@@ -89,77 +88,8 @@ const SERVICE_NAME = /^[a-zA-Z0-9._-]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
 const NOTE = /^[^\u0000-\u001f\u007f-\u009f]{0,200}$/;
 const MAX_NAME = 255;
-// Nodes visited while reading, aliases expanded: far above any real manifest (a few hundred),
-// far below what would exhaust memory. An alias bomb stops here as a corrupt manifest.
-const MAX_NODES = 200_000;
-const NULLS = new Set(["", "~", "null", "Null", "NULL"]);
 const TRUE = new Set(["true", "True", "TRUE"]);
 const FALSE = new Set(["false", "False", "FALSE"]);
-
-/** What a manifest is made of once read: text scalars, lists and null-prototype mappings. */
-type Plain = string | null | Plain[] | { [key: string]: Plain };
-type Mapping = { [key: string]: Plain };
-const isMapping = (v: Plain | undefined): v is Mapping =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
-/** The node as typed: scalars as their text (a plain `null`/`~`/empty is null), aliases expanded. */
-function plainOf(node: unknown, resolveAlias: (n: unknown) => unknown, budget: Budget): Plain {
-  if (--budget.left < 0)
-    throw new ManifestError(`more than ${MAX_NODES} values once aliases are expanded (an alias bomb?)`);
-  if (node === null || node === undefined) return null;
-  if (isAlias(node)) {
-    const target = resolveAlias(node);
-    // `&a` on a collection with `*a` inside it: a value that contains itself, never a manifest.
-    if (budget.open.has(target))
-      throw new ManifestError(`alias *${node.source} is inside the value it names`);
-    return plainOf(target, resolveAlias, budget);
-  }
-  if (isScalar(node)) {
-    const text = String(node.source ?? node.value ?? "");
-    return (node.type === "PLAIN" || node.type === undefined) && NULLS.has(text) ? null : text;
-  }
-  if (!isSeq(node) && !isMap(node)) throw new ManifestError("unsupported YAML node");
-  budget.open.add(node);
-  try {
-    if (isSeq(node)) return node.items.map((i) => plainOf(i, resolveAlias, budget));
-    const out: Mapping = Object.create(null);
-    for (const pair of node.items) {
-      const key = plainOf(pair.key, resolveAlias, budget);
-      if (typeof key !== "string") throw new ManifestError("a mapping key is not plain text");
-      out[key] = plainOf(pair.value, resolveAlias, budget);
-    }
-    return out;
-  } finally {
-    budget.open.delete(node);
-  }
-}
-
-/** What one read may still expand, and the collections it is inside of (to refuse a cycle). */
-type Budget = { left: number; open: Set<unknown> };
-const freshBudget = (): Budget => ({ left: MAX_NODES, open: new Set() });
-
-/** Resolves an alias to the node its anchor names: the nearest definition before the alias. */
-function anchorsOf(doc: ReturnType<typeof parseDocument>): (alias: unknown) => unknown {
-  const defined = new Map<string, { at: number; node: unknown }[]>();
-  visit(doc, {
-    Node(_, node) {
-      if (isNode(node) && node.anchor && node.range)
-        defined.set(node.anchor, [...(defined.get(node.anchor) ?? []), { at: node.range[0], node }]);
-    },
-  });
-  return (alias) => {
-    const { source, range } = alias as { source: string; range?: [number, number] };
-    const before = (defined.get(source) ?? []).filter((d) => !range || d.at < range[0]);
-    const found = before[before.length - 1]?.node;
-    if (!found) throw new ManifestError(`alias *${source} names no anchor defined before it`);
-    return found;
-  };
-}
-
-function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: string[]): number | undefined {
-  const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
-  return node?.range ? lc.linePos(node.range[0]).line : undefined;
-}
 
 const text = (v: Plain | undefined): string | undefined => (typeof v === "string" ? v : undefined);
 
@@ -168,29 +98,50 @@ const text = (v: Plain | undefined): string | undefined => (typeof v === "string
  * purpose: the schema, field by field, in the order the file is written.
  */
 export function parseManifest(source: string): Manifest {
-  const lc = new LineCounter();
-  // The failsafe schema: every scalar stays the string that was typed.
-  const doc = parseDocument(source, { lineCounter: lc, schema: "failsafe" });
-  const syntax = doc.errors[0];
-  if (syntax) {
-    throw new ManifestError(`not valid YAML: ${syntax.message.split("\n")[0]}`, syntax.linePos?.[0].line);
-  }
-  const root = plainOf(doc.contents, anchorsOf(doc), freshBudget());
+  // A command reads the record more than once (status: the services, the versions, the roles);
+  // the same text is parsed once, and each reader gets its own copy to change.
+  if (lastRead?.source === source) return copyManifest(lastRead.manifest);
+  const manifest = parseManifestText(source);
+  lastRead = { source, manifest };
+  return copyManifest(manifest);
+}
+let lastRead: { source: string; manifest: Manifest } | undefined;
+
+/** A copy that shares nothing a caller could change with the original. */
+function copyManifest(m: Manifest): Manifest {
+  const services: Record<string, ServiceRecord> = Object.create(null);
+  for (const [name, rec] of Object.entries(m.services))
+    services[name] = { ...rec, history: rec.history.map((e) => ({ ...e })) };
+  return m.data_backup_command
+    ? { schema: m.schema, services, data_backup_command: [...m.data_backup_command] }
+    : { schema: m.schema, services };
+}
+
+function parseManifestText(source: string): Manifest {
+  const quick = readBlockPlain(source);
+  const full = quick === undefined ? readFullPlain(source) : undefined;
+  const root = quick ?? (full as { root: Plain }).root;
+  // Lines are looked up only for an error's message: the full parse is then done, once.
+  let lines = full?.lineAt;
+  const lineAtPath = (path: string[]): number | undefined => {
+    lines ??= readFullPlain(source).lineAt;
+    return lines(path);
+  };
   if (!isMapping(root)) throw new ManifestError("expected a mapping with a 'services' key", 1);
   const rawSchema = root.schema ?? "0";
   const schema = typeof rawSchema === "string" && /^\d{1,6}$/.test(rawSchema) ? Number(rawSchema) : -1;
   if (schema < 0 || schema > SCHEMA_VERSION) {
     throw new ManifestError(
       `unsupported schema '${typeof rawSchema === "string" ? rawSchema : "(not a number)"}' (this version reads up to ${SCHEMA_VERSION})`,
-      lineOf(doc, lc, ["schema"]),
+      lineAtPath(["schema"]),
     );
   }
   const rawServices = root.services ?? Object.create(null);
   if (!isMapping(rawServices))
-    throw new ManifestError("'services' must be a mapping of service names", lineOf(doc, lc, ["services"]));
+    throw new ManifestError("'services' must be a mapping of service names", lineAtPath(["services"]));
   const services: Record<string, ServiceRecord> = Object.create(null);
   for (const [name, raw] of Object.entries(rawServices)) {
-    const at = (...p: string[]) => lineOf(doc, lc, ["services", name, ...p]);
+    const at = (...p: string[]) => lineAtPath(["services", name, ...p]);
     if (!SERVICE_NAME.test(name) || name.length > MAX_NAME)
       throw new ManifestError(
         `'${JSON.stringify(name).slice(1, -1).slice(0, 80)}' is not a Compose service name (letters, digits, '.', '_', '-')`,
@@ -218,23 +169,24 @@ export function parseManifest(source: string): Manifest {
     if (!Array.isArray(rawHistory))
       throw new ManifestError(`service '${name}': history must be a list`, at("history"));
     const history = rawHistory.map((e, i): HistoryEntry => {
-      const where = at("history", String(i));
+      // The line only for an error: finding it takes the full parse.
+      const where = () => at("history", String(i));
       if (!isMapping(e))
-        throw new ManifestError(`service '${name}': history entry ${i + 1} must be a mapping`, where);
+        throw new ManifestError(`service '${name}': history entry ${i + 1} must be a mapping`, where());
       const t = text(e.tag);
       if (!t || !isValidTag(t))
-        throw new ManifestError(`service '${name}': history entry ${i + 1} has no valid tag`, where);
+        throw new ManifestError(`service '${name}': history entry ${i + 1} has no valid tag`, where());
       // Seed-era entries named their fields differently; read both.
       const d = e.digest ?? e.image_digest ?? null;
       if (d !== null && (typeof d !== "string" || !isDigest(d)))
-        throw new ManifestError(`service '${name}': history entry ${i + 1} digest is not a digest`, where);
+        throw new ManifestError(`service '${name}': history entry ${i + 1} digest is not a digest`, where());
       const when = e.at ?? e.deployed_at ?? e.timestamp ?? e.date ?? null;
       const by = e.source ?? e.by ?? null;
       for (const v of [when, by])
         if (v !== null && (typeof v !== "string" || !NOTE.test(v)))
           throw new ManifestError(
             `service '${name}': history entry ${i + 1} has a field that is not one line of text`,
-            where,
+            where(),
           );
       return {
         tag: t,
@@ -265,7 +217,7 @@ export function parseManifest(source: string): Manifest {
   ) {
     throw new ManifestError(
       "data_backup_command must be a non-empty list of strings (program and arguments)",
-      lineOf(doc, lc, ["data_backup_command"]),
+      lineAtPath(["data_backup_command"]),
     );
   }
   return command

@@ -20,6 +20,8 @@ command -v dockerd >/dev/null 2>&1 || need_apt+=(docker.io)
 command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
 [ -x /bin/busybox ] && /bin/busybox --help 2>&1 | grep -q static || dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# bench/resolve compares resolve-tags with a script of skopeo calls asking the same questions.
+command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
 # The fleet view's second engine makes its own bridge interface (fleet-engine.sh).
 command -v ip >/dev/null 2>&1 || need_apt+=(iproute2)
 # The schedule tests: `crontab` (cron's daemon is not needed and the bed's policy-rc.d keeps it

@@ -28,6 +28,11 @@ export interface RegistryClientOptions {
   backoffMs?: number;
   /** Told in one line before a wait of a second or more for a retry (Retry-After, backoff). */
   onWait?: (line: string) => void;
+  /**
+   * The client serves one command: each question (a repository's tags, a tag's digest) goes to
+   * the registry once, and every later asker gets that answer (see `once`).
+   */
+  oneCommand?: boolean;
 }
 
 export interface RequestOptions {
@@ -145,6 +150,22 @@ export class RegistryClient {
   registryUrl(registry: string, rest: string): URL {
     return new URL(`/v2/${rest}`, registryBaseUrl(registry, this.opts.insecureRegistries));
   }
+
+  /**
+   * What this command already asked, by question: a repository's tag list, a tag's digest. A
+   * client made for one command (`oneCommand`) sends each question once however many services
+   * share the repository (their answers, failures included, are the same); any other asks anew.
+   */
+  once<T>(question: string, ask: () => Promise<T>): Promise<T> {
+    if (!this.opts.oneCommand) return ask();
+    let answer = this.#answers.get(question) as Promise<T> | undefined;
+    if (!answer) {
+      answer = ask();
+      this.#answers.set(question, answer);
+    }
+    return answer;
+  }
+  readonly #answers = new Map<string, Promise<unknown>>();
 
   requestsFor(repo: RepositoryRef): number {
     return this.perRepository.get(`${repo.registry}/${repo.repository}`) ?? 0;

@@ -117,6 +117,17 @@ export async function manifestDigest(
   repo: RepositoryRef,
   reference: string,
 ): Promise<ManifestDigest> {
+  // Services of one repository ask about the same tags: once per command each.
+  return client.once(`digest ${repo.registry}/${repo.repository} ${reference}`, () =>
+    askManifestDigest(client, repo, reference),
+  );
+}
+
+async function askManifestDigest(
+  client: RegistryClient,
+  repo: RepositoryRef,
+  reference: string,
+): Promise<ManifestDigest> {
   const res = await client.request(repo, client.url(repo, `manifests/${reference}`), {
     method: "HEAD",
     accept: MANIFEST_ACCEPT,

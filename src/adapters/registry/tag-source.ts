@@ -28,7 +28,12 @@ export async function ecrPublicTarget(ref: ImageRef, env: NodeJS.ProcessEnv) {
 const NOT_COVERED = new Set<RegistryErrorKind>(["repository-not-found", "auth", "credentials"]);
 
 /** The source of an image's tags; for ECR Public this already holds the whole image listing. */
-export async function openTagSource(client: RegistryClient, ref: ImageRef): Promise<TagSource> {
+export function openTagSource(client: RegistryClient, ref: ImageRef): Promise<TagSource> {
+  // ECR Public's source holds the whole listing: one per repository and command.
+  return client.once(`source ${ref.registry}/${ref.repository}`, () => chooseTagSource(client, ref));
+}
+
+async function chooseTagSource(client: RegistryClient, ref: ImageRef): Promise<TagSource> {
   const target = await ecrPublicTarget(ref, client.env);
   if (!target) return ociTagSource(client, ref);
   try {

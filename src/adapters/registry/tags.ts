@@ -72,13 +72,15 @@ export function listTags(
   repo: RepositoryRef,
   opts: TagListOptions = {},
 ): Promise<TagListing> {
-  return collectPages(
-    client,
-    repo,
-    "tags/list",
-    "a tag list",
-    (body) => parseTagList(body)?.tags.filter((t) => TAG.test(t)) ?? null,
-    opts,
+  return client.once(`tags ${repo.registry}/${repo.repository} ${JSON.stringify(opts)}`, () =>
+    collectPages(
+      client,
+      repo,
+      "tags/list",
+      "a tag list",
+      (body) => parseTagList(body)?.tags.filter((t) => TAG.test(t)) ?? null,
+      opts,
+    ),
   );
 }
 
