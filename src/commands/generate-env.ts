@@ -6,7 +6,10 @@ import { dryRunOption } from "./shared.js";
 
 export const generateEnv: Command<{ dryRun: boolean }> = {
   name: "generate-env",
-  examples: [["docker versions generate-env", "rewrite versions.env after restoring a manifest backup"]],
+  examples: [
+    ["docker versions generate-env", "rewrite versions.env after restoring a manifest backup"],
+    ["docker versions generate-env --dry-run", "print the versions.env the manifest gives, writing nothing"],
+  ],
   describe: "Rewrite versions.env from the manifest",
   builder: (y) => y.option("dry-run", dryRunOption),
   async run(args, versions, out) {
