@@ -20,26 +20,10 @@ import {
   shownEndpoint,
   summarize,
 } from "../../src/core/fleet.js";
-import type { Manifest, ServiceRecord } from "../../src/core/manifest.js";
+import type { Manifest } from "../../src/core/manifest.js";
+import { D, manifest, rec } from "./records.js";
 
-const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const REPO = "reg.example:5000/shop/api";
-
-function rec(...versions: [string, number | undefined][]): ServiceRecord {
-  const [tag, digest] = versions[0] as [string, number | undefined];
-  return {
-    current_tag: tag,
-    image_digest: digest === undefined ? undefined : D(digest),
-    custom: false,
-    history: versions.map(([t, d]) => ({
-      tag: t,
-      digest: d === undefined ? undefined : D(d),
-      at: "2026-01-01T00:00:00Z",
-      source: "pull",
-    })),
-  };
-}
-const manifest = (services: Record<string, ServiceRecord>): Manifest => ({ schema: 1, services });
 const running = (
   service: string,
   digest: number | null,

@@ -1,7 +1,6 @@
 // The planner as tables of plain data: no Docker, no registry, no files. Each case names the
 // record, what the registry or the journal said, and the plan that must come out.
 import { describe, expect, it } from "vitest";
-import type { Manifest, ServiceRecord } from "../../src/core/manifest.js";
 import {
   type FloatingObservation,
   planFloating,
@@ -12,26 +11,9 @@ import {
   planUpdate,
   type RollbackInput,
 } from "../../src/core/plan.js";
+import { D, manifest, rec } from "./records.js";
 
-const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const AT = "2026-11-29T12:00:00Z";
-
-/** A record whose history is `versions`, newest first, the first one current. */
-function rec(...versions: [string, number | undefined][]): ServiceRecord {
-  const [tag, digest] = versions[0] as [string, number | undefined];
-  return {
-    current_tag: tag,
-    image_digest: digest === undefined ? undefined : D(digest),
-    custom: false,
-    history: versions.map(([t, d]) => ({
-      tag: t,
-      digest: d === undefined ? undefined : D(d),
-      at: "2026-01-01T00:00:00Z",
-      source: "pull",
-    })),
-  };
-}
-const manifest = (services: Record<string, ServiceRecord>): Manifest => ({ schema: 1, services });
 
 describe("planRecord: targets over the manifest as it is now", () => {
   const m = manifest({

@@ -3,8 +3,8 @@
 import { describe, expect, it } from "vitest";
 import type { Change } from "../../src/core/plan.js";
 import { applySteps, describeStep, planLines, planSteps, type StepsInput } from "../../src/core/steps.js";
+import { D } from "./records.js";
 
-const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 const change = (service: string, from: string, to: string, digest = 1): Change => ({
   service,
   from: { tag: from, digest: D(0) },
