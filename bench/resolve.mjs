@@ -15,9 +15,9 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, wr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { assetName, hostTarget } from "../build/targets.mjs";
 import { pushTags } from "../test/bed/push-tags.mjs";
+import { loadSources } from "./lib/sources.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const REGISTRY = process.env.DV_BENCH_REGISTRY ?? "127.0.0.1:5077";
@@ -31,39 +31,17 @@ const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf("--runs") + 1] || 0) || 5;
 const json = args.includes("--json");
 
-/** The TypeScript sources, bundled once into a temporary module so plain Node can import them. */
-async function loadSources() {
-  const dir = mkdtempSync(path.join(tmpdir(), "dv-bench-"));
-  const outfile = path.join(dir, "registry.mjs");
-  await build({
-    stdin: {
-      contents: [
-        'export * from "./src/adapters/registry/client.ts";',
-        'export * from "./src/adapters/registry/manifests.ts";',
-        'export * from "./src/adapters/registry/resolution.ts";',
-        'export * from "./src/adapters/registry/tags.ts";',
-        'export * from "./src/core/tags.ts";',
-        'export { renderManifest } from "./src/core/manifest.ts";',
-        'export { mapLimit } from "./src/core/limit.ts";',
-      ].join("\n"),
-      resolveDir: root,
-      loader: "ts",
-    },
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    // yaml requires node:process; an ES module bundle needs a require to do it with.
-    banner: {
-      js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
-    },
-  });
-  const mod = await import(outfile);
-  rmSync(dir, { recursive: true, force: true });
-  return mod;
-}
+/** The registry client, resolution and tag model from the sources. */
+const loadRegistryCode = () =>
+  loadSources(root, [
+    'export * from "./src/adapters/registry/client.ts";',
+    'export * from "./src/adapters/registry/manifests.ts";',
+    'export * from "./src/adapters/registry/resolution.ts";',
+    'export * from "./src/adapters/registry/tags.ts";',
+    'export * from "./src/core/tags.ts";',
+    'export { renderManifest } from "./src/core/manifest.ts";',
+    'export { mapLimit } from "./src/core/limit.ts";',
+  ]);
 
 /** Creates the 9 repositories unless a previous run left them complete. */
 async function ensureRepositories() {
@@ -99,7 +77,7 @@ function median(xs) {
 async function main() {
   const ping = await fetch(`http://${REGISTRY}/v2/`).catch(() => null);
   if (!ping?.ok) throw new Error(`no registry at ${REGISTRY}: run 'bash test/bed/up.sh' first (as root)`);
-  const m = await loadSources();
+  const m = await loadRegistryCode();
   await ensureRepositories();
 
   const config = mkdtempSync(path.join(tmpdir(), "dv-bench-config-"));

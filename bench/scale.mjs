@@ -23,9 +23,9 @@ import {
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { assetName, hostTarget } from "../build/targets.mjs";
 import { pushTags } from "../test/bed/push-tags.mjs";
+import { loadSources } from "./lib/sources.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const REGISTRY = process.env.DV_BENCH_REGISTRY ?? "127.0.0.1:5077";
@@ -59,31 +59,9 @@ function parseArgs(argv) {
   return o;
 }
 
-/** The manifest reader and writer from the sources, bundled once: the bench writes (and reads) as the plugin does. */
-async function loadManifestCode() {
-  const dir = mkdtempSync(path.join(tmpdir(), "dv-bench-"));
-  const outfile = path.join(dir, "manifest.mjs");
-  await build({
-    stdin: {
-      contents: 'export { parseManifest, renderManifest } from "./src/core/manifest.ts";',
-      resolveDir: root,
-      loader: "ts",
-    },
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "warning",
-    // yaml requires node:process; an ES module bundle needs a require to do it with.
-    banner: {
-      js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
-    },
-  });
-  const mod = await import(outfile);
-  rmSync(dir, { recursive: true, force: true });
-  return mod;
-}
+/** The manifest reader and writer from the sources: the bench writes (and reads) as the plugin does. */
+const loadManifestCode = () =>
+  loadSources(root, ['export { parseManifest, renderManifest } from "./src/core/manifest.ts";']);
 
 /** How long the plugin's own reader takes over this manifest text, median of `runs` (in process). */
 function parseMs(parseManifest, text, runs = 21) {

@@ -1,0 +1,30 @@
+// Plain Node cannot import the TypeScript sources: a bench names the modules it needs, and they
+// are bundled once into a temporary ES module, imported, and the bundle removed.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { build } from "esbuild";
+
+/** `lines`: export statements relative to the repository root, e.g. `export * from "./src/core/tags.ts";`. */
+export async function loadSources(root, lines) {
+  const dir = mkdtempSync(path.join(tmpdir(), "dv-bench-"));
+  const outfile = path.join(dir, "sources.mjs");
+  try {
+    await build({
+      stdin: { contents: lines.join("\n"), resolveDir: root, loader: "ts" },
+      outfile,
+      bundle: true,
+      platform: "node",
+      format: "esm",
+      target: "node20",
+      logLevel: "warning",
+      // yaml requires node:process; an ES module bundle needs a require to do it with.
+      banner: {
+        js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
+      },
+    });
+    return await import(outfile);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
