@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { assetName, hostTarget } from "../build/targets.mjs";
-import { pushTags } from "../test/bed/push-tags.mjs";
+import { ensureVersioned } from "./lib/registry-fixture.mjs";
 import { loadSources } from "./lib/sources.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -45,28 +45,8 @@ const loadRegistryCode = () =>
 
 /** Creates the 9 repositories unless a previous run left them complete. */
 async function ensureRepositories() {
-  for (const repository of SERVICES) {
-    const res = await fetch(`http://${REGISTRY}/v2/${repository}/tags/list`);
-    const have = res.ok ? ((await res.json()).tags ?? []) : [];
-    if (VERSIONS.every((t) => have.includes(t)) && have.includes("latest")) continue;
-    process.stderr.write(`[bench] creating ${REGISTRY}/${repository}: 100 tags\n`);
-    await pushTags({
-      registry: REGISTRY,
-      from: "req_router:1.61",
-      repository,
-      tags: VERSIONS,
-      distinct: true,
-    });
-    const manifest = await fetch(`http://${REGISTRY}/v2/${repository}/manifests/${NEWEST}`, {
-      headers: { accept: "application/vnd.docker.distribution.manifest.v2+json" },
-    });
-    const put = await fetch(`http://${REGISTRY}/v2/${repository}/manifests/latest`, {
-      method: "PUT",
-      headers: { "content-type": manifest.headers.get("content-type") },
-      body: await manifest.arrayBuffer(),
-    });
-    if (put.status !== 201) throw new Error(`cannot tag ${repository}:latest (${put.status})`);
-  }
+  for (const repository of SERVICES)
+    await ensureVersioned(REGISTRY, repository, VERSIONS, (m) => process.stderr.write(`[bench] ${m}\n`));
 }
 
 function median(xs) {

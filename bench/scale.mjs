@@ -24,7 +24,7 @@ import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { assetName, hostTarget } from "../build/targets.mjs";
-import { pushTags } from "../test/bed/push-tags.mjs";
+import { ensureVersioned, tagDigest } from "./lib/registry-fixture.mjs";
 import { loadSources } from "./lib/sources.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -77,43 +77,14 @@ function parseMs(parseManifest, text, runs = 21) {
   return Math.round(median(xs) * 100) / 100;
 }
 
-const ACCEPT = "application/vnd.docker.distribution.manifest.v2+json";
-
 /** The bench's repositories (each version its own digest, latest = 1.0.5), unless already there. */
 async function ensureRepositories() {
   const digests = {};
   for (const repository of REPOSITORIES) {
-    const res = await fetch(`http://${REGISTRY}/v2/${repository}/tags/list`);
-    const have = res.ok ? ((await res.json()).tags ?? []) : [];
-    if (!(VERSIONS.every((t) => have.includes(t)) && have.includes("latest"))) {
-      process.stderr.write(
-        `[scale] creating ${REGISTRY}/${repository}: ${VERSIONS.length} versions + latest\n`,
-      );
-      await pushTags({
-        registry: REGISTRY,
-        from: "req_router:1.61",
-        repository,
-        tags: VERSIONS,
-        distinct: true,
-      });
-      const newest = await fetch(`http://${REGISTRY}/v2/${repository}/manifests/${VERSIONS.at(-1)}`, {
-        headers: { accept: ACCEPT },
-      });
-      const put = await fetch(`http://${REGISTRY}/v2/${repository}/manifests/latest`, {
-        method: "PUT",
-        headers: { "content-type": newest.headers.get("content-type") },
-        body: await newest.arrayBuffer(),
-      });
-      if (put.status !== 201) throw new Error(`cannot tag ${repository}:latest (${put.status})`);
-    }
+    await ensureVersioned(REGISTRY, repository, VERSIONS, (m) => process.stderr.write(`[scale] ${m}\n`));
     digests[repository] = {};
-    for (const tag of [...VERSIONS, "latest"]) {
-      const head = await fetch(`http://${REGISTRY}/v2/${repository}/manifests/${tag}`, {
-        method: "HEAD",
-        headers: { accept: ACCEPT },
-      });
-      digests[repository][tag] = head.headers.get("docker-content-digest");
-    }
+    for (const tag of [...VERSIONS, "latest"])
+      digests[repository][tag] = await tagDigest(REGISTRY, repository, tag);
   }
   return digests;
 }
