@@ -8,6 +8,7 @@
 // TimeoutError) so that they read the same.
 import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
+import { createRequire } from "node:module";
 
 export interface AnswerReader {
   read(): Promise<{ done: false; value: Uint8Array } | { done: true; value?: Uint8Array }>;
@@ -42,13 +43,14 @@ const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 const DRAIN_LIMIT = 64 * 1024;
 
 type Modules = { http: typeof import("node:http"); https: typeof import("node:https") };
-let modules: Promise<Modules> | undefined;
-// Loaded on the first request: commands that never ask a registry do not pay for TLS.
-const load = (): Promise<Modules> =>
-  (modules ??= Promise.all([import("node:http"), import("node:https")]).then(([http, https]) => ({
-    http,
-    https,
-  })));
+let modules: Modules | undefined;
+// Loaded on the first request: commands that never ask a registry do not pay for them (TLS).
+// Through require: the single executable's Node cannot import() at run time.
+const load = (): Modules => {
+  const require = createRequire(import.meta.url);
+  modules ??= { http: require("node:http"), https: require("node:https") };
+  return modules;
+};
 
 function timeoutError(ms: number): Error {
   const e = new Error(`no answer within ${ms} ms`);
@@ -61,14 +63,14 @@ function networkError(cause: unknown): Error {
   return new TypeError("network error", { cause });
 }
 
-/** Keep-alive pools (plain and TLS) and a deadline per exchange; `close` ends idle connections. */
+/** Keep-alive pools (plain and TLS) and a deadline per exchange. */
 export class HttpPool {
   #agents: { http: HttpAgent; https: HttpsAgent } | undefined;
 
   constructor(private readonly timeoutMs: number) {}
 
-  async #agentsFor(): Promise<{ mods: Modules; http: HttpAgent; https: HttpsAgent }> {
-    const mods = await load();
+  #agentsFor(): { mods: Modules; http: HttpAgent; https: HttpsAgent } {
+    const mods = load();
     // Idle sockets do not keep the process alive (Node unrefs them) and close after a few seconds.
     const opts = { keepAlive: true, maxSockets: 16, timeout: 4_000 };
     this.#agents ??= { http: new mods.http.Agent(opts), https: new mods.https.Agent(opts) };
@@ -125,7 +127,7 @@ export class HttpPool {
     body: string | undefined,
     deadline: Deadline,
   ): Promise<IncomingMessage> {
-    const { mods, http, https } = await this.#agentsFor();
+    const { mods, http, https } = this.#agentsFor();
     const tls = url.protocol === "https:";
     const options: RequestOptions = {
       method,
@@ -150,12 +152,6 @@ export class HttpPool {
         req.end(body);
       });
     return send(true);
-  }
-
-  /** Closes idle connections (a client that is done). */
-  close(): void {
-    this.#agents?.http.destroy();
-    this.#agents?.https.destroy();
   }
 }
 
