@@ -166,4 +166,12 @@ describe("registry HTTP", () => {
     await expect(c.request(r, c.url(r, "tags/list"))).rejects.toThrow("access to");
     expect(new Set(s.seen.map((x) => x.connection))).toEqual(new Set([1]));
   });
+
+  it("speaks TLS for https: a plain-HTTP server there fails the handshake, said as before", async () => {
+    const s = await serve((_req, res) => json(res, {}));
+    const err = await new HttpPool(5000)
+      .ask(new URL(`https://${s.host}/v2/`), { method: "GET" })
+      .catch((e: { cause?: { code?: string } }) => e);
+    expect(err).toMatchObject({ cause: { code: "ERR_SSL_WRONG_VERSION_NUMBER" } });
+  });
 });

@@ -41,16 +41,19 @@ const MAX_REDIRECTS = 20;
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 /** A small error body is read to its end so that the connection can serve the next request. */
 const DRAIN_LIMIT = 64 * 1024;
+const CONNECT_TIMEOUT_MS = 10_000;
 
-type Modules = { http: typeof import("node:http"); https: typeof import("node:https") };
-let modules: Modules | undefined;
-// Loaded on the first request: commands that never ask a registry do not pay for them (TLS).
-// Through require: the single executable's Node cannot import() at run time.
-const load = (): Modules => {
-  const require = createRequire(import.meta.url);
-  modules ??= { http: require("node:http"), https: require("node:https") };
-  return modules;
-};
+/** node:http or node:https: the same two functions, the second for TLS. */
+type Module = Pick<typeof import("node:http"), "request" | "Agent">;
+interface Scheme {
+  module: Module;
+  agent: HttpAgent | HttpsAgent;
+}
+
+// Each loaded on its first request: a command that asks no registry loads neither, and one that
+// asks only a plain-HTTP registry never loads TLS. Through require: the single executable's Node
+// cannot import() at run time.
+const requireBuiltin = (name: "node:http" | "node:https"): Module => createRequire(import.meta.url)(name);
 
 function timeoutError(ms: number): Error {
   const e = new Error(`no answer within ${ms} ms`);
@@ -58,23 +61,36 @@ function timeoutError(ms: number): Error {
   return e;
 }
 
-/** As fetch reports a failed connection: the socket's error as the cause. */
+/**
+ * As fetch reports a failed connection: the socket's error as the cause. A TLS failure that
+ * surfaces on the request's first write comes as EPROTO with OpenSSL's reason in the text; it
+ * gets the code fetch gave it (`wrong version number` → ERR_SSL_WRONG_VERSION_NUMBER).
+ */
 function networkError(cause: unknown): Error {
+  const e = cause as NodeJS.ErrnoException | null;
+  if (e?.code === "EPROTO") {
+    const reason = /SSL routines:[^:]*:([^:]+):/.exec(e.message)?.[1]?.trim().toUpperCase();
+    if (reason) e.code = `ERR_SSL_${reason.replace(/[^A-Z0-9]+/g, "_")}`;
+  }
   return new TypeError("network error", { cause });
 }
 
 /** Keep-alive pools (plain and TLS) and a deadline per exchange. */
 export class HttpPool {
-  #agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+  readonly #schemes = new Map<string, Scheme>();
 
   constructor(private readonly timeoutMs: number) {}
 
-  #agentsFor(): { mods: Modules; http: HttpAgent; https: HttpsAgent } {
-    const mods = load();
-    // Idle sockets do not keep the process alive (Node unrefs them) and close after a few seconds.
-    const opts = { keepAlive: true, maxSockets: 16, timeout: 4_000 };
-    this.#agents ??= { http: new mods.http.Agent(opts), https: new mods.https.Agent(opts) };
-    return { mods, ...this.#agents };
+  /** The module and keep-alive pool for `http:` or `https:`. */
+  #scheme(protocol: string): Scheme {
+    let scheme = this.#schemes.get(protocol);
+    if (!scheme) {
+      const mod = requireBuiltin(protocol === "https:" ? "node:https" : "node:http");
+      // Idle sockets do not keep the process alive (Node unrefs them) and close after a few seconds.
+      scheme = { module: mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 16, timeout: 4_000 }) };
+      this.#schemes.set(protocol, scheme);
+    }
+    return scheme;
   }
 
   /** Sends one request, following redirects; the deadline covers reading the body too. */
@@ -127,18 +143,26 @@ export class HttpPool {
     body: string | undefined,
     deadline: Deadline,
   ): Promise<IncomingMessage> {
-    const { mods, http, https } = this.#agentsFor();
-    const tls = url.protocol === "https:";
+    const scheme = this.#scheme(url.protocol);
     const options: RequestOptions = {
       method,
       headers:
         body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) },
-      agent: tls ? https : http,
+      agent: scheme.agent,
     };
     const send = (retry: boolean): Promise<IncomingMessage> =>
       new Promise((resolve, reject) => {
-        const req = (tls ? mods.https : mods.http).request(url, options);
+        const req = scheme.module.request(url, options);
         const stop = deadline.onExpiry((e) => req.destroy(e));
+        req.once("socket", (socket) => {
+          if (!socket.connecting) return;
+          // As fetch: a host that does not accept the connection within 10 s is given up on.
+          const connecting = setTimeout(() => {
+            req.destroy(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" }));
+          }, CONNECT_TIMEOUT_MS).unref();
+          socket.once("connect", () => clearTimeout(connecting));
+          socket.once("close", () => clearTimeout(connecting));
+        });
         req.once("response", (res) => {
           stop();
           resolve(res);
