@@ -20,7 +20,8 @@ export async function loadSources(root, lines) {
       logLevel: "warning",
       // yaml requires node:process; an ES module bundle needs a require to do it with.
       banner: {
-        js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
+        // A name of its own: a bundled module may import createRequire too.
+        js: 'import { createRequire as __benchCreateRequire } from "node:module"; const require = __benchCreateRequire(import.meta.url);',
       },
     });
     return await import(outfile);
