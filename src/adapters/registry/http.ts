@@ -209,8 +209,9 @@ class Deadline {
 }
 
 /** Reads a small body to its end (the connection is reused), or closes the connection. */
-function discard(res: IncomingMessage): Promise<void> {
-  const length = Number(res.headers["content-length"] ?? Number.NaN);
+function discard(res: IncomingMessage, bodiless = false): Promise<void> {
+  // A HEAD's Content-Length is the GET's: there is nothing to read, however large it says.
+  const length = bodiless ? 0 : Number(res.headers["content-length"] ?? Number.NaN);
   if (res.complete || (length >= 0 && length <= DRAIN_LIMIT)) {
     return new Promise((resolve) => {
       res.once("end", resolve);
@@ -234,7 +235,7 @@ async function answer(res: IncomingMessage, method: string, deadline: Deadline):
   const base = { status, ok: status >= 200 && status < 300, headers };
   if (method === "HEAD" || NULL_BODY.has(status)) {
     // Ended before it is handed on: the connection is free for the next request.
-    await discard(res);
+    await discard(res, true);
     deadline.clear();
     return { ...base, body: null };
   }
