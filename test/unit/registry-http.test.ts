@@ -136,6 +136,22 @@ describe("registry HTTP", () => {
     expect(s.seen.map((x) => x.connection)).toEqual([1, 1, 2]);
   });
 
+  it("a connection cut in the middle of a body is that answer's failure, not asked again", async () => {
+    const s = await serve((req, res) => {
+      if (s.seen.length === 1) return json(res, { name: "team/app", tags: [] });
+      res.writeHead(200, { "content-type": "application/json", "content-length": "1000" });
+      res.write('{"name":"team/app","tags":[', () => req.socket.destroy());
+    });
+    const c = client();
+    const r = repo(s.host);
+    await c.json(r, await c.request(r, c.url(r, "tags/list")), "a tag list");
+    const cut = await c.request(r, c.url(r, "tags/list"));
+    await expect(c.json(r, cut, "a tag list")).rejects.toThrow(
+      `cannot reach registry ${s.host}: connection reset`,
+    );
+    expect(s.seen.map((x) => x.connection)).toEqual([1, 1]);
+  });
+
   it("cuts an endless body at the cap and says so", async () => {
     const chunk = Buffer.alloc(64 * 1024, "x");
     let sent = 0;

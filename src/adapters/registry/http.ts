@@ -163,12 +163,16 @@ export class HttpPool {
           socket.once("connect", () => clearTimeout(connecting));
           socket.once("close", () => clearTimeout(connecting));
         });
+        let answered = false;
         req.once("response", (res) => {
+          answered = true;
           stop();
           resolve(res);
         });
-        req.once("error", (e: NodeJS.ErrnoException) => {
+        req.on("error", (e: NodeJS.ErrnoException) => {
           stop();
+          // Once answered, a failure is the body's: its reader reports it.
+          if (answered) return;
           // A kept-alive connection the server closed meanwhile: once more on a fresh one.
           if (retry && req.reusedSocket && e.code === "ECONNRESET" && method !== "POST") resolve(send(false));
           else reject(e.name === "TimeoutError" ? e : networkError(e));
