@@ -6,6 +6,7 @@
 // header dropped when they leave the origin), one deadline for the whole exchange body included,
 // no body for HEAD, and failures shaped as fetch's (a cause with the socket's error code, or a
 // TimeoutError) so that they read the same.
+import type * as Http from "node:http";
 import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import { createRequire } from "node:module";
@@ -44,7 +45,7 @@ const DRAIN_LIMIT = 64 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 /** node:http or node:https: the same two functions, the second for TLS. */
-type Module = Pick<typeof import("node:http"), "request" | "Agent">;
+type Module = Pick<typeof Http, "request" | "Agent">;
 interface Scheme {
   module: Module;
   agent: HttpAgent | HttpsAgent;
