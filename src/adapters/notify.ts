@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import type { Message, Target } from "../core/notify-message.js";
 import { shown } from "../core/shown-text.js";
+import { type Answer, HttpPool } from "./http.js";
 
 export const NOTIFY_TIMEOUT_MS = 10_000;
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -24,12 +25,13 @@ export async function deliver(
     url.password = "";
   }
   try {
-    const res = await fetch(url, {
+    // node:http, not fetch: a process that used fetch waits at its exit for V8 to finish compiling
+    // fetch's HTTP parser (~200 ms on a loaded host).
+    const res = await new HttpPool(timeoutMs).ask(url, {
       method: "POST",
       headers,
       body: message.body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
+      follow: false,
     });
     const answer = await readCapped(res);
     if (res.status >= 200 && res.status < 300) return null;
@@ -43,7 +45,7 @@ export async function deliver(
   }
 }
 
-async function readCapped(res: Response): Promise<string> {
+async function readCapped(res: Answer): Promise<string> {
   if (!res.body) return "";
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];

@@ -5,8 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { HttpPool } from "../../src/adapters/http.js";
 import { RegistryClient } from "../../src/adapters/registry/client.js";
-import { HttpPool } from "../../src/adapters/registry/http.js";
 
 interface Seen {
   method: string;

@@ -5,9 +5,9 @@ import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { byName } from "../../core/names.js";
+import type { Answer, AskInit } from "../http.js";
 import { readCapped } from "./body.js";
 import { RegistryError } from "./errors.js";
-import type { Answer, AskInit } from "./http.js";
 
 export type Credentials =
   | { kind: "basic"; username: string; password: string }

@@ -1,5 +1,5 @@
 // Reading a registry's answer with a bound: a body that would not fit is never held in memory.
-import type { Answer } from "./http.js";
+import type { Answer } from "../http.js";
 
 /**
  * The most of one answer's body that is read. Manifests are at most 4 MiB by the distribution

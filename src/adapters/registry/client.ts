@@ -3,10 +3,10 @@
 // every failure turned into one typed line.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ImageRef } from "../../core/reference.js";
+import { type Answer, type AskInit, HttpPool } from "../http.js";
 import { RegistryAuth } from "./auth.js";
 import { MAX_BODY_BYTES, readCapped } from "./body.js";
 import { RegistryError } from "./errors.js";
-import { type Answer, type AskInit, HttpPool } from "./http.js";
 
 // Kept here too: the registry code and its tests have always taken it from this module.
 export { MAX_BODY_BYTES } from "./body.js";

@@ -3,9 +3,9 @@
 import { createHash } from "node:crypto";
 import { byName } from "../../core/names.js";
 import { isDigest, shortDigest } from "../../core/reference.js";
+import type { Answer } from "../http.js";
 import type { RegistryClient, RepositoryRef } from "./client.js";
 import { RegistryError } from "./errors.js";
-import type { Answer } from "./http.js";
 
 export const MEDIA_TYPES = {
   ociIndex: "application/vnd.oci.image.index.v1+json",

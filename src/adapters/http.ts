@@ -1,4 +1,5 @@
-// HTTP/1.1 for the registry client over node:http and node:https, one keep-alive pool per client.
+// HTTP/1.1 over node:http and node:https, one keep-alive pool per client (the registry client,
+// update-safe's health URL, a notification).
 // Not fetch: Node 20's fetch compiles its WebAssembly HTTP parser on first use, and a process that
 // used it waits at exit until the optimizing tier has compiled that parser in the background
 // (about 200 ms of a one-second command on a loaded 2-core machine). Node's own parser is native.
@@ -36,6 +37,8 @@ export interface AskInit {
   method: "GET" | "HEAD" | "POST";
   headers?: Record<string, string>;
   body?: string;
+  /** false: a redirect is the answer, not followed (fetch's redirect: "manual"). */
+  follow?: boolean;
 }
 
 const MAX_REDIRECTS = 20;
@@ -106,7 +109,12 @@ export class HttpPool {
       for (let hop = 0; ; hop++) {
         const res = await this.#once(current, method, headers, body, deadline);
         const location = res.headers.location;
-        if (![301, 302, 303, 307, 308].includes(res.statusCode ?? 0) || !location || hop >= MAX_REDIRECTS) {
+        if (
+          init.follow === false ||
+          ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0) ||
+          !location ||
+          hop >= MAX_REDIRECTS
+        ) {
           return answer(res, method, deadline);
         }
         await discard(res);
