@@ -12,6 +12,15 @@ import {
   type RunResult,
   runDocker,
 } from "./docker.js";
+import {
+  type ApiContainerSummary,
+  type EngineApi,
+  EngineApiError,
+  engineApi,
+  inspectContainerApi,
+  listContainersApi,
+  type RawContainer,
+} from "./engine-api.js";
 
 /** Compose's global options, as the user gave them. */
 export interface ComposeOptions {
@@ -282,8 +291,78 @@ interface PsRow {
   Status?: string;
 }
 
+/** A container of the project as the engine API lists it, with its inspection. */
+export interface ApiProjectContainer {
+  summary: ApiContainerSummary;
+  inspect: RawContainer;
+}
+
+/**
+ * The project's containers as `docker compose ps --all` finds them, from the engine API: those
+ * with the project's label and a config hash (Compose's own), one-off `run` containers included,
+ * each inspected (its health and exit code come from there), sorted by name. A container removed
+ * between the list and its inspection is left out.
+ */
+export async function projectContainersApi(
+  api: EngineApi,
+  projectName: string,
+): Promise<ApiProjectContainer[]> {
+  const listed = await listContainersApi<ApiContainerSummary>(api, [
+    `com.docker.compose.project=${projectName.toLowerCase()}`,
+    "com.docker.compose.config-hash",
+  ]);
+  const found = await Promise.all(
+    listed.map(async (summary) => {
+      const inspect = await inspectContainerApi<RawContainer>(api, summary.Id);
+      return inspect ? { summary, inspect } : null;
+    }),
+  );
+  return found
+    .filter((c): c is ApiProjectContainer => c !== null)
+    .sort((a, b) => {
+      const [x, y] = [canonicalName(a.summary), canonicalName(b.summary)];
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
+}
+
+/** The container's own name (not a link alias `/other/name`), as Compose shows it. */
+function canonicalName(c: ApiContainerSummary): string {
+  const names = c.Names ?? [];
+  if (names.length === 0) return c.Id.slice(0, 12);
+  const own = names.find((n) => n.lastIndexOf("/") === 0);
+  return own ? own.slice(1) : (names[0] as string).replace(/^\//, "");
+}
+
+/** A row as `compose ps --format json` prints it: health only while running, exit code once stopped. */
+export function psState({ summary, inspect }: ApiProjectContainer): ContainerState {
+  const status = inspect.State?.Status;
+  return {
+    id: summary.Id.slice(0, 12),
+    name: canonicalName(summary),
+    service: summary.Labels?.["com.docker.compose.service"] ?? "",
+    image: summary.Image ?? "",
+    state: summary.State ?? "",
+    health: status === "running" ? (inspect.State.Health?.Status ?? "") : "",
+    exitCode: status === "exited" || status === "dead" ? (inspect.State.ExitCode ?? 0) : 0,
+    status: summary.Status ?? "",
+  };
+}
+
+/** The project's containers through the engine API; its failure is the one line `ps` would give. */
+export async function listContainersOf(api: EngineApi, projectName: string): Promise<ApiProjectContainer[]> {
+  try {
+    return await projectContainersApi(api, projectName);
+  } catch (e) {
+    if (e instanceof EngineApiError)
+      throw new UserError(`cannot list the project's containers: ${e.message}`, "engine");
+    throw e;
+  }
+}
+
 /** Every container of the project, running or not. */
 export async function listContainers(cli: DockerCli, project: ComposeProject): Promise<ContainerState[]> {
+  const api = engineApi(cli);
+  if (api) return (await listContainersOf(api, project.name)).map(psState);
   const res = await compose(cli, project, ["ps", "--all", "--format", "json"]);
   if (res.code !== 0)
     throw new UserError(`cannot list the project's containers: ${lastLine(res.stderr)}`, "engine");
