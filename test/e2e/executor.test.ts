@@ -38,7 +38,9 @@ describe.skipIf(!bed.available)("the executor", () => {
     `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realDocker}' "$@"\n`,
   );
   chmodSync(path.join(wrapDir, "docker"), 0o755);
-  const logged = { ...plugin.env, PATH: `${wrapDir}:${process.env.PATH}` };
+  // The docker CLI path (DOCKER_VERSIONS_ENGINE_API=off), whose batching is what is counted here:
+  // through the engine API on a local socket no `docker image inspect` runs at all.
+  const logged = { ...plugin.env, PATH: `${wrapDir}:${process.env.PATH}`, DOCKER_VERSIONS_ENGINE_API: "off" };
 
   const dv = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     sh("docker", ["versions", ...args], { cwd: fx.dir, env: { ...plugin.env, ...env } });
