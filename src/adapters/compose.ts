@@ -4,6 +4,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { UserError } from "../errors.js";
+import { remembered } from "./compose-memo.js";
 import {
   type DockerCli,
   labelledIds,
@@ -209,25 +210,28 @@ const NOT_JSON =
 
 /** The project through `docker compose config --format json`: services, volumes, its name. */
 export async function loadServices(cli: DockerCli, at: ProjectLocation): Promise<ComposeServices> {
-  const res = await runDocker(cli, [...at.args, "config", "--format", "json"]);
-  if (res.code !== 0) {
-    throw new UserError(
-      `cannot load the compose project (${at.files.join(", ")}): ${lastLine(res.stderr) || `exit ${res.code}`}`,
-      "engine",
-    );
-  }
-  let spec: ConfigJson;
-  try {
-    spec = JSON.parse(res.stdout) as ConfigJson;
-  } catch {
-    throw new UserError(NOT_JSON);
-  }
-  if (!spec.name) throw new UserError("docker compose config did not name the project");
+  const spec = await remembered(cli, at, "config", async () => {
+    const res = await runDocker(cli, [...at.args, "config", "--format", "json"]);
+    if (res.code !== 0) {
+      throw new UserError(
+        `cannot load the compose project (${at.files.join(", ")}): ${lastLine(res.stderr) || `exit ${res.code}`}`,
+        "engine",
+      );
+    }
+    let json: ConfigJson;
+    try {
+      json = JSON.parse(res.stdout) as ConfigJson;
+    } catch {
+      throw new UserError(NOT_JSON);
+    }
+    if (!json.name) throw new UserError("docker compose config did not name the project");
+    return { value: withoutSecrets(json), keep: true };
+  });
   // Without --env-file Compose reads the project's .env; keep that when we add env files later.
   const defaultEnv = path.join(at.workingDir, ".env");
   const projectEnvFiles = at.envFiles.length > 0 ? at.envFiles : isFile(defaultEnv) ? [defaultEnv] : [];
   return {
-    name: spec.name,
+    name: spec.name as string,
     workingDir: at.workingDir,
     files: at.files,
     services: spec.services ?? {},
@@ -238,6 +242,24 @@ export async function loadServices(cli: DockerCli, at: ProjectLocation): Promise
 }
 
 /**
+ * What the plugin keeps of Compose's answer: the name, the services and the named volumes,
+ * without the values a service is given to run with (`environment`, build args and secrets),
+ * which no command reads and which therefore never reach the memo on disk.
+ */
+function withoutSecrets(json: ConfigJson): ConfigJson {
+  const services: Record<string, ServiceSpec> = {};
+  for (const [name, spec] of Object.entries(json.services ?? {})) {
+    const { environment: _environment, ...kept } = spec;
+    if (kept.build && typeof kept.build === "object") {
+      const { args: _args, secrets: _secrets, ...build } = kept.build as Record<string, unknown>;
+      kept.build = build;
+    }
+    services[name] = kept;
+  }
+  return { name: json.name, services, volumes: json.volumes ?? {} };
+}
+
+/**
  * Each service's `image:` as written, from the same config without interpolation: which
  * variable decides which part of each image. Empty when Compose cannot say (an old Compose).
  */
@@ -245,19 +267,26 @@ export async function loadTemplates(
   cli: DockerCli,
   at: ProjectLocation,
 ): Promise<Record<string, string | undefined>> {
-  const raw = await runDocker(cli, [...at.args, "config", "--no-interpolate", "--format", "json"]);
-  if (raw.code !== 0) return {};
-  try {
-    const rawSpec = JSON.parse(raw.stdout) as { services?: Record<string, { image?: unknown }> };
-    return Object.fromEntries(
-      Object.entries(rawSpec.services ?? {}).map(([k, v]) => [
-        k,
-        typeof v?.image === "string" ? v.image : undefined,
-      ]),
-    );
-  } catch {
-    throw new UserError(NOT_JSON);
-  }
+  // A service without `image:` is null here (JSON keeps it), undefined to the callers.
+  const templates = await remembered(cli, at, "config --no-interpolate", async () => {
+    const raw = await runDocker(cli, [...at.args, "config", "--no-interpolate", "--format", "json"]);
+    // An old Compose without --no-interpolate: no templates, asked again next time.
+    if (raw.code !== 0) return { value: {}, keep: false };
+    let rawSpec: { services?: Record<string, { image?: unknown }> };
+    try {
+      rawSpec = JSON.parse(raw.stdout) as typeof rawSpec;
+    } catch {
+      throw new UserError(NOT_JSON);
+    }
+    const images = Object.entries(rawSpec.services ?? {}).map(([k, v]) => [
+      k,
+      typeof v?.image === "string" ? v.image : null,
+    ]);
+    return { value: Object.fromEntries(images) as Record<string, string | null>, keep: true };
+  });
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(templates)) out[k] = typeof v === "string" ? v : undefined;
+  return out;
 }
 
 /** Loads the project with both configs (interpolated and not), asked at once. */

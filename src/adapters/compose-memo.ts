@@ -1,0 +1,361 @@
+// Remembers what `docker compose config` answered for a project, so that a command run again on
+// an unchanged project does not start Compose to be told the same thing (60–100 ms of the
+// 100–200 ms a read command costs). The answer is reused only when everything Compose read to
+// give it is byte for byte what it was:
+//   - the compose files, the env files passed, the project directory's `.env`, and every file the
+//     compose files reach (`include`, `extends.file`, `env_file`, `label_file`, an included
+//     project's `.env`), by content;
+//   - the call itself (Docker global options, Compose options, working directory) and the whole
+//     environment but the Docker CLI's per-call socket name;
+//   - which `docker` and which Compose plugin would run (path, size, mtime, inode) and the Docker
+//     CLI's config.json.
+// A file that cannot be hashed (a FIFO, a path that itself holds a variable) means no memo:
+// Compose runs as before. Files read change under the call → nothing is kept. Any I/O trouble
+// with the memo directory is never an error: the command just asks Compose.
+// Kept under $XDG_CACHE_HOME/docker-versions (else ~/.cache/docker-versions), 0700, one 0600
+// file per answer, at most MAX_ENTRIES. DOCKER_VERSIONS_COMPOSE_CACHE=off turns it off.
+import { createHash } from "node:crypto";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+import type { DockerCli } from "./docker.js";
+
+/** What the memo needs of a project's location (see ProjectLocation in compose.ts). */
+export interface MemoLocation {
+  files: readonly string[];
+  workingDir: string;
+  envFiles: readonly string[];
+  args: readonly string[];
+}
+
+const FORMAT = 1;
+const MAX_ENTRIES = 128;
+const MAX_FILE_BYTES = 4 * 1024 * 1024;
+const MAX_REACHED_FILES = 64;
+// Set by the Docker CLI to a new name on every plugin call; Compose never reads it for config.
+const PER_CALL_VARIABLES = new Set(["DOCKER_CLI_PLUGIN_SOCKET"]);
+const PLUGIN_DIRS = [
+  "/usr/local/lib/docker/cli-plugins",
+  "/usr/local/libexec/docker/cli-plugins",
+  "/usr/lib/docker/cli-plugins",
+  "/usr/libexec/docker/cli-plugins",
+];
+
+/** A file's state for the key: its content hash, "absent", or undefined when it cannot be one. */
+type FileState = string | undefined;
+
+const { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } = constants;
+const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+
+function fileState(file: string): FileState {
+  let fd: number;
+  try {
+    // Compose follows links; so does the hash. O_NONBLOCK: a FIFO never hangs the open.
+    fd = openSync(file, O_RDONLY | O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? "absent" : undefined;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_FILE_BYTES) return undefined;
+    const buf = Buffer.alloc(st.size + 1);
+    let got = 0;
+    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
+    if (got !== st.size) return undefined;
+    return sha256(buf.subarray(0, got));
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function identity(file: string): string {
+  try {
+    const st = statSync(file);
+    return `${st.size}:${st.mtimeMs}:${st.ino}:${st.mode}`;
+  } catch {
+    return "absent";
+  }
+}
+
+function globalValue(globals: readonly string[], name: string): string | undefined {
+  let value: string | undefined;
+  for (let i = 0; i < globals.length; i++) {
+    const g = globals[i] as string;
+    if (g === name) value = globals[++i];
+    else if (g.startsWith(`${name}=`)) value = g.slice(name.length + 1);
+  }
+  return value;
+}
+
+/** Which `docker` runs and which Compose plugin it would start, as far as files can say. */
+function toolStates(cli: DockerCli): string[] {
+  const states: string[] = [];
+  const onPath = (cli.env.PATH ?? "")
+    .split(path.delimiter)
+    .filter(Boolean)
+    .map((d) => path.resolve(cli.cwd, d, "docker"));
+  const docker = onPath.find((p) => identity(p) !== "absent");
+  states.push(`docker=${docker ?? "none"}:${docker ? identity(docker) : ""}`);
+  const home = cli.env.HOME ?? "";
+  const configDir =
+    globalValue(cli.globals, "--config") ?? cli.env.DOCKER_CONFIG ?? (home && path.join(home, ".docker"));
+  const configJson = configDir ? path.join(path.resolve(cli.cwd, configDir), "config.json") : "";
+  states.push(`config=${configJson}:${configJson ? fileState(configJson) : ""}`);
+  const dirs = [
+    ...(configDir ? [path.join(path.resolve(cli.cwd, configDir), "cli-plugins")] : []),
+    ...PLUGIN_DIRS,
+  ];
+  for (const d of dirs) states.push(`${d}=${identity(path.join(d, "docker-compose"))}`);
+  return states;
+}
+
+function environment(env: NodeJS.ProcessEnv): [string, string][] {
+  return Object.entries(env)
+    .filter((e): e is [string, string] => e[1] !== undefined && !PER_CALL_VARIABLES.has(e[0]))
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
+
+/**
+ * Every file the compose files reach beyond themselves, as absolute paths (both of Compose's
+ * bases for a relative path: the file's own directory and the project directory), or null when
+ * that cannot be known (a path written with a variable, a file that does not parse).
+ */
+export function reachedFiles(at: MemoLocation): string[] | null {
+  const reached = new Set<string>();
+  const queue = [...at.files];
+  const parsed = new Set<string>();
+  const add = (from: string, p: unknown, parse: boolean): boolean => {
+    if (typeof p !== "string" || p.includes("$")) return false;
+    for (const base of new Set([path.dirname(from), at.workingDir])) {
+      const abs = path.resolve(base, p);
+      reached.add(abs);
+      if (parse && !parsed.has(abs)) queue.push(abs);
+    }
+    return true;
+  };
+  const paths = (v: unknown): unknown[] =>
+    asList(v).map((e) => (e && typeof e === "object" && "path" in e ? (e as { path: unknown }).path : e));
+  while (queue.length > 0) {
+    const file = queue.shift() as string;
+    if (parsed.has(file)) continue;
+    parsed.add(file);
+    if (parsed.size > MAX_REACHED_FILES) return null;
+    let text: string;
+    try {
+      if (!statSync(file).isFile()) continue;
+      text = readText(file);
+    } catch {
+      continue; // Absent: a second base that Compose did not use; its state is in the key.
+    }
+    let doc: unknown;
+    try {
+      const docs = parseAllDocuments(text, { merge: true });
+      if (!Array.isArray(docs) || docs.some((d) => d.errors.length > 0)) return null;
+      doc = docs[0]?.toJS({ maxAliasCount: 10_000 });
+    } catch {
+      return null;
+    }
+    if (!doc || typeof doc !== "object") continue;
+    const top = doc as { include?: unknown; services?: unknown };
+    for (const item of asList(top.include)) {
+      if (typeof item === "string") {
+        if (!add(file, item, true)) return null;
+        reached.add(path.join(path.dirname(path.resolve(path.dirname(file), item)), ".env"));
+        continue;
+      }
+      if (!item || typeof item !== "object") return null;
+      const inc = item as { path?: unknown; env_file?: unknown; project_directory?: unknown };
+      for (const p of asList(inc.path)) {
+        if (!add(file, p, true)) return null;
+        reached.add(path.join(path.dirname(path.resolve(path.dirname(file), p as string)), ".env"));
+      }
+      for (const e of asList(inc.env_file)) if (!add(file, e, false)) return null;
+      if (inc.project_directory !== undefined) {
+        if (typeof inc.project_directory !== "string" || inc.project_directory.includes("$")) return null;
+        reached.add(path.join(path.resolve(path.dirname(file), inc.project_directory), ".env"));
+      }
+    }
+    const services = top.services && typeof top.services === "object" ? Object.values(top.services) : [];
+    for (const s of services) {
+      if (!s || typeof s !== "object") continue;
+      const spec = s as { extends?: unknown; env_file?: unknown; label_file?: unknown };
+      if (spec.extends && typeof spec.extends === "object") {
+        const f = (spec.extends as { file?: unknown }).file;
+        if (f !== undefined && !add(file, f, true)) return null;
+      }
+      for (const e of paths(spec.env_file)) if (!add(file, e, false)) return null;
+      for (const e of paths(spec.label_file)) if (!add(file, e, false)) return null;
+    }
+  }
+  for (const f of at.files) reached.delete(f);
+  return [...reached].sort();
+}
+
+function readText(file: string): string {
+  const fd = openSync(file, O_RDONLY | O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_FILE_BYTES) throw new Error("not a compose file");
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
+    return buf.subarray(0, got).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The key of one question to Compose, or null when one of its inputs cannot be hashed. */
+function keyOf(cli: DockerCli, at: MemoLocation, question: string): string | null {
+  const files = [...at.files, ...at.envFiles, path.join(at.workingDir, ".env")];
+  const states = files.map((f) => [f, fileState(f)] as const);
+  if (states.some(([, s]) => s === undefined)) return null;
+  return sha256(
+    JSON.stringify([
+      FORMAT,
+      question,
+      cli.globals,
+      at.args,
+      cli.cwd,
+      environment(cli.env),
+      toolStates(cli),
+      states,
+    ]),
+  );
+}
+
+function statesOf(files: readonly string[]): [string, string][] | null {
+  const out: [string, string][] = [];
+  for (const f of files) {
+    const s = fileState(f);
+    if (s === undefined) return null;
+    out.push([f, s]);
+  }
+  return out;
+}
+
+/** The memo directory, made if missing; null when it is not a private directory of ours. */
+function memoDir(env: NodeJS.ProcessEnv): string | null {
+  if (env.DOCKER_VERSIONS_COMPOSE_CACHE === "off") return null;
+  const root = env.XDG_CACHE_HOME || (env.HOME ? path.join(env.HOME, ".cache") : "");
+  if (!root || !path.isAbsolute(root)) return null;
+  const dir = path.join(root, "docker-versions", "compose-config");
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    const uid = process.getuid?.();
+    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) return null;
+    return dir;
+  } catch {
+    return null;
+  }
+}
+
+interface Entry {
+  format: number;
+  reached: [string, string][];
+  value: unknown;
+}
+
+function readEntry(file: string): Entry | null {
+  let fd: number;
+  try {
+    fd = openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    const uid = process.getuid?.();
+    if (!st.isFile() || (uid !== undefined && st.uid !== uid) || st.size > 64 * 1024 * 1024) return null;
+    const buf = Buffer.alloc(st.size);
+    let got = 0;
+    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
+    const entry = JSON.parse(buf.subarray(0, got).toString("utf8")) as Entry;
+    return entry?.format === FORMAT && Array.isArray(entry.reached) ? entry : null;
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeEntry(dir: string, file: string, entry: Entry): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, JSON.stringify(entry), { mode: 0o600, flag: "wx" });
+    renameSync(temp, file);
+  } catch {
+    rmSync(temp, { force: true });
+    return;
+  }
+  prune(dir);
+}
+
+/** Keeps the newest MAX_ENTRIES answers. */
+function prune(dir: string): void {
+  try {
+    const names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+    if (names.length <= MAX_ENTRIES) return;
+    const aged = names
+      .map((n) => ({ n, t: lstatSync(path.join(dir, n)).mtimeMs }))
+      .sort((a, b) => b.t - a.t)
+      .slice(MAX_ENTRIES);
+    for (const { n } of aged) unlinkSync(path.join(dir, n));
+  } catch {
+    // Another command pruned meanwhile.
+  }
+}
+
+const sameStates = (a: readonly (readonly [string, string])[], b: readonly (readonly [string, string])[]) =>
+  a.length === b.length && a.every(([f, s], i) => b[i]?.[0] === f && b[i]?.[1] === s);
+
+/**
+ * `ask()`'s answer for this question about this project: remembered from an earlier call when
+ * nothing Compose reads has changed since, else asked now (and kept when nothing changed while
+ * it was asked and `ask` says the answer is one to keep). `ask` must depend only on what the key
+ * covers; its value must be JSON.
+ */
+export async function remembered<T>(
+  cli: DockerCli,
+  at: MemoLocation,
+  question: string,
+  ask: () => Promise<{ value: T; keep: boolean }>,
+): Promise<T> {
+  const dir = memoDir(cli.env);
+  const key = dir ? keyOf(cli, at, question) : null;
+  if (!dir || !key) return (await ask()).value;
+  const file = path.join(dir, `${key}.json`);
+  const entry = readEntry(file);
+  if (entry) {
+    const now = statesOf(entry.reached.map(([f]) => f));
+    if (now && sameStates(now, entry.reached)) return entry.value as T;
+  }
+  const reached = reachedFiles(at);
+  const before = reached && statesOf(reached);
+  const { value, keep } = await ask();
+  if (!keep || !reached || !before) return value;
+  const after = statesOf(reached);
+  if (after && sameStates(before, after) && keyOf(cli, at, question) === key)
+    writeEntry(dir, file, { format: FORMAT, reached: before, value });
+  return value;
+}

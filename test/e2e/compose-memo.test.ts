@@ -1,0 +1,134 @@
+// The memo of `docker compose config` against the real Compose: a command run again on an
+// unchanged project starts no Compose config; any edit Compose would see (the compose file, .env,
+// an included file, an extended file, an env_file, the shell's environment) makes it ask again,
+// and what the plugin prints is always what it prints with the memo off. No value a service is
+// given to run with reaches the memo on disk. Calls are counted by a `docker` first on PATH that
+// logs its arguments and runs the real one.
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bed, fixtureProject, installPlugin, must, seedNamespace, sh } from "./harness.js";
+
+const REPOS = ["postgres", "apigateway", "taskservice"];
+
+describe.skipIf(!bed.available)("the memo of docker compose config", () => {
+  const plugin = installPlugin();
+  const fx = fixtureProject("tracked");
+  const ns = `memo${process.pid}`;
+  const cache = mkdtempSync(path.join(tmpdir(), "dv-memo-cache-"));
+  const wrapDir = mkdtempSync(path.join(tmpdir(), "dv-docker-log-"));
+  const log = path.join(wrapDir, "calls.log");
+  const realDocker = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
+  writeFileSync(
+    path.join(wrapDir, "docker"),
+    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realDocker}' "$@"\n`,
+  );
+  chmodSync(path.join(wrapDir, "docker"), 0o755);
+  const env = { ...plugin.env, PATH: `${wrapDir}:${process.env.PATH}`, XDG_CACHE_HOME: cache };
+  const file = (name: string) => path.join(fx.dir, name);
+
+  /** Runs the plugin; returns its output and how many `compose … config` calls it made. */
+  const run = async (args: string[], extra: NodeJS.ProcessEnv = {}) => {
+    writeFileSync(log, "");
+    const r = await sh("docker", ["versions", ...args], { cwd: fx.dir, env: { ...env, ...extra } });
+    expect(r.code, r.stderr).toBe(0);
+    const calls = readFileSync(log, "utf8").split("\n");
+    // What changes with the clock alone (a container's "Up 3 seconds") is left out.
+    const out = r.stdout.replace(/"(status|uptime)": ("[^"]*"|\d+)/g, '"$1": …');
+    return { out, configs: calls.filter((c) => /^compose .* config( |$)/.test(c)).length };
+  };
+  /** The same command with and without the memo prints the same; returns the memo run's configs. */
+  const agreed = async (args: string[], extra: NodeJS.ProcessEnv = {}) => {
+    const fresh = await run(args, { ...extra, DOCKER_VERSIONS_COMPOSE_CACHE: "off" });
+    const memo = await run(args, extra);
+    expect(memo.out).toBe(fresh.out);
+    return memo.configs;
+  };
+
+  beforeAll(async () => {
+    await seedNamespace(ns, REPOS, ["1.63", "1.64", "latest"]);
+    writeFileSync(file(".env"), `DV_NS=${ns}\n`, { flag: "a" });
+    await must("docker", ["compose", "up", "-d"], { cwd: fx.dir });
+    await must("docker", ["versions", "migrate-versions", "--yes"], { cwd: fx.dir, env: plugin.env });
+  });
+  afterAll(async () => {
+    await fx.cleanup();
+    plugin.cleanup();
+    rmSync(wrapDir, { recursive: true, force: true });
+    rmSync(cache, { recursive: true, force: true });
+  });
+
+  it("asks Compose once, then answers from the memo while nothing changed", async () => {
+    const first = await run(["version", "--json"]);
+    expect(first.configs).toBe(2);
+    const again = await run(["version", "--json"]);
+    expect(again.configs).toBe(0);
+    expect(again.out).toBe(first.out);
+    expect(await agreed(["status", "--json"])).toBe(0);
+    expect(await agreed(["generate-env", "--dry-run"])).toBe(0);
+  });
+
+  it("asks again after each edit Compose would see, and prints what Compose now says", async () => {
+    const edits: [string, () => void, NodeJS.ProcessEnv?][] = [
+      [".env", () => writeFileSync(file(".env"), "# a comment\n", { flag: "a" })],
+      [
+        "an included file",
+        () => {
+          writeFileSync(
+            file("extra.yaml"),
+            `services:\n  extra:\n    image: ${bed.registry}/${ns}/postgres:1.63\n`,
+          );
+          const text = readFileSync(file("compose.yaml"), "utf8");
+          writeFileSync(file("compose.yaml"), `include:\n  - extra.yaml\n${text}`);
+        },
+      ],
+      [
+        "the included file itself",
+        () =>
+          writeFileSync(
+            file("extra.yaml"),
+            `services:\n  extra:\n    image: ${bed.registry}/${ns}/postgres:1.64\n`,
+          ),
+      ],
+      [
+        "an extended file",
+        () => {
+          writeFileSync(file("base.yaml"), "services:\n  base:\n    labels: { tier: one }\n");
+          const text = readFileSync(file("compose.yaml"), "utf8");
+          writeFileSync(
+            file("compose.yaml"),
+            text.replace("  worker:\n", "  worker:\n    extends: { file: base.yaml, service: base }\n"),
+          );
+        },
+      ],
+      [
+        "the extended file itself",
+        () => writeFileSync(file("base.yaml"), "services:\n  base:\n    labels: { tier: two }\n"),
+      ],
+      ["the shell's environment", () => {}, { DB_VERSION: "1.63" }],
+    ];
+    for (const [what, edit, extra] of edits) {
+      edit();
+      const configs = await agreed(["version", "--json"], extra);
+      expect(configs, `after editing ${what}`).toBe(2);
+      expect(await agreed(["version", "--json"], extra), `again after ${what}`).toBe(0);
+    }
+    // The include is seen: its service is listed (not running, not recorded).
+    expect((await run(["status", "--json"])).out).toContain('"extra"');
+  });
+
+  it("keeps no service environment on disk", async () => {
+    const text = readFileSync(file("compose.yaml"), "utf8");
+    writeFileSync(
+      file("compose.yaml"),
+      text.replace("  api:\n", "  api:\n    environment:\n      DB_PASSWORD: hunter2-${DV_NS}\n"),
+    );
+    await run(["version", "--json"]);
+    const dir = path.join(cache, "docker-versions", "compose-config");
+    const entries = readdirSync(dir);
+    expect(entries.length).toBeGreaterThan(0);
+    for (const e of entries) expect(readFileSync(path.join(dir, e), "utf8")).not.toContain("hunter2");
+  });
+});
