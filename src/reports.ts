@@ -11,6 +11,8 @@ import {
   inspectImage,
   type ObservedContainers,
   observeProject,
+  runningContainers,
+  runningOf,
 } from "./adapters/engine.js";
 import { RESUME_NEXT, touchedServices, updateState } from "./adapters/journal.js";
 import { type CaptureState, captureState } from "./adapters/logs.js";
@@ -128,16 +130,10 @@ interface Running {
 
 /** The images the project's running containers run, and their digests under a repository. */
 async function composeRunning(ws: Workspace, project: ComposeProject, observed?: Observed): Promise<Running> {
-  const seen = observed ?? (await observeProject(ws.ctx.cli, project));
-  const containers = seen.containers;
-  const runningIds = containers.filter((c) => c.state === "running").map((c) => c.id);
-  const infos = seen.infos.filter((i) => runningIds.some((id) => i.id.startsWith(id)));
+  const running = observed ? runningOf(observed) : await runningContainers(ws.ctx.cli, project);
   const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
   return {
-    running: (service) => {
-      const ids = containers.filter((c) => c.service === service).map((c) => c.id);
-      return infos.filter((i) => ids.some((id) => i.id.startsWith(id))).map((i) => i.imageId);
-    },
+    running: (service) => running.filter((c) => c.service === service).map((c) => c.imageId),
     runningDigest: async (imageId, repo) => {
       if (!imageCache.has(imageId)) imageCache.set(imageId, inspectImage(ws.ctx.cli, imageId));
       const img = await imageCache.get(imageId);

@@ -329,29 +329,38 @@ export interface ApiProjectContainer {
 /**
  * The project's containers as `docker compose ps --all` finds them, from the engine API: those
  * with the project's label and a config hash (Compose's own), one-off `run` containers included,
- * each inspected (its health and exit code come from there), sorted by name. A container removed
+ * sorted by name.
+ */
+export async function projectSummariesApi(
+  api: EngineApi,
+  projectName: string,
+): Promise<ApiContainerSummary[]> {
+  const listed = await listContainersApi<ApiContainerSummary>(api, [
+    `com.docker.compose.project=${projectName.toLowerCase()}`,
+    "com.docker.compose.config-hash",
+  ]);
+  return listed
+    .map((c) => ({ c, name: canonicalName(c) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map(({ c }) => c);
+}
+
+/**
+ * The same, each inspected (where `ps` takes health and exit code from). A container removed
  * between the list and its inspection is left out.
  */
 export async function projectContainersApi(
   api: EngineApi,
   projectName: string,
 ): Promise<ApiProjectContainer[]> {
-  const listed = await listContainersApi<ApiContainerSummary>(api, [
-    `com.docker.compose.project=${projectName.toLowerCase()}`,
-    "com.docker.compose.config-hash",
-  ]);
+  const listed = await projectSummariesApi(api, projectName);
   const found = await Promise.all(
     listed.map(async (summary) => {
       const inspect = await inspectContainerApi<RawContainer>(api, summary.Id);
       return inspect ? { summary, inspect } : null;
     }),
   );
-  return found
-    .filter((c): c is ApiProjectContainer => c !== null)
-    .sort((a, b) => {
-      const [x, y] = [canonicalName(a.summary), canonicalName(b.summary)];
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
+  return found.filter((c): c is ApiProjectContainer => c !== null);
 }
 
 /** The container's own name (not a link alias `/other/name`), as Compose shows it. */
@@ -377,10 +386,10 @@ export function psState({ summary, inspect }: ApiProjectContainer): ContainerSta
   };
 }
 
-/** The project's containers through the engine API; its failure is the one line `ps` would give. */
-export async function listContainersOf(api: EngineApi, projectName: string): Promise<ApiProjectContainer[]> {
+/** A listing of the project's containers through the engine API; its failure is the line `ps` gives. */
+export async function listedThroughApi<T>(list: () => Promise<T>): Promise<T> {
   try {
-    return await projectContainersApi(api, projectName);
+    return await list();
   } catch (e) {
     if (e instanceof EngineApiError)
       throw new UserError(`cannot list the project's containers: ${e.message}`, "engine");
@@ -391,7 +400,7 @@ export async function listContainersOf(api: EngineApi, projectName: string): Pro
 /** Every container of the project, running or not. */
 export async function listContainers(cli: DockerCli, project: ComposeProject): Promise<ContainerState[]> {
   const api = engineApi(cli);
-  if (api) return (await listContainersOf(api, project.name)).map(psState);
+  if (api) return (await listedThroughApi(() => projectContainersApi(api, project.name))).map(psState);
   const res = await compose(cli, project, ["ps", "--all", "--format", "json"]);
   if (res.code !== 0)
     throw new UserError(`cannot list the project's containers: ${lastLine(res.stderr)}`, "engine");

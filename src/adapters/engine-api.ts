@@ -130,6 +130,7 @@ export interface ApiContainerSummary {
   Id: string;
   Names?: string[] | null;
   Image?: string;
+  ImageID?: string;
   State?: string;
   Status?: string;
   Labels?: Record<string, string> | null;

@@ -6,7 +6,9 @@ import {
   type ComposeProject,
   type ContainerState,
   listContainers,
-  listContainersOf,
+  listedThroughApi,
+  projectContainersApi,
+  projectSummariesApi,
   psState,
 } from "./compose.js";
 import { type DockerCli, lastLine, runDocker } from "./docker.js";
@@ -108,7 +110,7 @@ export interface ObservedContainers {
 export async function observeProject(cli: DockerCli, project: ComposeProject): Promise<ObservedContainers> {
   const api = engineApi(cli);
   if (api) {
-    const found = await listContainersOf(api, project.name);
+    const found = await listedThroughApi(() => projectContainersApi(api, project.name));
     return { containers: found.map(psState), infos: found.map((c) => containerInfo(c.inspect)) };
   }
   const containers = await listContainers(cli, project);
@@ -119,4 +121,47 @@ export async function observeProject(cli: DockerCli, project: ComposeProject): P
       containers.map((c) => c.id),
     ),
   };
+}
+
+/** A running container of the project: its service and the image (ID) it runs. */
+export interface RunningContainer {
+  service: string;
+  imageId: string;
+}
+
+/**
+ * The project's running containers and their images: through the engine API the list alone says
+ * it (no inspection); through the CLI one `compose ps` and one inspect of the running ones.
+ */
+export async function runningContainers(
+  cli: DockerCli,
+  project: ComposeProject,
+): Promise<RunningContainer[]> {
+  const api = engineApi(cli);
+  if (api)
+    return (await listedThroughApi(() => projectSummariesApi(api, project.name)))
+      .filter((c) => c.State === "running" && c.ImageID)
+      .map((c) => ({
+        service: c.Labels?.["com.docker.compose.service"] ?? "",
+        imageId: c.ImageID as string,
+      }));
+  const running = (await listContainers(cli, project)).filter((c) => c.state === "running");
+  return runningOf({
+    containers: running,
+    infos: await inspectContainers(
+      cli,
+      running.map((c) => c.id),
+    ),
+  });
+}
+
+/** The running containers of what was observed, with their images. */
+export function runningOf(seen: ObservedContainers): RunningContainer[] {
+  return seen.containers
+    .filter((c) => c.state === "running")
+    .flatMap((c) =>
+      seen.infos
+        .filter((i) => i.id.startsWith(c.id))
+        .map((i) => ({ service: c.service, imageId: i.imageId })),
+    );
 }

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ComposeProject, listContainers } from "../../src/adapters/compose.js";
 import { dockerCli } from "../../src/adapters/docker.js";
-import { inspectContainers, observeProject } from "../../src/adapters/engine.js";
+import { inspectContainers, observeProject, runningContainers } from "../../src/adapters/engine.js";
 import { pathName } from "../../src/adapters/engine-api.js";
 import { inspectRefs } from "../../src/adapters/images.js";
 import { UserError } from "../../src/errors.js";
@@ -26,6 +26,7 @@ const summary = (id: string, name: string, state: string, service: string, oneof
   Id: id,
   Names: [`/other/${name}-alias`, `/${name}`],
   Image: `reg/${service}:1`,
+  ImageID: `sha256:${service}`,
   State: state,
   Status: state === "running" ? "Up 2 minutes (healthy)" : "Exited (3) 1 minute ago",
   Labels: { "com.docker.compose.service": service, "com.docker.compose.oneoff": oneoff },
@@ -166,6 +167,16 @@ describe("the engine API over a unix socket", () => {
       },
     ]);
     expect(asked.filter((u) => u.startsWith("/containers/") && u.endsWith("/json"))).toHaveLength(1);
+  });
+
+  it("version reads the running containers' images from the list alone", async () => {
+    listAnswer = [
+      200,
+      [summary(ID("b"), "p-job-1", "exited", "job"), summary(ID("a"), "p-web-1", "running", "web")],
+    ];
+    asked.length = 0;
+    expect(await runningContainers(cli(), project)).toEqual([{ service: "web", imageId: "sha256:web" }]);
+    expect(asked.filter((u) => !u.startsWith("/containers/json?"))).toEqual([]);
   });
 
   it("an error answer to the list is one engine line", async () => {
