@@ -7,6 +7,7 @@ import { manifestDigest } from "./adapters/registry/manifests.js";
 import { mapLimit } from "./core/limit.js";
 import type { Manifest } from "./core/manifest.js";
 import { has } from "./core/names.js";
+import { nameOrder } from "./core/order.js";
 import type { FloatingObservation } from "./core/plan.js";
 import { parseReference } from "./core/reference.js";
 import type { PullItem } from "./core/steps.js";
@@ -30,7 +31,7 @@ export async function observeFloating(
     .sort();
   const targets = Object.entries(manifest.services)
     .filter(([service]) => has(project.services, service) && !pinnedByFile.includes(service))
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => nameOrder(a, b))
     .map(([service, rec]) => ({
       service,
       rec,

@@ -27,6 +27,7 @@ import {
 
 export type { Readiness, WaitOptions } from "./wait-ready.js";
 
+import { nameOrder } from "./core/order.js";
 import type { Workspace } from "./workspace.js";
 
 export interface LifecycleIO {
@@ -89,7 +90,7 @@ export class Lifecycle {
       ? null
       : await readManifest(recordPaths(await this.ws.manifestPath()).manifest);
     const roles = new Map<string, RoleDecision>();
-    for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => nameOrder(a, b))) {
       roles.set(
         service,
         decideRole({

@@ -13,6 +13,7 @@ import { parseComposeText } from "./core/compose-yaml.js";
 import { recordDeployment } from "./core/history.js";
 import type { ServiceRecord } from "./core/manifest.js";
 import { byName } from "./core/names.js";
+import { nameOrder } from "./core/order.js";
 import { type Pin, planPins } from "./core/pinning.js";
 import { isValidTag, parseReference } from "./core/reference.js";
 import { specVersion } from "./core/swarm.js";
@@ -130,7 +131,7 @@ async function propose(
   if (built.length > 0) warnings.push(`not tracked, they are built from source: ${built.join(", ")}`);
   // Each service's image: the one its container runs, else the compose file's; one inspect for all.
   const sources = Object.entries(project.services)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => nameOrder(a, b))
     .flatMap(([service, spec]) => {
       const repository = before.get(service)?.repository;
       if (!spec.image || !repository) return [];
@@ -180,7 +181,7 @@ async function proposeFromStack(
   const running = runningImages(view);
   const proposals: MigrationProposal[] = [];
   const missing: string[] = [];
-  for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [service, spec] of Object.entries(project.services).sort(([a], [b]) => nameOrder(a, b))) {
     const img = before.get(service);
     if (!spec.image || !img?.repository) continue;
     const ref = parseReference(spec.image);
@@ -253,7 +254,7 @@ async function pinByEdits(
       .sort(
         ([a, p], [b, q]) =>
           Number(p.state === "unpinned" && p.shared) - Number(q.state === "unpinned" && q.shared) ||
-          a.localeCompare(b),
+          nameOrder(a, b),
       )[0];
     if (!next) break;
     const [service, pin] = next as [string, Pin & { state: "unpinned"; edit: string }];

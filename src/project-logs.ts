@@ -15,6 +15,7 @@ import {
   parseSince,
 } from "./core/log-lines.js";
 import { has } from "./core/names.js";
+import { nameOrder } from "./core/order.js";
 import type { Role } from "./core/roles.js";
 import { UserError } from "./errors.js";
 import type { Lifecycle } from "./lifecycle.js";
@@ -80,7 +81,7 @@ class DbErrors {
   }
 
   sorted(): DbError[] {
-    return [...this.#all].sort((a, b) => a.time.localeCompare(b.time));
+    return [...this.#all].sort((a, b) => nameOrder(a.time, b.time));
   }
 }
 

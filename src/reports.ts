@@ -19,6 +19,7 @@ import { type CaptureState, captureState } from "./adapters/logs.js";
 import { previousVersion } from "./core/history.js";
 import { CAPTURE_KINDS } from "./core/log-lines.js";
 import type { HistoryEntry, ServiceRecord } from "./core/manifest.js";
+import { nameOrder } from "./core/order.js";
 import type { Pin } from "./core/pinning.js";
 import type { VersionRef } from "./core/plan.js";
 import { parseReference } from "./core/reference.js";
@@ -69,7 +70,7 @@ export async function composeStatus(ws: Workspace, observed?: Observed): Promise
     return spec.image ?? "(built locally)";
   };
   const services = Object.entries(project.services)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => nameOrder(a, b))
     .map(([service, spec]) => ({
       service,
       image: imageOf(service, spec),
@@ -97,7 +98,7 @@ export async function versionRows(ws: Workspace, observed?: Observed): Promise<V
   const pins = pinPlanFor(manifest, images).pins;
   const rows = await Promise.all(
     Object.entries(manifest.services)
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => nameOrder(a, b))
       .map(([service, rec]) =>
         versionRow(service, rec, {
           spec: project.services[service],

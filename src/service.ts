@@ -6,6 +6,7 @@ import { readAudit, updateState } from "./adapters/journal.js";
 import { withLock, writeAtomic } from "./adapters/store.js";
 import type { FleetReport } from "./core/fleet.js";
 import { has } from "./core/names.js";
+import { nameOrder } from "./core/order.js";
 import {
   type ChangeReport,
   planFloating,
@@ -295,7 +296,7 @@ export class Versions {
     const images = composedImages(project);
     const services = Object.entries(manifest.services)
       .filter(([service]) => has(project.services, service) && (!opts.service || service === opts.service))
-      .sort(([a], [b]) => a.localeCompare(b))
+      .sort(([a], [b]) => nameOrder(a, b))
       .map(([service, record]) => ({
         service,
         record,

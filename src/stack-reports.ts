@@ -3,6 +3,7 @@
 // which tasks run which digest (for `status`).
 import { inspectContainers } from "./adapters/engine.js";
 import { requireManager, stackServices, stackTasks } from "./adapters/swarm.js";
+import { nameOrder } from "./core/order.js";
 import {
   type ReplicaSummary,
   replicaSummary,
@@ -80,7 +81,7 @@ export async function stackStatus(ws: Workspace, stack: string): Promise<Map<str
   for (const svc of view.services) {
     const tasks = view.tasks
       .filter((t) => t.serviceId === svc.id)
-      .sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0) || a.id.localeCompare(b.id));
+      .sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0) || nameOrder(a.id, b.id));
     out.set(svc.service, {
       replicas: replicaSummary(svc, view.tasks),
       specImage: svc.image,

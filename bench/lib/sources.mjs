@@ -5,24 +5,29 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { build } from "esbuild";
 
+/** Bundles `lines` (TypeScript, resolved from the repository root) into one ES module file. */
+export async function bundleSources(root, lines, outfile) {
+  await build({
+    stdin: { contents: lines.join("\n"), resolveDir: root, loader: "ts" },
+    outfile,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    logLevel: "warning",
+    // yaml requires node:process; an ES module bundle needs a require to do it with.
+    banner: {
+      js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
+    },
+  });
+}
+
 /** `lines`: export statements relative to the repository root, e.g. `export * from "./src/core/tags.ts";`. */
 export async function loadSources(root, lines) {
   const dir = mkdtempSync(path.join(tmpdir(), "dv-bench-"));
   const outfile = path.join(dir, "sources.mjs");
   try {
-    await build({
-      stdin: { contents: lines.join("\n"), resolveDir: root, loader: "ts" },
-      outfile,
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node20",
-      logLevel: "warning",
-      // yaml requires node:process; an ES module bundle needs a require to do it with.
-      banner: {
-        js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
-      },
-    });
+    await bundleSources(root, lines, outfile);
     return await import(outfile);
   } finally {
     rmSync(dir, { recursive: true, force: true });

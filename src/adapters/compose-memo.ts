@@ -260,8 +260,11 @@ function memoDir(env: NodeJS.ProcessEnv): string | null {
   if (!root || !path.isAbsolute(root)) return null;
   const dir = path.join(root, "docker-versions", "compose-config");
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = lstatSync(dir);
+    let st = lstatSync(dir, { throwIfNoEntry: false });
+    if (!st) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      st = lstatSync(dir);
+    }
     const uid = process.getuid?.();
     if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) return null;
     return dir;

@@ -1,6 +1,7 @@
 // A Swarm stack through the docker CLI: its services (`docker service inspect`), the tasks Swarm
 // wants running (`docker inspect` of `docker stack ps` ids), and `docker stack deploy`.
 
+import { nameOrder } from "../core/order.js";
 import type { StackService, StackTask } from "../core/swarm.js";
 import { UserError } from "../errors.js";
 import { type DockerCli, labelledIds, lastLine, runDocker } from "./docker.js";
@@ -55,7 +56,7 @@ export async function stackServices(cli: DockerCli, stack: string): Promise<Stac
       updateMessage: s.UpdateStatus?.Message,
       failureAction: s.Spec.UpdateConfig?.FailureAction ?? "pause",
     }))
-    .sort((a, b) => a.service.localeCompare(b.service));
+    .sort((a, b) => nameOrder(a.service, b.service));
 }
 
 interface RawTask {

@@ -1,5 +1,7 @@
 // `help-version` and the top-level `--help`: every command with its one line, grouped the way an
 // operator looks for them; `--markdown` prints the same as the README's command reference.
+
+import { nameOrder } from "../core/order.js";
 import { VERSION } from "../meta.js";
 import { paint } from "../render.js";
 import type { Command, Listed } from "./command.js";
@@ -94,7 +96,7 @@ export function commandHelp(cmd: Command, color = false): string {
     lines.push(`${paint(out, "bold", "Aliases")}:`);
     lines.push(`  ${[cmd.name, ...cmd.aliases].map((a) => `docker versions ${a}`).join(", ")}`, "");
   }
-  const flags = [...spec.flags].sort((a, b) => a.name.localeCompare(b.name));
+  const flags = [...spec.flags].sort((a, b) => nameOrder(a.name, b.name));
   if (flags.length) {
     lines.push(`${paint(out, "bold", "Options")}:`);
     const width = Math.max(...flags.map((f) => flagColumn(f).length)) + 3;

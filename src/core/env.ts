@@ -1,5 +1,6 @@
 // versions.env: the file's generated text from the pin plan's assignments (which variable
 // pins which service is decided in pinning.ts).
+import { nameOrder } from "./order.js";
 
 export interface EnvAssignment {
   service: string;
@@ -57,7 +58,7 @@ export function renderEnv(assignments: readonly EnvAssignment[]): string {
     byVar.set(a.variable, a);
   }
   const lines = [...byVar.values()]
-    .sort((a, b) => a.variable.localeCompare(b.variable))
+    .sort((a, b) => nameOrder(a.variable, b.variable))
     .map((a) => `${a.variable}=${a.value}`);
   return `${[...ENV_HEADER, ...lines].join("\n")}\n`;
 }

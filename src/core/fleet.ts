@@ -3,6 +3,7 @@
 // the exit code, and the table. The engines are read elsewhere (adapters/fleet-engine.ts);
 // only what they answered comes in here.
 import type { Manifest, ServiceRecord } from "./manifest.js";
+import { nameOrder } from "./order.js";
 import { shortDigest } from "./reference.js";
 import { withoutUserinfo } from "./shown-text.js";
 
@@ -192,9 +193,9 @@ export function hostRows(
   // Per service, the digest most of its containers run first.
   return [...rows.values()].sort(
     (a, b) =>
-      a.service.localeCompare(b.service) ||
+      nameOrder(a.service, b.service) ||
       b.containers - a.containers ||
-      (a.digest ?? "").localeCompare(b.digest ?? ""),
+      nameOrder(a.digest ?? "", b.digest ?? ""),
   );
 }
 

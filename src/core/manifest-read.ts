@@ -93,14 +93,25 @@ export function readBlockPlain(source: string): Plain | undefined {
   const lines = source.split("\n");
   let i = 0;
   let budget = MAX_NODES;
+  // Each line is looked at several times (by the block that ends at it, then the one it starts):
+  // its indentation and text are worked out once. -1: a blank or comment line.
+  const indents = new Int32Array(lines.length).fill(-2);
+  const texts: string[] = new Array(lines.length);
+  const measure = (at: number): void => {
+    const line = lines[at] as string;
+    let n = 0;
+    while (line.charCodeAt(n) === 32) n++;
+    const blank = n === line.length || line.charCodeAt(n) === 35; // only spaces, or `#`
+    indents[at] = blank ? -1 : n;
+    texts[at] = blank ? "" : line.slice(n);
+  };
 
   /** The next line with content: its indentation and text, comments and blank lines skipped. */
   const next = (): { indent: number; text: string } | null => {
     for (; i < lines.length; i++) {
-      const line = lines[i] as string;
-      const body = line.replace(/^ +/, "");
-      if (body === "" || body.startsWith("#")) continue;
-      return { indent: line.length - body.length, text: body };
+      if (indents[i] === -2) measure(i);
+      const indent = indents[i] as number;
+      if (indent >= 0) return { indent, text: texts[i] as string };
     }
     return null;
   };
@@ -209,6 +220,7 @@ export function readBlockPlain(source: string): Plain | undefined {
         else if (keyOf(body) !== undefined) {
           // `- key: value`: a mapping whose keys line up with this first one.
           lines[i] = `${" ".repeat(inner)}${body}`;
+          measure(i);
           item = block(inner);
         } else item = valueAfter(body, indent, false);
         if (item === undefined) return undefined;

@@ -4,6 +4,7 @@
 import { findInHistory, previousVersion, recordDeployment, renameCurrentTag } from "./history.js";
 import type { Manifest, ServiceRecord } from "./manifest.js";
 import { byName } from "./names.js";
+import { nameOrder } from "./order.js";
 
 export interface VersionRef {
   tag: string;
@@ -241,7 +242,7 @@ export function planRollback(input: RollbackInput): RollbackPlan {
     return { targets, group: [] };
   }
   const targets: Target[] = [];
-  for (const [s, rec] of Object.entries(manifest.services).sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [s, rec] of Object.entries(manifest.services).sort(([a], [b]) => nameOrder(a, b))) {
     const prev = previousVersion(rec);
     if (prev && inProject(s)) targets.push({ service: s, to: { tag: prev.tag, digest: prev.digest } });
   }

@@ -1,6 +1,7 @@
 // A Swarm stack as plain data: its services (spec image, replicas, update state) and tasks, and
 // the decisions made from them: whether a deployed service has converged, rolled back or failed;
 // how many tasks run which digest; the environment `docker stack deploy` interpolates from.
+import { nameOrder } from "./order.js";
 
 /** One service of a stack as `docker service inspect` shows it. */
 export interface StackService {
@@ -71,7 +72,7 @@ export function replicaSummary(svc: StackService, tasks: readonly StackTask[]): 
     desired: svc.desired,
     digests: [...counts]
       .map(([digest, n]) => ({ digest, tasks: n }))
-      .sort((a, b) => b.tasks - a.tasks || a.digest.localeCompare(b.digest)),
+      .sort((a, b) => b.tasks - a.tasks || nameOrder(a.digest, b.digest)),
   };
 }
 

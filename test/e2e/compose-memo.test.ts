@@ -4,12 +4,11 @@
 // and what the plugin prints is always what it prints with the memo off. No value a service is
 // given to run with reaches the memo on disk. Calls are counted by a `docker` first on PATH that
 // logs its arguments and runs the real one.
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bed, fixtureProject, installPlugin, must, seedNamespace, sh } from "./harness.js";
+import { bed, dockerCallLog, fixtureProject, installPlugin, must, seedNamespace, sh } from "./harness.js";
 
 const REPOS = ["postgres", "apigateway", "taskservice"];
 
@@ -18,23 +17,15 @@ describe.skipIf(!bed.available)("the memo of docker compose config", () => {
   const fx = fixtureProject("tracked");
   const ns = `memo${process.pid}`;
   const cache = mkdtempSync(path.join(tmpdir(), "dv-memo-cache-"));
-  const wrapDir = mkdtempSync(path.join(tmpdir(), "dv-docker-log-"));
-  const log = path.join(wrapDir, "calls.log");
-  const realDocker = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
-  writeFileSync(
-    path.join(wrapDir, "docker"),
-    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realDocker}' "$@"\n`,
-  );
-  chmodSync(path.join(wrapDir, "docker"), 0o755);
-  const env = { ...plugin.env, PATH: `${wrapDir}:${process.env.PATH}`, XDG_CACHE_HOME: cache };
+  const docker = dockerCallLog({ ...plugin.env, XDG_CACHE_HOME: cache });
   const file = (name: string) => path.join(fx.dir, name);
 
   /** Runs the plugin; returns its output and how many `compose … config` calls it made. */
   const run = async (args: string[], extra: NodeJS.ProcessEnv = {}) => {
-    writeFileSync(log, "");
-    const r = await sh("docker", ["versions", ...args], { cwd: fx.dir, env: { ...env, ...extra } });
+    docker.reset();
+    const r = await sh("docker", ["versions", ...args], { cwd: fx.dir, env: { ...docker.env, ...extra } });
     expect(r.code, r.stderr).toBe(0);
-    const calls = readFileSync(log, "utf8").split("\n");
+    const calls = docker.calls();
     // What changes with the clock alone (a container's "Up 3 seconds") is left out.
     const out = r.stdout.replace(/"(status|uptime)": ("[^"]*"|\d+)/g, '"$1": …');
     return { out, configs: calls.filter((c) => /^compose .* config( |$)/.test(c)).length };
@@ -56,7 +47,7 @@ describe.skipIf(!bed.available)("the memo of docker compose config", () => {
   afterAll(async () => {
     await fx.cleanup();
     plugin.cleanup();
-    rmSync(wrapDir, { recursive: true, force: true });
+    docker.cleanup();
     rmSync(cache, { recursive: true, force: true });
   });
 

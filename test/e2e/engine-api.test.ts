@@ -4,11 +4,10 @@
 // `docker` call but Compose's config; and -H or a context naming the bed's second engine makes
 // that engine the one asked.
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bed, fixtureProject, inspect, installPlugin, must, sh } from "./harness.js";
+import { bed, dockerCallLog, fixtureProject, inspect, installPlugin, must, sh } from "./harness.js";
 
 const ENGINE_SCRIPT = path.resolve(import.meta.dirname, "../bed/fleet-engine.sh");
 const CLI = { DOCKER_VERSIONS_ENGINE_API: "off" };
@@ -43,24 +42,17 @@ describe.skipIf(!bed.available)("engine reads over the local socket", () => {
   const plugin = installPlugin();
   const fx = fixtureProject("engine-api");
   // A `docker` first on PATH that logs its arguments, one call a line, then runs the real one.
-  const wrapDir = mkdtempSync(path.join(tmpdir(), "dv-docker-log-"));
-  const log = path.join(wrapDir, "calls.log");
-  const realDocker = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
-  writeFileSync(
-    path.join(wrapDir, "docker"),
-    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realDocker}' "$@"\n`,
-  );
-  chmodSync(path.join(wrapDir, "docker"), 0o755);
+  const docker = dockerCallLog(plugin.env);
   let fleetHost = "";
 
   /** `docker [globals] versions <args>` through the logging docker: the run and the calls it made. */
   const dv = async (args: string[], opts: { globals?: string[]; env?: NodeJS.ProcessEnv } = {}) => {
-    writeFileSync(log, "");
+    docker.reset();
     const r = await sh("docker", [...(opts.globals ?? []), "versions", ...args], {
       cwd: fx.dir,
-      env: { ...plugin.env, PATH: `${wrapDir}:${process.env.PATH}`, ...opts.env },
+      env: { ...docker.env, ...opts.env },
     });
-    const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
+    const calls = docker.calls();
     // The first line is the plugin's own start: only its children count.
     return { ...r, calls: calls.filter((c) => !/(^| )versions( |$)/.test(c)) };
   };
@@ -97,7 +89,7 @@ describe.skipIf(!bed.available)("engine reads over the local socket", () => {
     await sh("docker", ["-H", fleetHost, "compose", "down", "--timeout", "0"], { cwd: fx.dir });
     await fx.cleanup();
     plugin.cleanup();
-    rmSync(wrapDir, { recursive: true, force: true });
+    docker.cleanup();
   });
 
   it("status gives the same --json through the engine API and through the docker CLI", async () => {

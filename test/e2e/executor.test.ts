@@ -3,13 +3,12 @@
 // `docker image inspect` (counted by a PATH wrapper that logs each docker call and runs the real
 // docker); and a failure of any kind after the record changed puts the record and the previous
 // digests back.
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   bed,
+  dockerCallLog,
   fixtureProject,
   installPlugin,
   must,
@@ -30,26 +29,16 @@ describe.skipIf(!bed.available)("the executor", () => {
   const journalPath = path.join(fx.dir, "version-journal.jsonl");
   const repo = (name: string) => `${bed.registry}/${ns}/${name}`;
   // A `docker` first on PATH that logs its arguments, one call a line, then runs the real one.
-  const wrapDir = mkdtempSync(path.join(tmpdir(), "dv-docker-log-"));
-  const log = path.join(wrapDir, "calls.log");
-  const realDocker = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
-  writeFileSync(
-    path.join(wrapDir, "docker"),
-    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realDocker}' "$@"\n`,
-  );
-  chmodSync(path.join(wrapDir, "docker"), 0o755);
   // The docker CLI path (DOCKER_VERSIONS_ENGINE_API=off), whose batching is what is counted here:
   // through the engine API on a local socket no `docker image inspect` runs at all.
-  const logged = { ...plugin.env, PATH: `${wrapDir}:${process.env.PATH}`, DOCKER_VERSIONS_ENGINE_API: "off" };
-
+  const docker = dockerCallLog({ ...plugin.env, DOCKER_VERSIONS_ENGINE_API: "off" });
   const dv = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     sh("docker", ["versions", ...args], { cwd: fx.dir, env: { ...plugin.env, ...env } });
   /** Runs the plugin through the logging docker; returns the run and the docker calls it made. */
   const counted = async (args: string[]) => {
-    writeFileSync(log, "");
-    const r = await sh("docker", ["versions", ...args], { cwd: fx.dir, env: logged });
-    const calls = readFileSync(log, "utf8").split("\n").filter(Boolean);
-    return { r, calls: calls.filter((c) => !c.startsWith("versions ")) };
+    docker.reset();
+    const r = await sh("docker", ["versions", ...args], { cwd: fx.dir, env: docker.env });
+    return { r, calls: docker.calls().filter((c) => !c.startsWith("versions ")) };
   };
   const journal = () =>
     readFileSync(journalPath, "utf8")
@@ -72,7 +61,7 @@ describe.skipIf(!bed.available)("the executor", () => {
   afterAll(async () => {
     await fx.cleanup();
     plugin.cleanup();
-    rmSync(wrapDir, { recursive: true, force: true });
+    docker.cleanup();
   });
 
   it("migrate-versions reads every service's image with one docker image inspect", async () => {

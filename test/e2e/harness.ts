@@ -175,3 +175,35 @@ export function authBed(): { registry: string; user: string; password: string } 
     password: get("DV_AUTH_PASSWORD"),
   };
 }
+
+/**
+ * A `docker` first on PATH that logs each call's arguments, one line a call, then runs the real
+ * one: `env` puts it first on PATH; `calls()` lists what ran since the last `reset()`.
+ */
+export function dockerCallLog(base: NodeJS.ProcessEnv): {
+  env: NodeJS.ProcessEnv;
+  reset: () => void;
+  calls: () => string[];
+  cleanup: () => void;
+} {
+  const dir = mkdtempSync(path.join(tmpdir(), "dv-docker-log-"));
+  const log = path.join(dir, "calls.log");
+  const realDocker = execFileSync("sh", ["-c", "command -v docker"], { encoding: "utf8" }).trim();
+  writeFileSync(
+    path.join(dir, "docker"),
+    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\nexec '${realDocker}' "$@"\n`,
+  );
+  chmodSync(path.join(dir, "docker"), 0o755);
+  return {
+    env: { ...base, PATH: `${dir}:${base.PATH ?? process.env.PATH}` },
+    reset: () => writeFileSync(log, ""),
+    calls: () => {
+      try {
+        return readFileSync(log, "utf8").split("\n").filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
