@@ -247,15 +247,17 @@ export async function loadServices(cli: DockerCli, at: ProjectLocation): Promise
  * which no command reads and which therefore never reach the memo on disk.
  */
 function withoutSecrets(json: ConfigJson): ConfigJson {
-  const services: Record<string, ServiceSpec> = {};
-  for (const [name, spec] of Object.entries(json.services ?? {})) {
-    const { environment: _environment, ...kept } = spec;
-    if (kept.build && typeof kept.build === "object") {
-      const { args: _args, secrets: _secrets, ...build } = kept.build as Record<string, unknown>;
-      kept.build = build;
-    }
-    services[name] = kept;
-  }
+  // Built with fromEntries: a service named `__proto__` stays a service, not the prototype.
+  const services: Record<string, ServiceSpec> = Object.fromEntries(
+    Object.entries(json.services ?? {}).map(([name, spec]) => {
+      const { environment: _environment, ...kept } = spec;
+      if (kept.build && typeof kept.build === "object") {
+        const { args: _args, secrets: _secrets, ...build } = kept.build as Record<string, unknown>;
+        kept.build = build;
+      }
+      return [name, kept];
+    }),
+  );
   return { name: json.name, services, volumes: json.volumes ?? {} };
 }
 
@@ -284,9 +286,10 @@ export async function loadTemplates(
     ]);
     return { value: Object.fromEntries(images) as Record<string, string | null>, keep: true };
   });
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(templates)) out[k] = typeof v === "string" ? v : undefined;
-  return out;
+  // fromEntries again: a service named `__proto__` keeps its template.
+  return Object.fromEntries(
+    Object.entries(templates).map(([k, v]) => [k, typeof v === "string" ? v : undefined]),
+  );
 }
 
 /** Loads the project with both configs (interpolated and not), asked at once. */
