@@ -8,11 +8,14 @@
 // user would write it: list the tags, then inspect version tags newest first until one has the
 // digest): `docker versions resolve-tags --dry-run` over a project of the 9 services, through
 // the Docker CLI, versus that script over the 9 repositories, when latest is the newest tag and
-// when it lags 10 versions behind (goals: ours at least 3× and 8× faster).
-// Usage: node bench/resolve.mjs [--runs N] [--json]    (registry: $DV_BENCH_REGISTRY or the bed's)
+// when it lags 10 versions behind (goals: ours at least 3× and 8× faster). With --baseline EXE a
+// second build (say, main before a change) joins every end-to-end round from a DOCKER_CONFIG of
+// its own, so that before and after are measured under the same load.
+// Usage: node bench/resolve.mjs [--runs N] [--json] [--baseline EXE]
+//   (registry: $DV_BENCH_REGISTRY or the bed's)
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { assetName, hostTarget } from "../build/targets.mjs";
@@ -30,6 +33,10 @@ const NO_TWIN = `sha256:${"0".repeat(64)}`;
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf("--runs") + 1] || 0) || 5;
 const json = args.includes("--json");
+const baseline = args.includes("--baseline")
+  ? path.resolve(args[args.indexOf("--baseline") + 1] ?? "")
+  : null;
+if (baseline && !existsSync(baseline)) throw new Error(`--baseline: no executable at ${baseline}`);
 
 /** The registry client, resolution and tag model from the sources. */
 const loadRegistryCode = () =>
@@ -138,6 +145,8 @@ async function main() {
         services: SERVICES.length,
         tagsPerService: 101,
         runs,
+        loadAverage: loadavg()[0],
+        baseline,
         results,
         endToEnd,
       }),
@@ -164,15 +173,18 @@ async function main() {
   }
   if (endToEnd) {
     console.log(
-      `End to end, median of ${runs}: docker versions resolve-tags --dry-run (9 services) vs the skopeo script (9 repositories)\n`,
+      `End to end, median of ${runs} interleaved runs (load ${loadavg()[0].toFixed(1)}): docker versions resolve-tags --dry-run (9 services) vs the skopeo script (9 repositories)${baseline ? `; [before]: ${baseline}` : ""}\n`,
     );
     console.log(
-      `${"case".padEnd(17)} ${"resolves to".padEnd(12)} ${"ours ms".padStart(9)} ${"skopeo ms".padStart(10)} ${"skopeo/ours".padStart(12)} ${"goal".padStart(6)}  met`,
+      `${"case".padEnd(17)} ${"build".padEnd(8)} ${"resolves to".padEnd(12)} ${"ours ms".padStart(9)} ${"skopeo ms".padStart(10)} ${"skopeo/ours".padStart(12)} ${"goal".padStart(6)}  met`,
     );
     for (const e of endToEnd)
-      console.log(
-        `${e.scenario.padEnd(17)} ${e.resolvesTo.padEnd(12)} ${e.oursMs.toFixed(0).padStart(9)} ${e.skopeoMs.toFixed(0).padStart(10)} ${`${e.ratio.toFixed(1)}x`.padStart(12)} ${`≥${e.goal}x`.padStart(6)}  ${e.ratio >= e.goal ? "yes" : "NO"}`,
-      );
+      for (const [build, ms] of [["after", e.oursMs], ...(e.beforeMs ? [["[before]", e.beforeMs]] : [])]) {
+        const ratio = e.skopeoMs / ms;
+        console.log(
+          `${e.scenario.padEnd(17)} ${build.padEnd(8)} ${e.resolvesTo.padEnd(12)} ${ms.toFixed(0).padStart(9)} ${e.skopeoMs.toFixed(0).padStart(10)} ${`${ratio.toFixed(1)}x`.padStart(12)} ${`≥${e.goal}x`.padStart(6)}  ${ratio >= e.goal ? "yes" : "NO"}`,
+        );
+      }
   }
 }
 
@@ -222,6 +234,13 @@ function skopeoComparison(m, recorded) {
     copyFileSync(exe, path.join(dockerConfig, "cli-plugins", "docker-versions"));
     chmodSync(path.join(dockerConfig, "cli-plugins", "docker-versions"), 0o755);
     writeFileSync(path.join(dockerConfig, "config.json"), "{}\n");
+    const beforeConfig = path.join(work, "config-before");
+    if (baseline) {
+      mkdirSync(path.join(beforeConfig, "cli-plugins"), { recursive: true });
+      copyFileSync(baseline, path.join(beforeConfig, "cli-plugins", "docker-versions"));
+      chmodSync(path.join(beforeConfig, "cli-plugins", "docker-versions"), 0o755);
+      writeFileSync(path.join(beforeConfig, "config.json"), "{}\n");
+    }
     // As on a customer's host: none of the variables Node reads at start-up.
     const env = { ...process.env, DOCKER_CONFIG: dockerConfig, NO_COLOR: "1" };
     delete env.NODE_EXTRA_CA_CERTS;
@@ -251,17 +270,31 @@ function skopeoComparison(m, recorded) {
       writeFileSync(path.join(project, "version-manifest.yaml"), m.renderManifest({ schema: 1, services }));
       const expected = scenario === "latest = newest" ? NEWEST : VERSIONS[VERSIONS.length - 11];
       const ours = () => timedRun("docker", ["versions", "resolve-tags", "--dry-run"], { cwd: project, env });
+      const before = () =>
+        timedRun("docker", ["versions", "resolve-tags", "--dry-run"], {
+          cwd: project,
+          env: { ...env, DOCKER_CONFIG: beforeConfig },
+        });
       const skopeo = () =>
         timedRun(script, [REGISTRY, ...SERVICES.flatMap((r) => [r, recorded[r][scenario]])], { env });
       // Both must answer the question, the same way, before they are timed.
       const a = ours().stdout;
       const b = skopeo().stdout;
-      if (!a.includes(expected) || b.trim().split("\n").length !== SERVICES.length || !b.includes(expected))
-        throw new Error(`${scenario}: the answers differ from ${expected}:\n${a}\n${b}`);
-      const times = { ours: [], skopeo: [] };
+      const c = baseline ? before().stdout : a;
+      if (
+        !a.includes(expected) ||
+        c !== a ||
+        b.trim().split("\n").length !== SERVICES.length ||
+        !b.includes(expected)
+      )
+        throw new Error(`${scenario}: the answers differ from ${expected}:\n${a}\n${b}\n${c}`);
+      const takers = { ours, skopeo, ...(baseline ? { before } : {}) };
+      const times = Object.fromEntries(Object.keys(takers).map((k) => [k, []]));
       for (let r = 0; r < runs; r++) {
-        const order = r % 2 ? ["skopeo", "ours"] : ["ours", "skopeo"];
-        for (const k of order) times[k].push((k === "ours" ? ours : skopeo)().ms);
+        // Rotate who goes first, so that drift of the machine falls on all alike.
+        const names = Object.keys(takers);
+        const order = names.map((_, i) => names[(i + r) % names.length]);
+        for (const k of order) times[k].push(takers[k]().ms);
       }
       const oursMs = median(times.ours);
       const skopeoMs = median(times.skopeo);
@@ -269,6 +302,7 @@ function skopeoComparison(m, recorded) {
         scenario,
         resolvesTo: expected,
         oursMs,
+        ...(baseline ? { beforeMs: median(times.before) } : {}),
         skopeoMs,
         ratio: skopeoMs / oursMs,
         goal: scenario === "latest = newest" ? 3 : 8,

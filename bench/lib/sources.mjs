@@ -17,7 +17,8 @@ export async function bundleSources(root, lines, outfile) {
     logLevel: "warning",
     // yaml requires node:process; an ES module bundle needs a require to do it with.
     banner: {
-      js: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
+      // A name of its own: a bundled module may import createRequire too (the registry HTTP does).
+      js: 'import { createRequire as __benchCreateRequire } from "node:module"; const require = __benchCreateRequire(import.meta.url);',
     },
   });
 }

@@ -85,6 +85,31 @@ function short(digest: string): string {
   return digest.slice(digest.indexOf(":") + 1, digest.indexOf(":") + 13);
 }
 
+/** The most lookups of one resolution under way at once. */
+export const LOOKAHEAD = 4;
+
+/**
+ * The first item in order that passes `test`, as if the items were tried one by one, in rounds
+ * of 1, 2, then `LOOKAHEAD` lookups at once: the usual case (the first candidate) costs one
+ * lookup, a tag that lags is found in a few round trips instead of one per version, and at most
+ * `LOOKAHEAD - 1` lookups are made past the match. A failure counts where it stands in the
+ * order: one after the match is never seen, as it would not have been asked one by one.
+ */
+export async function firstInOrder<T>(
+  items: readonly T[],
+  test: (item: T) => Promise<boolean>,
+): Promise<T | undefined> {
+  for (let at = 0, size = 1; at < items.length; at += size, size = Math.min(size * 2, LOOKAHEAD)) {
+    const round = items.slice(at, at + size);
+    const answers = await Promise.allSettled(round.map(test));
+    for (const [i, a] of answers.entries()) {
+      if (a.status === "rejected") throw a.reason;
+      if (a.value) return round[i];
+    }
+  }
+  return undefined;
+}
+
 export async function resolveFloatingTag(input: ResolveInput): Promise<Resolution> {
   const floating = input.floating ?? "latest";
   const set = new TagSet(input.tags);
@@ -92,13 +117,12 @@ export async function resolveFloatingTag(input: ResolveInput): Promise<Resolutio
   if (all === null) return { tag: floating, matchedBy: "specific" };
   const max = input.maxCandidates ?? DEFAULT_MAX_CANDIDATES;
   const tried = all.slice(0, max).map((v) => v.raw);
-  for (const tag of tried) {
-    if ((await input.digestOf(tag)) === input.digest) return { tag, matchedBy: "digest" };
-  }
-  if (input.platformDigestOf) {
-    for (const tag of tried) {
-      if ((await input.platformDigestOf(tag)) === input.digest) return { tag, matchedBy: "platform-digest" };
-    }
+  const byDigest = await firstInOrder(tried, async (tag) => (await input.digestOf(tag)) === input.digest);
+  if (byDigest !== undefined) return { tag: byDigest, matchedBy: "digest" };
+  const platformDigestOf = input.platformDigestOf;
+  if (platformDigestOf) {
+    const tag = await firstInOrder(tried, async (t) => (await platformDigestOf(t)) === input.digest);
+    if (tag !== undefined) return { tag, matchedBy: "platform-digest" };
   }
   if (input.versionLabel) {
     const label = await input.versionLabel();

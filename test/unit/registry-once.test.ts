@@ -105,3 +105,40 @@ describe("one command asks the registry by repository", () => {
     expect(asked.filter((a) => a.includes("/tags/list"))).toHaveLength(1);
   });
 });
+
+describe("check-updates asks the tag list and the floating tag's digest together", () => {
+  it("sends the HEAD of latest before the tag list is answered", async () => {
+    // The tag list is held until the HEAD of latest arrives: one after the other would never end.
+    let headSeen: () => void = () => {};
+    const head = new Promise<void>((resolve) => {
+      headSeen = resolve;
+    });
+    const held = createServer((req, res) => {
+      if (req.url?.includes("/tags/list")) {
+        void head.then(() => {
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ name: "team/held", tags: TAGS }));
+        });
+        return;
+      }
+      if (req.method === "HEAD" && req.url?.endsWith("/manifests/latest")) headSeen();
+      res.writeHead(200, { "content-type": V2, "docker-content-digest": digestOf("team/held", "latest") });
+      res.end();
+    });
+    await new Promise<void>((resolve) => held.listen(0, "127.0.0.1", resolve));
+    try {
+      const host = `127.0.0.1:${(held.address() as AddressInfo).port}`;
+      const c = client();
+      const row = await checkUpdates(c, `${host}/team/held`, {
+        currentTag: "1.0.2",
+        floatingTag: "latest",
+        recordedDigest: digestOf("team/held", "latest"),
+      });
+      expect(row).toMatchObject({ floatingMoved: false, available: false });
+      expect(c.requests).toBe(2);
+    } finally {
+      held.closeAllConnections();
+      await new Promise((resolve) => held.close(resolve));
+    }
+  });
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { candidateTags, resolveFloatingTag } from "../../src/core/resolve.js";
+import { candidateTags, firstInOrder, LOOKAHEAD, resolveFloatingTag } from "../../src/core/resolve.js";
 
 const D = (n: number) => `sha256:${String(n).padStart(64, "0")}`;
 
@@ -146,7 +146,8 @@ describe("resolveFloatingTag", () => {
     });
     const res = await resolveFloatingTag({ ...r, floating: "stable", hint: "1.26.2", digest: D(3) });
     expect(res).toEqual({ tag: "1.26.3", matchedBy: "digest" });
-    expect(r.asked).toEqual(["1.26.2", "1.26.3"]);
+    // The second round asks two at once: 1.27.3 goes with the match (see firstInOrder).
+    expect(r.asked).toEqual(["1.26.2", "1.26.3", "1.27.3"]);
   });
 
   it("names a version spelled like the tag followed (v3 → v3.2.1, 3 → 3.2.1)", async () => {
@@ -164,5 +165,48 @@ describe("resolveFloatingTag", () => {
       versionLabel: async () => "16.6",
     });
     expect(res).toEqual({ tag: "16.6-alpine", matchedBy: "label" });
+  });
+});
+
+describe("firstInOrder: candidates looked up in rounds of 1, 2, then LOOKAHEAD", () => {
+  /** Items 0..n-1; records the rounds (lookups under way together) and answers `match`. */
+  function probe(n: number, match: (i: number) => boolean | Error) {
+    const rounds: number[][] = [];
+    let open: number[] = [];
+    const test = async (i: number) => {
+      open.push(i);
+      if (open.length === 1) rounds.push(open);
+      await Promise.resolve();
+      open = [];
+      const m = match(i);
+      if (m instanceof Error) throw m;
+      return m;
+    };
+    return { items: Array.from({ length: n }, (_, i) => i), rounds, test };
+  }
+
+  it("asks the first alone, then 2, then LOOKAHEAD at a time, and stops at the round of the match", async () => {
+    const p = probe(40, (i) => i === 10);
+    expect(await firstInOrder(p.items, p.test)).toBe(10);
+    expect(LOOKAHEAD).toBe(4);
+    expect(p.rounds).toEqual([[0], [1, 2], [3, 4, 5, 6], [7, 8, 9, 10]]);
+  });
+
+  it("answers the first match in order, not the first to answer", async () => {
+    const p = probe(7, (i) => i >= 4);
+    expect(await firstInOrder(p.items, p.test)).toBe(4);
+  });
+
+  it("a failure before the match is thrown; one after the match is not seen", async () => {
+    const before = probe(7, (i) => (i === 3 ? new Error("at 3") : i === 5));
+    await expect(firstInOrder(before.items, before.test)).rejects.toThrow("at 3");
+    const after = probe(7, (i) => (i === 5 ? new Error("at 5") : i === 4));
+    expect(await firstInOrder(after.items, after.test)).toBe(4);
+  });
+
+  it("asks every item once when none matches", async () => {
+    const p = probe(9, () => false);
+    expect(await firstInOrder(p.items, p.test)).toBeUndefined();
+    expect(p.rounds.flat()).toEqual(p.items);
   });
 });

@@ -7,6 +7,7 @@ import path from "node:path";
 import { byName } from "../../core/names.js";
 import { readCapped } from "./body.js";
 import { RegistryError } from "./errors.js";
+import type { Answer, AskInit } from "./http.js";
 
 export type Credentials =
   | { kind: "basic"; username: string; password: string }
@@ -222,7 +223,7 @@ export function parseChallenge(header: string): Challenge | null {
   return { scheme: (scheme[1] as string).toLowerCase(), params };
 }
 
-export type Transport = (url: URL, init: RequestInit) => Promise<Response>;
+export type Transport = (url: URL, init: AskInit) => Promise<Answer>;
 
 export interface AuthOptions {
   configDir: string;
@@ -336,7 +337,7 @@ export class RegistryAuth {
       );
     }
     const service = challenge.params.service;
-    let res: Response;
+    let res: Answer;
     if (creds?.kind === "identity-token") {
       // An identity token is a refresh token: it is exchanged with a POST (OAuth2), never sent as Basic.
       const form = new URLSearchParams({

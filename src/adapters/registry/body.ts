@@ -1,4 +1,5 @@
 // Reading a registry's answer with a bound: a body that would not fit is never held in memory.
+import type { Answer } from "./http.js";
 
 /**
  * The most of one answer's body that is read. Manifests are at most 4 MiB by the distribution
@@ -7,7 +8,10 @@
 export const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
 /** The body, read until `maxBytes`; past that the stream is cancelled and `null` returned. */
-export async function readCapped(res: Response, maxBytes: number): Promise<Buffer | null> {
+export async function readCapped(
+  res: Pick<Answer, "headers" | "body">,
+  maxBytes: number,
+): Promise<Buffer | null> {
   const declared = Number(res.headers.get("content-length") ?? Number.NaN);
   if (declared > maxBytes) {
     await res.body?.cancel();

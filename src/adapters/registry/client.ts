@@ -6,6 +6,7 @@ import type { ImageRef } from "../../core/reference.js";
 import { RegistryAuth } from "./auth.js";
 import { MAX_BODY_BYTES, readCapped } from "./body.js";
 import { RegistryError } from "./errors.js";
+import { type Answer, type AskInit, HttpPool } from "./http.js";
 
 // Kept here too: the registry code and its tests have always taken it from this module.
 export { MAX_BODY_BYTES } from "./body.js";
@@ -120,9 +121,11 @@ export class RegistryClient {
   readonly #auth: RegistryAuth;
   private readonly timeoutMs: number;
   private readonly policy: RetryPolicy;
+  readonly #pool: HttpPool;
 
   constructor(private readonly opts: RegistryClientOptions) {
     this.timeoutMs = opts.timeoutMs ?? 15_000;
+    this.#pool = new HttpPool(this.timeoutMs);
     this.policy = {
       retries: opts.retries ?? 3,
       maxWaitMs: opts.maxRetryWaitMs ?? 30_000,
@@ -172,7 +175,7 @@ export class RegistryClient {
   }
 
   /** Sends a request for a repository and returns its 2xx answer; anything else throws a RegistryError. */
-  async request(repo: RepositoryRef, url: URL, opts: RequestOptions = {}): Promise<Response> {
+  async request(repo: RepositoryRef, url: URL, opts: RequestOptions = {}): Promise<Answer> {
     const scope = opts.scope ?? `repository:${repo.repository}:pull`;
     const counter = `${repo.registry}/${repo.repository}`;
     let authorization = await this.#auth.header(repo.registry, scope);
@@ -204,7 +207,7 @@ export class RegistryClient {
   }
 
   /** Reads an answer's body as JSON, or throws a RegistryError naming what was read. */
-  async json(repo: RepositoryRef, res: Response, what: string): Promise<unknown> {
+  async json(repo: RepositoryRef, res: Answer, what: string): Promise<unknown> {
     const text = (await this.bytes(repo, res)).toString("utf8");
     try {
       return JSON.parse(text);
@@ -217,7 +220,7 @@ export class RegistryClient {
   }
 
   /** Reads an answer's body; a timeout or reset while reading is reported like one while connecting. */
-  async bytes(repo: RepositoryRef, res: Response, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
+  async bytes(repo: RepositoryRef, res: Answer, maxBytes = MAX_BODY_BYTES): Promise<Buffer> {
     let body: Buffer | null;
     try {
       body = await readCapped(res, maxBytes);
@@ -235,11 +238,11 @@ export class RegistryClient {
     return body;
   }
 
-  private async send(url: URL, init: RequestInit, counter: string): Promise<Response> {
+  private async send(url: URL, init: AskInit, counter: string): Promise<Answer> {
     this.requests++;
     this.perRepository.set(counter, (this.perRepository.get(counter) ?? 0) + 1);
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(this.timeoutMs) });
+      return await this.#pool.ask(url, init);
     } catch (e) {
       throw new RegistryError(
         "unreachable",
@@ -248,7 +251,7 @@ export class RegistryClient {
     }
   }
 
-  private async failure(repo: RepositoryRef, res: Response, opts: RequestOptions): Promise<RegistryError> {
+  private async failure(repo: RepositoryRef, res: Answer, opts: RequestOptions): Promise<RegistryError> {
     const name = `${repo.registry}/${repo.repository}`;
     switch (res.status) {
       case 401:

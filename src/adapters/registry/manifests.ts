@@ -5,6 +5,7 @@ import { byName } from "../../core/names.js";
 import { isDigest, shortDigest } from "../../core/reference.js";
 import type { RegistryClient, RepositoryRef } from "./client.js";
 import { RegistryError } from "./errors.js";
+import type { Answer } from "./http.js";
 
 export const MEDIA_TYPES = {
   ociIndex: "application/vnd.oci.image.index.v1+json",
@@ -45,7 +46,7 @@ function describe(reference: string): string {
   return isDigest(reference) ? `manifest ${shortDigest(reference)}` : `tag ${reference}`;
 }
 
-function contentType(res: Response): string {
+function contentType(res: Answer): string {
   return (res.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
 }
 

@@ -78,7 +78,8 @@ export async function resolveTag(
 
 /**
  * What check-updates reports for one image (see core/updates checkService): one tags/list and
- * one HEAD of the floating tag when it did not move; a moved one is resolved (more HEADs).
+ * one HEAD of the floating tag, sent together, when it did not move; a moved one is resolved
+ * (more HEADs).
  */
 export async function checkUpdates(
   client: RegistryClient,
@@ -87,12 +88,19 @@ export async function checkUpdates(
 ): Promise<UpdateCheck> {
   const ref = toRef(image);
   const source = await openTagSource(client, ref);
+  const follows = opts.floatingTag ?? "latest";
+  const lookups = digestLookups(client, ref, source, hostPlatform());
+  // The floating tag's digest does not wait for the tag list: both are asked at once. Should
+  // the list fail, its failure is the answer, as before, and this one is not looked at.
+  const floating = lookups.digestOf(follows);
+  floating.catch(() => {});
   return checkService({
     tags: await source.listTags(),
     current: opts.currentTag,
-    follows: opts.floatingTag ?? "latest",
+    follows,
     recordedDigest: opts.recordedDigest,
     prereleases: opts.prereleases,
-    ...digestLookups(client, ref, source, hostPlatform()),
+    ...lookups,
+    digestOf: (tag) => (tag === follows ? floating : lookups.digestOf(tag)),
   });
 }
