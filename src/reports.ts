@@ -4,13 +4,16 @@
 // detail `status` adds: roles, uptime, restarts, drift, the log captures.
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { type ComposeProject, listContainers, type ServiceSpec } from "./adapters/compose.js";
 import {
-  type ComposeProject,
-  type ContainerState,
-  listContainers,
-  type ServiceSpec,
-} from "./adapters/compose.js";
-import { type ContainerInfo, digestFor, inspectContainers, inspectImage } from "./adapters/engine.js";
+  digestFor,
+  inspectContainers,
+  inspectImage,
+  type ObservedContainers,
+  observeProject,
+  runningContainers,
+  runningOf,
+} from "./adapters/engine.js";
 import { RESUME_NEXT, touchedServices, updateState } from "./adapters/journal.js";
 import { type CaptureState, captureState } from "./adapters/logs.js";
 import { previousVersion } from "./core/history.js";
@@ -41,23 +44,12 @@ export interface HistoryReport {
   }[];
 }
 
-/** The project's containers and what the engine says of each: one `compose ps`, one inspect. */
-export interface Observed {
-  containers: ContainerState[];
-  /** Every container of the project, inspected (a container gone in between is left out). */
-  infos: ContainerInfo[];
-}
+/** The project's containers and what the engine says of each (listed and inspected once). */
+export type Observed = ObservedContainers;
 
 /** Lists and inspects the project's containers once, for a command that reads them twice. */
 export async function observeContainers(ws: Workspace): Promise<Observed> {
-  const containers = await listContainers(ws.ctx.cli, await ws.project());
-  return {
-    containers,
-    infos: await inspectContainers(
-      ws.ctx.cli,
-      containers.map((c) => c.id),
-    ),
-  };
+  return observeProject(ws.ctx.cli, await ws.project());
 }
 
 /** The project, its files and its containers, before roles and drift are added. */
@@ -139,17 +131,10 @@ interface Running {
 
 /** The images the project's running containers run, and their digests under a repository. */
 async function composeRunning(ws: Workspace, project: ComposeProject, observed?: Observed): Promise<Running> {
-  const containers = observed?.containers ?? (await listContainers(ws.ctx.cli, project));
-  const runningIds = containers.filter((c) => c.state === "running").map((c) => c.id);
-  const infos = observed
-    ? observed.infos.filter((i) => runningIds.some((id) => i.id.startsWith(id)))
-    : await inspectContainers(ws.ctx.cli, runningIds);
+  const running = observed ? runningOf(observed) : await runningContainers(ws.ctx.cli, project);
   const imageCache = new Map<string, Promise<Awaited<ReturnType<typeof inspectImage>>>>();
   return {
-    running: (service) => {
-      const ids = containers.filter((c) => c.service === service).map((c) => c.id);
-      return infos.filter((i) => ids.some((id) => i.id.startsWith(id))).map((i) => i.imageId);
-    },
+    running: (service) => running.filter((c) => c.service === service).map((c) => c.imageId),
     runningDigest: async (imageId, repo) => {
       if (!imageCache.has(imageId)) imageCache.set(imageId, inspectImage(ws.ctx.cli, imageId));
       const img = await imageCache.get(imageId);

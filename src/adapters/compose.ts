@@ -13,6 +13,15 @@ import {
   type RunResult,
   runDocker,
 } from "./docker.js";
+import {
+  type ApiContainerSummary,
+  type EngineApi,
+  EngineApiError,
+  engineApi,
+  inspectContainerApi,
+  listContainersApi,
+  type RawContainer,
+} from "./engine-api.js";
 
 /** Compose's global options, as the user gave them. */
 export interface ComposeOptions {
@@ -238,15 +247,17 @@ export async function loadServices(cli: DockerCli, at: ProjectLocation): Promise
  * which no command reads and which therefore never reach the memo on disk.
  */
 function withoutSecrets(json: ConfigJson): ConfigJson {
-  const services: Record<string, ServiceSpec> = {};
-  for (const [name, spec] of Object.entries(json.services ?? {})) {
-    const { environment: _environment, ...kept } = spec;
-    if (kept.build && typeof kept.build === "object") {
-      const { args: _args, secrets: _secrets, ...build } = kept.build as Record<string, unknown>;
-      kept.build = build;
-    }
-    services[name] = kept;
-  }
+  // Built with fromEntries: a service named `__proto__` stays a service, not the prototype.
+  const services: Record<string, ServiceSpec> = Object.fromEntries(
+    Object.entries(json.services ?? {}).map(([name, spec]) => {
+      const { environment: _environment, ...kept } = spec;
+      if (kept.build && typeof kept.build === "object") {
+        const { args: _args, secrets: _secrets, ...build } = kept.build as Record<string, unknown>;
+        kept.build = build;
+      }
+      return [name, kept];
+    }),
+  );
   return { name: json.name, services, volumes: json.volumes ?? {} };
 }
 
@@ -275,9 +286,10 @@ export async function loadTemplates(
     ]);
     return { value: Object.fromEntries(images) as Record<string, string | null>, keep: true };
   });
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(templates)) out[k] = typeof v === "string" ? v : undefined;
-  return out;
+  // fromEntries again: a service named `__proto__` keeps its template.
+  return Object.fromEntries(
+    Object.entries(templates).map(([k, v]) => [k, typeof v === "string" ? v : undefined]),
+  );
 }
 
 /** Loads the project with both configs (interpolated and not), asked at once. */
@@ -311,8 +323,87 @@ interface PsRow {
   Status?: string;
 }
 
+/** A container of the project as the engine API lists it, with its inspection. */
+export interface ApiProjectContainer {
+  summary: ApiContainerSummary;
+  inspect: RawContainer;
+}
+
+/**
+ * The project's containers as `docker compose ps --all` finds them, from the engine API: those
+ * with the project's label and a config hash (Compose's own), one-off `run` containers included,
+ * sorted by name.
+ */
+export async function projectSummariesApi(
+  api: EngineApi,
+  projectName: string,
+): Promise<ApiContainerSummary[]> {
+  const listed = await listContainersApi<ApiContainerSummary>(api, [
+    `com.docker.compose.project=${projectName.toLowerCase()}`,
+    "com.docker.compose.config-hash",
+  ]);
+  return listed
+    .map((c) => ({ c, name: canonicalName(c) }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map(({ c }) => c);
+}
+
+/**
+ * The same, each inspected (where `ps` takes health and exit code from). A container removed
+ * between the list and its inspection is left out.
+ */
+export async function projectContainersApi(
+  api: EngineApi,
+  projectName: string,
+): Promise<ApiProjectContainer[]> {
+  const listed = await projectSummariesApi(api, projectName);
+  const found = await Promise.all(
+    listed.map(async (summary) => {
+      const inspect = await inspectContainerApi<RawContainer>(api, summary.Id);
+      return inspect ? { summary, inspect } : null;
+    }),
+  );
+  return found.filter((c): c is ApiProjectContainer => c !== null);
+}
+
+/** The container's own name (not a link alias `/other/name`), as Compose shows it. */
+function canonicalName(c: ApiContainerSummary): string {
+  const names = c.Names ?? [];
+  if (names.length === 0) return c.Id.slice(0, 12);
+  const own = names.find((n) => n.lastIndexOf("/") === 0);
+  return own ? own.slice(1) : (names[0] as string).replace(/^\//, "");
+}
+
+/** A row as `compose ps --format json` prints it: health only while running, exit code once stopped. */
+export function psState({ summary, inspect }: ApiProjectContainer): ContainerState {
+  const status = inspect.State?.Status;
+  return {
+    id: summary.Id.slice(0, 12),
+    name: canonicalName(summary),
+    service: summary.Labels?.["com.docker.compose.service"] ?? "",
+    image: summary.Image ?? "",
+    state: summary.State ?? "",
+    health: status === "running" ? (inspect.State.Health?.Status ?? "") : "",
+    exitCode: status === "exited" || status === "dead" ? (inspect.State.ExitCode ?? 0) : 0,
+    status: summary.Status ?? "",
+  };
+}
+
+/** A listing of the project's containers through the engine API; its failure is the line `ps` gives. */
+export async function listedThroughApi<T>(list: () => Promise<T>): Promise<T> {
+  try {
+    return await list();
+  } catch (e) {
+    if (e instanceof EngineApiError)
+      throw new UserError(`cannot list the project's containers: ${e.message}`, "engine");
+    throw e;
+  }
+}
+
 /** Every container of the project, running or not. */
 export async function listContainers(cli: DockerCli, project: ComposeProject): Promise<ContainerState[]> {
+  const api = engineApi(cli);
+  if (api) return (await listedThroughApi(() => projectContainersApi(api, project.name))).map(psState);
   const res = await compose(cli, project, ["ps", "--all", "--format", "json"]);
   if (res.code !== 0)
     throw new UserError(`cannot list the project's containers: ${lastLine(res.stderr)}`, "engine");

@@ -1,7 +1,18 @@
 // The Docker engine's view of images and containers: pulls, repo digests, what each container
-// runs. Everything goes through the docker CLI (so contexts, -H and DOCKER_HOST apply).
+// runs. Through the docker CLI (so contexts, -H and DOCKER_HOST apply), except the reads, which
+// ask the engine API directly when the CLI would talk to a local socket (engine-api.ts).
 import { UserError } from "../errors.js";
+import {
+  type ComposeProject,
+  type ContainerState,
+  listContainers,
+  listedThroughApi,
+  projectContainersApi,
+  projectSummariesApi,
+  psState,
+} from "./compose.js";
 import { type DockerCli, lastLine, runDocker } from "./docker.js";
+import { EngineApiError, engineApi, inspectContainerApi, type RawContainer } from "./engine-api.js";
 import { type ImageInfo, inspectRefs } from "./images.js";
 
 export type { ImageInfo } from "./images.js";
@@ -49,38 +60,108 @@ export function digestFor(image: ImageInfo, repository: string): string | undefi
   return hit ? hit.slice(hit.lastIndexOf("@") + 1) : undefined;
 }
 
-/** Inspects containers by ID or name (missing ones are left out). */
+const containerInfo = (c: RawContainer): ContainerInfo => ({
+  id: c.Id,
+  name: c.Name.replace(/^\//, ""),
+  imageId: c.Image,
+  running: c.State.Running,
+  restarting: c.State.Restarting,
+  oomKilled: c.State.OOMKilled,
+  exitCode: c.State.ExitCode,
+  startedAt: c.State.StartedAt,
+  health: c.State.Health?.Status ?? "",
+  restartCount: c.RestartCount ?? 0,
+});
+
+/** Inspects containers by ID or name, in the order asked (missing ones are left out). */
 export async function inspectContainers(cli: DockerCli, ids: readonly string[]): Promise<ContainerInfo[]> {
   if (ids.length === 0) return [];
+  const api = engineApi(cli);
+  if (api) {
+    // As `docker container inspect` of several: what the engine cannot give is left out.
+    const found = await Promise.all(
+      ids.map((id) =>
+        inspectContainerApi<RawContainer>(api, id).catch((e: unknown) => {
+          if (e instanceof EngineApiError) return null;
+          throw e;
+        }),
+      ),
+    );
+    return found.filter((c): c is RawContainer => c !== null).map(containerInfo);
+  }
   const res = await runDocker(cli, ["container", "inspect", "--format", "{{json .}}", ...ids]);
-  type Raw = {
-    Id: string;
-    Name: string;
-    Image: string;
-    RestartCount?: number;
-    State: {
-      Running: boolean;
-      Restarting: boolean;
-      OOMKilled: boolean;
-      ExitCode: number;
-      StartedAt: string;
-      Health?: { Status: string };
-    };
-  };
   return res.stdout
     .split("\n")
     .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Raw)
-    .map((c) => ({
-      id: c.Id,
-      name: c.Name.replace(/^\//, ""),
-      imageId: c.Image,
-      running: c.State.Running,
-      restarting: c.State.Restarting,
-      oomKilled: c.State.OOMKilled,
-      exitCode: c.State.ExitCode,
-      startedAt: c.State.StartedAt,
-      health: c.State.Health?.Status ?? "",
-      restartCount: c.RestartCount ?? 0,
-    }));
+    .map((l) => containerInfo(JSON.parse(l) as RawContainer));
+}
+
+/** A project's containers (as `compose ps --all` lists them) and each one's inspection. */
+export interface ObservedContainers {
+  containers: ContainerState[];
+  /** Every container of the project, inspected (a container gone in between is left out). */
+  infos: ContainerInfo[];
+}
+
+/**
+ * Lists and inspects the project's containers: through the engine API one list and one
+ * inspection per container serve both; through the CLI, one `compose ps` and one inspect.
+ */
+export async function observeProject(cli: DockerCli, project: ComposeProject): Promise<ObservedContainers> {
+  const api = engineApi(cli);
+  if (api) {
+    const found = await listedThroughApi(() => projectContainersApi(api, project.name));
+    return { containers: found.map(psState), infos: found.map((c) => containerInfo(c.inspect)) };
+  }
+  const containers = await listContainers(cli, project);
+  return {
+    containers,
+    infos: await inspectContainers(
+      cli,
+      containers.map((c) => c.id),
+    ),
+  };
+}
+
+/** A running container of the project: its service and the image (ID) it runs. */
+export interface RunningContainer {
+  service: string;
+  imageId: string;
+}
+
+/**
+ * The project's running containers and their images: through the engine API the list alone says
+ * it (no inspection); through the CLI one `compose ps` and one inspect of the running ones.
+ */
+export async function runningContainers(
+  cli: DockerCli,
+  project: ComposeProject,
+): Promise<RunningContainer[]> {
+  const api = engineApi(cli);
+  if (api)
+    return (await listedThroughApi(() => projectSummariesApi(api, project.name)))
+      .filter((c) => c.State === "running" && c.ImageID)
+      .map((c) => ({
+        service: c.Labels?.["com.docker.compose.service"] ?? "",
+        imageId: c.ImageID as string,
+      }));
+  const running = (await listContainers(cli, project)).filter((c) => c.state === "running");
+  return runningOf({
+    containers: running,
+    infos: await inspectContainers(
+      cli,
+      running.map((c) => c.id),
+    ),
+  });
+}
+
+/** The running containers of what was observed, with their images. */
+export function runningOf(seen: ObservedContainers): RunningContainer[] {
+  return seen.containers
+    .filter((c) => c.state === "running")
+    .flatMap((c) =>
+      seen.infos
+        .filter((i) => i.id.startsWith(c.id))
+        .map((i) => ({ service: c.service, imageId: i.imageId })),
+    );
 }

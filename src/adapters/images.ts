@@ -1,11 +1,13 @@
-// The engine's local images: which of many references it has (one `docker image inspect`), which
-// of them containers use, for prune; and the removal of image names. Everything through the
-// docker CLI, in batches (one call per 100 objects). Whether an image is missing is read from
-// what inspect returns and its exit code, never from the wording of Docker's error.
+// The engine's local images: which of many references it has (one `docker image inspect`, or the
+// engine API's inspections when the CLI would talk to a local socket), which of them containers
+// use, for prune; and the removal of image names. Through the docker CLI in batches (one call per
+// 100 objects). Whether an image is missing is read from what inspect returns and its exit code
+// (or the API's status), never from the wording of Docker's error.
 import type { LocalImage } from "../core/prune-plan.js";
 import { parseReference, repositoryName } from "../core/reference.js";
 import { UserError } from "../errors.js";
 import { type DockerCli, lastLine, runDocker } from "./docker.js";
+import { EngineApiError, engineApi, inspectImageApi } from "./engine-api.js";
 
 const BATCH = 100;
 
@@ -122,8 +124,8 @@ export function imageMatches(ref: string, image: ImageInfo): boolean {
 }
 
 /**
- * Which of `refs` the engine has, in one `docker image inspect` per 100 references: each ref to
- * its image, or null when the engine has none. Inspect prints the images it found (all of them,
+ * Which of `refs` the engine has, in one `docker image inspect` per 100 references (or one API
+ * inspection each, in parallel): each ref to its image, or null when the engine has none. Inspect prints the images it found (all of them,
  * in the order asked, when it exits 0) and exits non-zero when one is missing; when it found
  * none at all, `docker version` tells a missing image from an engine that did not answer.
  */
@@ -132,6 +134,21 @@ export async function inspectRefs(
   refs: readonly string[],
 ): Promise<Map<string, ImageInfo | null>> {
   const out = new Map<string, ImageInfo | null>();
+  const api = engineApi(cli);
+  if (api) {
+    const unique = [...new Set(refs)];
+    try {
+      const found = await Promise.all(unique.map((ref) => inspectImageApi<RawImage>(api, ref)));
+      unique.forEach((ref, i) => {
+        const raw = found[i];
+        out.set(ref, raw ? imageInfo(raw) : null);
+      });
+    } catch (e) {
+      if (e instanceof EngineApiError) throw new UserError(`cannot inspect images: ${e.message}`, "engine");
+      throw e;
+    }
+    return out;
+  }
   for (const batch of batches([...new Set(refs)])) {
     const res = await runDocker(cli, ["image", "inspect", "--format", "{{json .}}", ...batch]);
     const found = lines(res.stdout).map((l) => imageInfo(JSON.parse(l) as RawImage));

@@ -29,7 +29,9 @@ describe.skipIf(!bed.available)("the executor", () => {
   const journalPath = path.join(fx.dir, "version-journal.jsonl");
   const repo = (name: string) => `${bed.registry}/${ns}/${name}`;
   // A `docker` first on PATH that logs its arguments, one call a line, then runs the real one.
-  const docker = dockerCallLog(plugin.env);
+  // The docker CLI path (DOCKER_VERSIONS_ENGINE_API=off), whose batching is what is counted here:
+  // through the engine API on a local socket no `docker image inspect` runs at all.
+  const docker = dockerCallLog({ ...plugin.env, DOCKER_VERSIONS_ENGINE_API: "off" });
   const dv = (args: string[], env: NodeJS.ProcessEnv = {}) =>
     sh("docker", ["versions", ...args], { cwd: fx.dir, env: { ...plugin.env, ...env } });
   /** Runs the plugin through the logging docker; returns the run and the docker calls it made. */

@@ -1,0 +1,154 @@
+// The Docker Engine API asked directly over its local unix socket, for the reads a command makes
+// of every container and image (list a project's containers, inspect containers and images): an
+// HTTP request there costs about a millisecond, a `docker` child process 40–150 ms. Used only
+// when the docker CLI itself would talk to that socket without TLS (engine-endpoint.ts); every
+// other engine, and every call that changes something, stays on the docker CLI.
+import http from "node:http";
+import type { DockerCli } from "./docker.js";
+import { engineRoute } from "./engine-endpoint.js";
+
+/** Requests in flight at once on one engine (the rest wait for a free connection). */
+const PARALLEL = 8;
+
+/** The engine did not answer (no socket, refused, cut off), or answered a list with an error: its one line. */
+export class EngineApiError extends Error {}
+
+export interface ApiAnswer {
+  status: number;
+  body: unknown;
+}
+
+export interface EngineApi {
+  /** The engine as the docker CLI names it (`unix:///var/run/docker.sock`). */
+  readonly host: string;
+  /** GET `path` (unversioned: the engine's own API version); rejects with EngineApiError. */
+  get(path: string): Promise<ApiAnswer>;
+}
+
+/** What the engine says went wrong, as the docker CLI prints it. */
+export function daemonError(answer: ApiAnswer): string {
+  const body = answer.body as { message?: unknown } | null;
+  const message = typeof body?.message === "string" ? body.message.trim() : "";
+  return `Error response from daemon: ${message || `HTTP ${answer.status}`}`;
+}
+
+function unreachable(host: string, err: NodeJS.ErrnoException): EngineApiError {
+  if (err.code === "EACCES")
+    return new EngineApiError(
+      `permission denied while trying to connect to the Docker daemon socket at ${host}`,
+    );
+  if (err.code === "ENOENT" || err.code === "ECONNREFUSED")
+    return new EngineApiError(
+      `Cannot connect to the Docker daemon at ${host}. Is the docker daemon running?`,
+    );
+  return new EngineApiError(`cannot reach the Docker daemon at ${host}: ${err.code ?? err.message}`);
+}
+
+function socketApi(socketPath: string, host: string): EngineApi {
+  // One keep-alive agent per engine: its idle connections do not keep the process alive.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: PARALLEL });
+  return {
+    host,
+    get: (urlPath) =>
+      new Promise((resolve, reject) => {
+        const req = http.get(
+          { socketPath, path: urlPath, agent, headers: { Host: "docker", Accept: "application/json" } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (b: Buffer) => chunks.push(b));
+            res.on("error", (e) => reject(unreachable(host, e)));
+            res.on("end", () => {
+              const text = Buffer.concat(chunks).toString("utf8");
+              const status = res.statusCode ?? 0;
+              let body: unknown = null;
+              try {
+                body = text.trim() ? JSON.parse(text) : null;
+              } catch {
+                // An error answer may be plain text; a success must be JSON.
+                if (status < 400) {
+                  reject(new EngineApiError(`the Docker daemon at ${host} answered ${urlPath} with no JSON`));
+                  return;
+                }
+                body = { message: text.trim().split("\n")[0] };
+              }
+              resolve({ status, body });
+            });
+          },
+        );
+        req.on("error", (e: NodeJS.ErrnoException) => reject(unreachable(host, e)));
+      }),
+  };
+}
+
+const apis = new WeakMap<DockerCli, EngineApi | null>();
+
+/**
+ * The engine API for this docker CLI's engine, or null when the CLI must be asked instead (a
+ * remote or TLS engine, or DOCKER_VERSIONS_ENGINE_API=off). Decided once per CLI.
+ */
+export function engineApi(cli: DockerCli): EngineApi | null {
+  let api = apis.get(cli);
+  if (api === undefined) {
+    const route = engineRoute(cli.globals, cli.env, cli.cwd);
+    api = "socket" in route ? socketApi(route.socket, route.host) : null;
+    apis.set(cli, api);
+  }
+  return api;
+}
+
+/** Names in a path segment: `/` `:` `@` kept (repository paths, tags, digests), the rest escaped. */
+export function pathName(name: string): string {
+  return encodeURIComponent(name).replace(/%2F/g, "/").replace(/%3A/g, ":").replace(/%40/g, "@");
+}
+
+/** `GET /containers/{id}/json`: the container, or null when the engine has none by that name. */
+export async function inspectContainerApi<T>(api: EngineApi, idOrName: string): Promise<T | null> {
+  const answer = await api.get(`/containers/${pathName(idOrName)}/json`);
+  if (answer.status === 200) return answer.body as T;
+  return null;
+}
+
+/**
+ * `GET /images/{name}/json`: the image, or null when the engine answered without it (missing,
+ * or a name it cannot read: what `docker image inspect` leaves out too).
+ */
+export async function inspectImageApi<T>(api: EngineApi, ref: string): Promise<T | null> {
+  const answer = await api.get(`/images/${pathName(ref)}/json`);
+  return answer.status === 200 ? (answer.body as T) : null;
+}
+
+/** `GET /containers/json?all=1` with label filters: every container (any state) carrying them. */
+export async function listContainersApi<T>(api: EngineApi, labels: readonly string[]): Promise<T[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: labels }));
+  const answer = await api.get(`/containers/json?all=1&filters=${filters}`);
+  if (answer.status !== 200) throw new EngineApiError(daemonError(answer));
+  return Array.isArray(answer.body) ? (answer.body as T[]) : [];
+}
+
+/** What `GET /containers/json` says of a container, as far as this plugin reads it. */
+export interface ApiContainerSummary {
+  Id: string;
+  Names?: string[] | null;
+  Image?: string;
+  ImageID?: string;
+  State?: string;
+  Status?: string;
+  Labels?: Record<string, string> | null;
+}
+
+/** What `GET /containers/{id}/json` (and `docker container inspect`) says, as far as it is read. */
+export interface RawContainer {
+  Id: string;
+  Name: string;
+  Image: string;
+  RestartCount?: number;
+  State: {
+    Status?: string;
+    Running: boolean;
+    Restarting: boolean;
+    OOMKilled: boolean;
+    ExitCode: number;
+    StartedAt: string;
+    Health?: { Status: string } | null;
+  };
+}
