@@ -160,6 +160,8 @@ export function engineRoute(globals: readonly string[], env: NodeJS.ProcessEnv, 
   const g = readGlobals(globals);
   if (g.unknown !== undefined) return { cli: `global option ${g.unknown}` };
   if (g.tls || env.DOCKER_TLS_VERIFY || env.DOCKER_TLS) return { cli: "TLS options" };
+  // The CLI then speaks that API version; the engine's own may answer with other fields.
+  if (env.DOCKER_API_VERSION) return { cli: "DOCKER_API_VERSION" };
   if (g.hosts.length > 1) return { cli: "more than one -H" };
   if (g.context !== undefined && g.hosts.length > 0) return { cli: "both --host and --context" };
   const dir = resolveConfigDir(g, env, cwd);

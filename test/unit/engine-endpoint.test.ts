@@ -178,6 +178,11 @@ const CASES: Case[] = [
   { name: "DOCKER_TLS_VERIFY", env: { DOCKER_TLS_VERIFY: "1" }, want: "cli" },
   { name: "DOCKER_TLS", env: { DOCKER_TLS: "1" }, want: "cli" },
   {
+    name: "DOCKER_API_VERSION (the CLI speaks that version)",
+    env: { DOCKER_API_VERSION: "1.41" },
+    want: "cli",
+  },
+  {
     name: "--debug and --log-level change nothing",
     globals: ["--debug", "--log-level", "info", "-D"],
     want: "/var/run/docker.sock",
