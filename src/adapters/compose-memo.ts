@@ -9,8 +9,8 @@
 //     environment but the Docker CLI's per-call socket name;
 //   - which `docker` and which Compose plugin would run (path, size, mtime, inode) and the Docker
 //     CLI's config.json.
-// A file that cannot be hashed (a FIFO, a path that itself holds a variable) means no memo:
-// Compose runs as before. Files read change under the call → nothing is kept. Any I/O trouble
+// A file that cannot be hashed (a FIFO, a path that itself holds a variable, a remote include)
+// means no memo: Compose runs as before. Files read change under the call → nothing is kept. Any I/O trouble
 // with the memo directory is never an error: the command just asks Compose.
 // Kept under $XDG_CACHE_HOME/docker-versions (else ~/.cache/docker-versions), 0700, one 0600
 // file per answer, at most MAX_ENTRIES. DOCKER_VERSIONS_COMPOSE_CACHE=off turns it off.
@@ -132,6 +132,7 @@ function environment(env: NodeJS.ProcessEnv): [string, string][] {
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
+const REMOTE = /^([a-z][a-z0-9+.-]*:\/\/|[\w.-]+@[\w.-]+:)/i;
 const asList = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === null ? [] : [v]);
 
 /**
@@ -144,7 +145,8 @@ export function reachedFiles(at: MemoLocation): string[] | null {
   const queue = [...at.files];
   const parsed = new Set<string>();
   const add = (from: string, p: unknown, parse: boolean): boolean => {
-    if (typeof p !== "string" || p.includes("$")) return false;
+    // A variable, or a remote resource (git, oci://, a URL) whose content no file here holds.
+    if (typeof p !== "string" || p.includes("$") || REMOTE.test(p)) return false;
     for (const base of new Set([path.dirname(from), at.workingDir])) {
       const abs = path.resolve(base, p);
       reached.add(abs);

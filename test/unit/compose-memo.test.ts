@@ -142,9 +142,17 @@ describe("remembered", () => {
     }
   });
 
-  it("never remembers when a reached path holds a variable or the files do not parse", async () => {
+  it("never remembers when a reached path holds a variable or is remote, or the files do not parse", async () => {
     write("compose.yaml", "include:\n  - ${WHERE}/inc.yaml\nservices: {}\n");
     expect(reachedFiles(location())).toBeNull();
+    for (const remote of [
+      "oci://registry.example/app:1",
+      "https://github.com/org/repo.git#main:compose.yaml",
+      "git@github.com:org/repo.git",
+    ]) {
+      write("compose.yaml", `include:\n  - ${remote}\nservices: {}\n`);
+      expect(reachedFiles(location()), remote).toBeNull();
+    }
     const { counter, ask } = reader(() => ["compose.yaml"]);
     await remembered(cli(), location(), "config", ask);
     await remembered(cli(), location(), "config", ask);
