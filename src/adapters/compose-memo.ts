@@ -10,8 +10,8 @@
 //   - which `docker` and which Compose plugin would run (path, size, mtime, inode) and the Docker
 //     CLI's config.json.
 // A file that cannot be hashed (a FIFO, a path that itself holds a variable, a remote include)
-// means no memo: Compose runs as before. Files read change under the call → nothing is kept. Any I/O trouble
-// with the memo directory is never an error: the command just asks Compose.
+// means no memo: Compose runs as before. Files read change under the call → nothing is kept.
+// Any I/O trouble with the memo directory is never an error: the command just asks Compose.
 // Kept under $XDG_CACHE_HOME/docker-versions (else ~/.cache/docker-versions), 0700, one 0600
 // file per answer, at most MAX_ENTRIES. DOCKER_VERSIONS_COMPOSE_CACHE=off turns it off.
 import { createHash } from "node:crypto";
