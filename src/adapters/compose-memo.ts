@@ -15,21 +15,7 @@
 // Kept under $XDG_CACHE_HOME/docker-versions (else ~/.cache/docker-versions), 0700, one 0600
 // file per answer, at most MAX_ENTRIES. DOCKER_VERSIONS_COMPOSE_CACHE=off turns it off.
 import { createHash } from "node:crypto";
-import {
-  closeSync,
-  constants,
-  fstatSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readSync,
-  renameSync,
-  rmSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from "node:fs";
+import * as fs from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import type { DockerCli } from "./docker.js";
@@ -58,36 +44,42 @@ const PLUGIN_DIRS = [
 /** A file's state for the key: its content hash, "absent", or undefined when it cannot be one. */
 type FileState = string | undefined;
 
-const { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } = constants;
+const { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } = fs.constants;
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
+
+/** Up to `size` bytes from an open file, as read (fewer when it shrank meanwhile). */
+function readUpTo(fd: number, size: number): Buffer {
+  const buf = Buffer.alloc(size);
+  let got = 0;
+  for (let n = 1; n > 0 && got < buf.length; got += n) n = fs.readSync(fd, buf, got, buf.length - got, null);
+  return buf.subarray(0, got);
+}
 
 function fileState(file: string): FileState {
   let fd: number;
   try {
     // Compose follows links; so does the hash. O_NONBLOCK: a FIFO never hangs the open.
-    fd = openSync(file, O_RDONLY | O_NONBLOCK);
+    fd = fs.openSync(file, O_RDONLY | O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return code === "ENOENT" || code === "ENOTDIR" ? "absent" : undefined;
   }
   try {
-    const st = fstatSync(fd);
+    const st = fs.fstatSync(fd);
     if (!st.isFile() || st.size > MAX_FILE_BYTES) return undefined;
-    const buf = Buffer.alloc(st.size + 1);
-    let got = 0;
-    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
-    if (got !== st.size) return undefined;
-    return sha256(buf.subarray(0, got));
+    // One byte more than its size tells a file that grows while read.
+    const bytes = readUpTo(fd, st.size + 1);
+    return bytes.length === st.size ? sha256(bytes) : undefined;
   } catch {
     return undefined;
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
 function identity(file: string): string {
   try {
-    const st = statSync(file);
+    const st = fs.statSync(file);
     return `${st.size}:${st.mtimeMs}:${st.ino}:${st.mode}`;
   } catch {
     return "absent";
@@ -163,7 +155,7 @@ export function reachedFiles(at: MemoLocation): string[] | null {
     if (parsed.size > MAX_REACHED_FILES) return null;
     let text: string;
     try {
-      if (!statSync(file).isFile()) continue;
+      if (!fs.statSync(file).isFile()) continue;
       text = readText(file);
     } catch {
       continue; // Absent: a second base that Compose did not use; its state is in the key.
@@ -213,16 +205,13 @@ export function reachedFiles(at: MemoLocation): string[] | null {
 }
 
 function readText(file: string): string {
-  const fd = openSync(file, O_RDONLY | O_NONBLOCK);
+  const fd = fs.openSync(file, O_RDONLY | O_NONBLOCK);
   try {
-    const st = fstatSync(fd);
+    const st = fs.fstatSync(fd);
     if (!st.isFile() || st.size > MAX_FILE_BYTES) throw new Error("not a compose file");
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
-    return buf.subarray(0, got).toString("utf8");
+    return readUpTo(fd, st.size).toString("utf8");
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
@@ -262,10 +251,10 @@ function memoDir(env: NodeJS.ProcessEnv): string | null {
   if (!root || !path.isAbsolute(root)) return null;
   const dir = path.join(root, "docker-versions", "compose-config");
   try {
-    let st = lstatSync(dir, { throwIfNoEntry: false });
+    let st = fs.lstatSync(dir, { throwIfNoEntry: false });
     if (!st) {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      st = lstatSync(dir);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      st = fs.lstatSync(dir);
     }
     const uid = process.getuid?.();
     if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) return null;
@@ -284,33 +273,30 @@ interface Entry {
 function readEntry(file: string): Entry | null {
   let fd: number;
   try {
-    fd = openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
   } catch {
     return null;
   }
   try {
-    const st = fstatSync(fd);
+    const st = fs.fstatSync(fd);
     const uid = process.getuid?.();
     if (!st.isFile() || (uid !== undefined && st.uid !== uid) || st.size > 64 * 1024 * 1024) return null;
-    const buf = Buffer.alloc(st.size);
-    let got = 0;
-    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
-    const entry = JSON.parse(buf.subarray(0, got).toString("utf8")) as Entry;
+    const entry = JSON.parse(readUpTo(fd, st.size).toString("utf8")) as Entry;
     return entry?.format === FORMAT && Array.isArray(entry.reached) ? entry : null;
   } catch {
     return null;
   } finally {
-    closeSync(fd);
+    fs.closeSync(fd);
   }
 }
 
 function writeEntry(dir: string, file: string, entry: Entry): void {
   const temp = `${file}.${process.pid}.tmp`;
   try {
-    writeFileSync(temp, JSON.stringify(entry), { mode: 0o600, flag: "wx" });
-    renameSync(temp, file);
+    fs.writeFileSync(temp, JSON.stringify(entry), { mode: 0o600, flag: "wx" });
+    fs.renameSync(temp, file);
   } catch {
-    rmSync(temp, { force: true });
+    fs.rmSync(temp, { force: true });
     return;
   }
   prune(dir);
@@ -319,13 +305,13 @@ function writeEntry(dir: string, file: string, entry: Entry): void {
 /** Keeps the newest MAX_ENTRIES answers. */
 function prune(dir: string): void {
   try {
-    const names = readdirSync(dir).filter((n) => n.endsWith(".json"));
+    const names = fs.readdirSync(dir).filter((n) => n.endsWith(".json"));
     if (names.length <= MAX_ENTRIES) return;
     const aged = names
-      .map((n) => ({ n, t: lstatSync(path.join(dir, n)).mtimeMs }))
+      .map((n) => ({ n, t: fs.lstatSync(path.join(dir, n)).mtimeMs }))
       .sort((a, b) => b.t - a.t)
       .slice(MAX_ENTRIES);
-    for (const { n } of aged) unlinkSync(path.join(dir, n));
+    for (const { n } of aged) fs.unlinkSync(path.join(dir, n));
   } catch {
     // Another command pruned meanwhile.
   }
