@@ -292,16 +292,6 @@ export async function loadTemplates(
   );
 }
 
-/** Loads the project with both configs (interpolated and not), asked at once. */
-export async function loadProject(cli: DockerCli, opts: ComposeOptions): Promise<ComposeProject> {
-  const at = await locateProject(cli, opts);
-  const templates = loadTemplates(cli, at);
-  // The interpolated config's error is the one to report; the other's outcome is then moot.
-  templates.catch(() => {});
-  const services = await loadServices(cli, at);
-  return { ...services, templates: await templates };
-}
-
 /** Runs `docker compose <project options> <args>`. */
 export function compose(
   cli: DockerCli,
