@@ -3,9 +3,9 @@
 // HTTP request there costs about a millisecond, a `docker` child process 40–150 ms. Used only
 // when the docker CLI itself would talk to that socket without TLS (engine-endpoint.ts); every
 // other engine, and every call that changes something, stays on the docker CLI.
-import http from "node:http";
 import type { DockerCli } from "./docker.js";
 import { engineRoute } from "./engine-endpoint.js";
+import { requireBuiltin } from "./http.js";
 
 /** Requests in flight at once on one engine (the rest wait for a free connection). */
 const PARALLEL = 8;
@@ -45,13 +45,15 @@ function unreachable(host: string, err: NodeJS.ErrnoException): EngineApiError {
 }
 
 function socketApi(socketPath: string, host: string): EngineApi {
-  // One keep-alive agent per engine: its idle connections do not keep the process alive.
+  // node:http only now, when a command asks the engine this way (not on every start-up). One
+  // keep-alive agent per engine: its idle connections do not keep the process alive.
+  const http = requireBuiltin("node:http");
   const agent = new http.Agent({ keepAlive: true, maxSockets: PARALLEL });
   return {
     host,
     get: (urlPath) =>
       new Promise((resolve, reject) => {
-        const req = http.get(
+        const req = http.request(
           { socketPath, path: urlPath, agent, headers: { Host: "docker", Accept: "application/json" } },
           (res) => {
             const chunks: Buffer[] = [];
@@ -76,6 +78,7 @@ function socketApi(socketPath: string, host: string): EngineApi {
           },
         );
         req.on("error", (e: NodeJS.ErrnoException) => reject(unreachable(host, e)));
+        req.end();
       }),
   };
 }

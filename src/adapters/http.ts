@@ -48,16 +48,17 @@ const DRAIN_LIMIT = 64 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
 
 /** node:http or node:https: the same two functions, the second for TLS. */
-type Module = Pick<typeof Http, "request" | "Agent">;
+export type HttpModule = Pick<typeof Http, "request" | "Agent">;
 interface Scheme {
-  module: Module;
+  module: HttpModule;
   agent: HttpAgent | HttpsAgent;
 }
 
 // Each loaded on its first request: a command that asks no registry loads neither, and one that
 // asks only a plain-HTTP registry never loads TLS. Through require: the single executable's Node
 // cannot import() at run time.
-const requireBuiltin = (name: "node:http" | "node:https"): Module => createRequire(import.meta.url)(name);
+export const requireBuiltin = (name: "node:http" | "node:https"): HttpModule =>
+  createRequire(import.meta.url)(name);
 
 function timeoutError(ms: number): Error {
   const e = new Error(`no answer within ${ms} ms`);
