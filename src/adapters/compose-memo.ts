@@ -55,10 +55,14 @@ function readUpTo(fd: number, size: number): Buffer {
   return buf.subarray(0, got);
 }
 
-function fileState(file: string): FileState {
+/**
+ * A regular file's bytes (links followed, as Compose follows them), "absent", or undefined when it
+ * is not one to read: a FIFO, a directory, too large, or growing while read.
+ */
+function readRegular(file: string): Buffer | "absent" | undefined {
   let fd: number;
   try {
-    // Compose follows links; so does the hash. O_NONBLOCK: a FIFO never hangs the open.
+    // O_NONBLOCK: a FIFO never hangs the open.
     fd = fs.openSync(file, O_RDONLY | O_NONBLOCK);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -69,12 +73,17 @@ function fileState(file: string): FileState {
     if (!st.isFile() || st.size > MAX_FILE_BYTES) return undefined;
     // One byte more than its size tells a file that grows while read.
     const bytes = readUpTo(fd, st.size + 1);
-    return bytes.length === st.size ? sha256(bytes) : undefined;
+    return bytes.length === st.size ? bytes : undefined;
   } catch {
     return undefined;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+function fileState(file: string): FileState {
+  const bytes = readRegular(file);
+  return bytes === "absent" || bytes === undefined ? bytes : sha256(bytes);
 }
 
 function identity(file: string): string {
@@ -153,13 +162,10 @@ export function reachedFiles(at: MemoLocation): string[] | null {
     if (parsed.has(file)) continue;
     parsed.add(file);
     if (parsed.size > MAX_REACHED_FILES) return null;
-    let text: string;
-    try {
-      if (!fs.statSync(file).isFile()) continue;
-      text = readText(file);
-    } catch {
-      continue; // Absent: a second base that Compose did not use; its state is in the key.
-    }
+    const bytes = readRegular(file);
+    // Absent (a second base that Compose did not use) or unreadable: its state is in the key.
+    if (bytes === "absent" || bytes === undefined) continue;
+    const text = bytes.toString("utf8");
     let doc: unknown;
     try {
       const docs = parseAllDocuments(text, { merge: true });
@@ -202,17 +208,6 @@ export function reachedFiles(at: MemoLocation): string[] | null {
   }
   for (const f of at.files) reached.delete(f);
   return [...reached].sort();
-}
-
-function readText(file: string): string {
-  const fd = fs.openSync(file, O_RDONLY | O_NONBLOCK);
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_FILE_BYTES) throw new Error("not a compose file");
-    return readUpTo(fd, st.size).toString("utf8");
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 /** The key of one question to Compose, or null when one of its inputs cannot be hashed. */
