@@ -3,6 +3,15 @@
 import { splitDockerGlobals } from "./docker-globals.js";
 import { METADATA, PLUGIN_NAME, VERSION } from "./meta.js";
 
+// A reader that stops reading (`docker versions status | head -1`) closes the pipe: what is left
+// to print is dropped, and the command still runs to its end (a change of the deployment or the
+// record is never cut short by it). Without this, Node reports the broken pipe as a crash.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === "docker-cli-plugin-metadata") {
     process.stdout.write(`${JSON.stringify(METADATA, null, 2)}\n`);

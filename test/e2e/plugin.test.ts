@@ -1,4 +1,5 @@
 // The plugin protocol and `status`, through the real Docker CLI against a running project.
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -143,6 +144,26 @@ describe.skipIf(!bed.available)("plugin protocol and status", () => {
       expect(r.stderr).toMatch(/no compose file found/);
     } finally {
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it("stops printing quietly when the reader of its output goes away (| head)", async () => {
+    for (const args of [
+      ["versions", "completion", "bash"],
+      ["versions", "status"],
+      ["versions", "status", "--json"],
+    ]) {
+      const child = spawn("docker", args, {
+        cwd: fx.dir,
+        env: plugin.env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      child.stdout.destroy(); // before the plugin has written anything
+      let stderr = "";
+      child.stderr.on("data", (b) => (stderr += b));
+      const code = await new Promise((resolve) => child.on("close", resolve));
+      expect(stderr, args.join(" ")).toBe("");
+      expect(code, args.join(" ")).toBe(0);
     }
   });
 
