@@ -6,7 +6,7 @@ import path from "node:path";
 import { build } from "esbuild";
 
 /** Bundles `lines` (TypeScript, resolved from the repository root) into one ES module file. */
-export async function bundleSources(root, lines, outfile) {
+async function bundleSources(root, lines, outfile) {
   await build({
     stdin: { contents: lines.join("\n"), resolveDir: root, loader: "ts" },
     outfile,
