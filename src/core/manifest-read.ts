@@ -90,165 +90,212 @@ export function readBlockPlain(source: string): Plain | undefined {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: such text is the full parser's to read
   if (/[\t\r\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u0085\u2028\u2029\ufeff]/.test(source))
     return undefined;
-  const lines = source.split("\n");
-  let i = 0;
+  // One pass over the text by offsets: the line being read is three numbers, and a string is cut
+  // only for a key or a value that is kept (the first read of a command runs in the interpreter,
+  // where every object and string made per line shows).
   let budget = MAX_NODES;
-  // Each line is looked at several times (by the block that ends at it, then the one it starts):
-  // its indentation and text are worked out once. -1: a blank or comment line.
-  const indents = new Int32Array(lines.length).fill(-2);
-  const texts: string[] = new Array(lines.length);
-  const measure = (at: number): void => {
-    const line = lines[at] as string;
-    let n = 0;
-    while (line.charCodeAt(n) === 32) n++;
-    const blank = n === line.length || line.charCodeAt(n) === 35; // only spaces, or `#`
-    indents[at] = blank ? -1 : n;
-    texts[at] = blank ? "" : line.slice(n);
-  };
+  /** The current line with content: its indentation (-1 once the text is over), where its text
+   * starts after the indentation, and where it ends (its `\n`, or the end of the text). */
+  let indent = -1;
+  let start = 0;
+  let end = 0;
 
-  /** The next line with content: its indentation and text, comments and blank lines skipped. */
-  const next = (): { indent: number; text: string } | null => {
-    for (; i < lines.length; i++) {
-      if (indents[i] === -2) measure(i);
-      const indent = indents[i] as number;
-      if (indent >= 0) return { indent, text: texts[i] as string };
+  /** Moves to the first line with content at or after offset `at`; blank and comment lines are skipped. */
+  const seek = (at: number): void => {
+    while (at <= source.length) {
+      let nl = source.indexOf("\n", at);
+      if (nl < 0) nl = source.length;
+      let s = at;
+      while (source.charCodeAt(s) === SPACE) s++;
+      if (s < nl && source.charCodeAt(s) !== HASH) {
+        indent = s - at;
+        start = s;
+        end = nl;
+        return;
+      }
+      at = nl + 1;
     }
-    return null;
+    indent = -1;
+  };
+  const nextLine = (): void => seek(end + 1);
+  /** Whether the text at `at` (up to the line's end) is a sequence item: `-` then a space or nothing. */
+  const dashAt = (at: number): boolean =>
+    source.charCodeAt(at) === DASH && (at + 1 === end || source.charCodeAt(at + 1) === SPACE);
+  /** The first offset from `at` on the current line that is not a space. */
+  const skipSpaces = (at: number): number => {
+    while (at < end && source.charCodeAt(at) === SPACE) at++;
+    return at;
   };
 
-  /** One scalar as typed, up to an end of line or a comment; undefined when not a simple one. */
-  const scalarText = (raw: string): Plain | undefined => {
+  /** One scalar as typed, from `from` to the line's end or a comment; undefined when not a simple one. */
+  const scalarAt = (from: number): Plain | undefined => {
     if (--budget < 0) return undefined;
-    const first = raw[0];
-    if (first === '"' || first === "'") {
-      let end: number;
+    const first = source.charCodeAt(from);
+    if (first === DOUBLE || first === SINGLE) {
+      let close: number;
       let value = "";
-      if (first === '"') {
-        // Only the escapes YAML and JSON share, read by JSON's own reader.
-        end = 1;
-        while (end < raw.length && raw[end] !== '"') end += raw[end] === "\\" ? 2 : 1;
-        const body = raw.slice(1, end);
-        if (end >= raw.length || /\\(?!["\\/bfnrt]|u[0-9a-fA-F]{4})/.test(body)) return undefined;
-        value = JSON.parse(`"${body}"`) as string;
+      if (first === DOUBLE) {
+        close = source.indexOf('"', from + 1);
+        if (close < 0 || close >= end) return undefined;
+        value = source.slice(from + 1, close);
+        if (value.includes("\\")) {
+          // A backslash may escape a quote: the value is read again, up to its real closing quote,
+          // with only the escapes YAML and JSON share, by JSON's own reader.
+          const raw = source.slice(from, end);
+          let at = 1;
+          while (at < raw.length && raw[at] !== '"') at += raw[at] === "\\" ? 2 : 1;
+          const body = raw.slice(1, at);
+          if (at >= raw.length || /\\(?!["\\/bfnrt]|u[0-9a-fA-F]{4})/.test(body)) return undefined;
+          value = JSON.parse(`"${body}"`) as string;
+          close = from + at;
+        }
       } else {
         // '' is one quote inside single quotes.
-        let j = 1;
+        let at = from + 1;
         for (;;) {
-          const q = raw.indexOf("'", j);
-          if (q < 0) return undefined;
-          value += raw.slice(j, q);
-          if (raw[q + 1] === "'") {
-            value += "'";
-            j = q + 2;
-            continue;
+          const q = source.indexOf("'", at);
+          if (q < 0 || q >= end) return undefined;
+          value += source.slice(at, q);
+          if (source.charCodeAt(q + 1) !== SINGLE) {
+            close = q;
+            break;
           }
-          end = q;
-          break;
+          value += "'";
+          at = q + 2;
         }
       }
-      const rest = raw.slice(end + 1);
       // After the closing quote: nothing, or a comment after a space.
-      if (!/^( *| +#.*)$/.test(rest)) return undefined;
+      const rest = skipSpaces(close + 1);
+      if (rest < end && (source.charCodeAt(rest) !== HASH || rest === close + 1)) return undefined;
       return value;
     }
-    const hash = raw.search(/ #/);
-    const value = (hash < 0 ? raw : raw.slice(0, hash)).replace(/ +$/, "");
+    // Trailing spaces, then a comment and the spaces before it, are not the value.
+    let to = end;
+    while (source.charCodeAt(to - 1) === SPACE) to--;
+    let value = source.slice(from, to);
+    const hash = value.indexOf(" #");
+    if (hash >= 0) {
+      to = from + hash;
+      while (source.charCodeAt(to - 1) === SPACE) to--;
+      value = source.slice(from, to);
+    }
     if (value === "") return null;
     // A plain scalar that starts with an indicator, or holds `: ` (a nested mapping), is not simple.
     // (`-`, `?` and `:` start a plain scalar when a non-space follows: `-c`, `:x`.)
-    if (/^([,[\]{}#&*!|>'"%@`]|[-?:]( |$))/.test(value) || value.includes(": ") || value.endsWith(":"))
+    const lead = source.charCodeAt(from);
+    if (
+      INDICATORS.includes(value[0] as string) ||
+      ((lead === DASH || lead === QUESTION || lead === COLON) && (value.length === 1 || value[1] === " ")) ||
+      value.includes(": ") ||
+      value.endsWith(":")
+    )
       return undefined;
     if (value === "---" || value === "...") return undefined;
     return NULLS.has(value) ? null : value;
   };
 
-  /** A key of a block mapping: plain, or quoted on one line. */
-  const keyOf = (text: string): { key: string; rest: string } | undefined => {
+  /** Where the value of a key starts, set by keyOf: the line's end when nothing follows the `:`. */
+  let valueFrom = 0;
+  /** The key of a block mapping at `from` on the current line (plain, or quoted on one line). */
+  const keyOf = (from: number): string | undefined => {
     let key: string;
-    let after: number;
-    const first = text[0];
-    if (first === '"' || first === "'") {
-      const close = text.indexOf(first, 1);
-      if (close < 0 || text.slice(1, close).includes("\\") || text[close + 1] === first) return undefined;
-      key = text.slice(1, close);
-      after = close + 1;
-      if (text[after] !== ":" || (text[after + 1] !== undefined && text[after + 1] !== " ")) return undefined;
+    let colon: number;
+    const first = source.charCodeAt(from);
+    if (first === DOUBLE || first === SINGLE) {
+      const close = source.indexOf(first === DOUBLE ? '"' : "'", from + 1);
+      if (close < 0 || close >= end || source.charCodeAt(close + 1) === first) return undefined;
+      key = source.slice(from + 1, close);
+      colon = close + 1;
+      if (key.includes("\\") || source.charCodeAt(colon) !== COLON) return undefined;
+      if (colon + 1 < end && source.charCodeAt(colon + 1) !== SPACE) return undefined;
     } else {
-      const colon = text.search(/:( |$)/);
-      if (colon <= 0) return undefined;
-      key = text.slice(0, colon);
-      after = colon;
-      if (/^[-?:,[\]{}#&*!|>%@`<]/.test(key) || key.includes(" #") || key !== key.replace(/ +$/, ""))
+      // The first `:` followed by a space or the line's end.
+      colon = from;
+      while (
+        colon < end &&
+        !(source.charCodeAt(colon) === COLON && (colon + 1 === end || source.charCodeAt(colon + 1) === SPACE))
+      )
+        colon++;
+      if (colon === end || colon === from) return undefined;
+      if (KEY_INDICATORS.includes(source[from] as string) || source.charCodeAt(colon - 1) === SPACE)
         return undefined;
-      if (NULLS.has(key)) return undefined;
+      key = source.slice(from, colon);
+      if (key.includes(" #") || NULLS.has(key)) return undefined;
     }
-    return { key, rest: text.slice(after + 1).replace(/^ +/, "") };
+    valueFrom = skipSpaces(colon + 1);
+    return key;
   };
 
-  /** The value after `key:` or `- `: inline, or the block that follows at a deeper indentation. */
-  const valueAfter = (rest: string, indent: number, seqAtSameIndent: boolean): Plain | undefined => {
-    if (rest !== "" && !rest.startsWith("#")) {
-      const v = scalarText(rest);
-      i++;
+  /** The value after `key:` or `- ` (from `from`, the line's end when none): inline, or the block that
+   * follows at a deeper indentation. */
+  const valueAfter = (from: number, parent: number, seqAtSameIndent: boolean): Plain | undefined => {
+    if (from < end && source.charCodeAt(from) !== HASH) {
+      const v = scalarAt(from);
+      nextLine();
       // A deeper line after a scalar would continue it (a multi-line plain scalar).
-      const after = next();
-      if (v === undefined || (after && after.indent > indent)) return undefined;
+      if (v === undefined || indent > parent) return undefined;
       return v;
     }
-    i++;
-    const child = next();
-    if (child && child.indent > indent) return block(child.indent);
-    if (seqAtSameIndent && child && child.indent === indent && /^-( |$)/.test(child.text))
-      return block(indent);
+    nextLine();
+    if (indent > parent) return block(indent);
+    if (seqAtSameIndent && indent === parent && dashAt(start)) return block(parent);
     if (--budget < 0) return undefined;
     return null;
   };
 
-  /** The block (mapping or sequence) whose lines start at `indent`. */
-  const block = (indent: number): Plain | undefined => {
-    const head = next();
-    if (!head || head.indent !== indent) return undefined;
+  /** The block (mapping or sequence) whose lines start at `at` (the current line's indentation). */
+  const block = (at: number): Plain | undefined => {
+    if (indent !== at) return undefined;
     if (--budget < 0) return undefined;
-    if (/^-( |$)/.test(head.text)) {
+    if (dashAt(start)) {
       const items: Plain[] = [];
-      for (let line = next(); line && line.indent === indent && /^-( |$)/.test(line.text); line = next()) {
-        const body = line.text.slice(1).replace(/^ +/, "");
-        const inner = indent + (line.text.length - body.length);
+      while (indent === at && dashAt(start)) {
+        const body = skipSpaces(start + 1);
         let item: Plain | undefined;
-        if (body === "" || body.startsWith("#")) item = valueAfter("", indent, false);
-        else if (body.startsWith("- ") || body === "-") return undefined;
+        if (body === end || source.charCodeAt(body) === HASH) item = valueAfter(end, at, false);
+        else if (dashAt(body)) return undefined;
         else if (keyOf(body) !== undefined) {
-          // `- key: value`: a mapping whose keys line up with this first one.
-          lines[i] = `${" ".repeat(inner)}${body}`;
-          measure(i);
-          item = block(inner);
-        } else item = valueAfter(body, indent, false);
+          // `- key: value`: a mapping whose keys line up with this first one, read as if the dash
+          // and the spaces after it were indentation.
+          indent = at + (body - start);
+          start = body;
+          item = block(indent);
+        } else item = valueAfter(body, at, false);
         if (item === undefined) return undefined;
         items.push(item);
       }
-      const after = next();
-      if (after && after.indent > indent) return undefined;
-      return items;
+      return indent > at ? undefined : items;
     }
     const map: Mapping = Object.create(null);
-    for (let line = next(); line && line.indent === indent; line = next()) {
-      if (/^-( |$)/.test(line.text)) return undefined;
-      const kv = keyOf(line.text);
-      if (!kv || Object.hasOwn(map, kv.key)) return undefined;
-      const value = valueAfter(kv.rest, indent, true);
+    while (indent === at) {
+      if (dashAt(start)) return undefined;
+      const key = keyOf(start);
+      if (key === undefined || Object.hasOwn(map, key)) return undefined;
+      const value = valueAfter(valueFrom, at, true);
       if (value === undefined) return undefined;
-      map[kv.key] = value;
+      map[key] = value;
     }
-    const after = next();
-    if (after && after.indent > indent) return undefined;
-    return map;
+    return indent > at ? undefined : map;
   };
 
-  const first = next();
-  if (first?.indent !== 0 || /^(---|\.\.\.|%)/.test(first.text)) return undefined;
+  seek(0);
+  if (indent !== 0 || source.startsWith("---", start) || source.startsWith("...", start)) return undefined;
+  if (source.charCodeAt(start) === PERCENT) return undefined;
   const root = block(0);
-  return next() === null ? root : undefined;
+  return indent < 0 ? root : undefined;
 }
+
+const SPACE = 0x20;
+const HASH = 0x23;
+const DASH = 0x2d;
+const COLON = 0x3a;
+const QUESTION = 0x3f;
+const PERCENT = 0x25;
+const DOUBLE = 0x22;
+const SINGLE = 0x27;
+/** Characters that make a plain scalar, or a plain key, more than text when they start it. */
+const INDICATORS = ",[]{}#&*!|>'\"%@`";
+const KEY_INDICATORS = "-?:,[]{}#&*!|>%@`<";
 
 /** The plain tree by the full YAML parser (any YAML), with a way to find a path's line. */
 export function readFullPlain(source: string): {
