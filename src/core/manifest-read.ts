@@ -191,7 +191,20 @@ export function readBlockPlain(source: string): Plain | undefined {
     )
       return undefined;
     if (value === "---" || value === "...") return undefined;
-    return NULLS.has(value) ? null : value;
+    return value.length <= 4 && NULLS.has(value) ? null : value;
+  };
+
+  /** Keys repeat on every service and history entry: one seen before (same length, same first and
+   * last character, same text) is reused rather than cut again, already a known property name. */
+  const seenKeys = new Map<number, string>();
+  const keyText = (from: number, to: number): string => {
+    const slot =
+      (to - from) * 0x10000 + (source.charCodeAt(from) & 0xff) * 0x100 + (source.charCodeAt(to - 1) & 0xff);
+    const seen = seenKeys.get(slot);
+    if (seen !== undefined && source.startsWith(seen, from)) return seen;
+    const key = source.slice(from, to);
+    seenKeys.set(slot, key);
+    return key;
   };
 
   /** Where the value of a key starts, set by keyOf: the line's end when nothing follows the `:`. */
@@ -219,7 +232,7 @@ export function readBlockPlain(source: string): Plain | undefined {
       if (colon === end || colon === from) return undefined;
       if (KEY_INDICATORS.includes(source[from] as string) || source.charCodeAt(colon - 1) === SPACE)
         return undefined;
-      key = source.slice(from, colon);
+      key = keyText(from, colon);
       if (key.includes(" #") || NULLS.has(key)) return undefined;
     }
     valueFrom = skipSpaces(colon + 1);
