@@ -140,74 +140,8 @@ function parseManifestText(source: string): Manifest {
   if (!isMapping(rawServices))
     throw new ManifestError("'services' must be a mapping of service names", lineAtPath(["services"]));
   const services: Record<string, ServiceRecord> = Object.create(null);
-  for (const [name, raw] of Object.entries(rawServices)) {
-    const at = (...p: string[]) => lineAtPath(["services", name, ...p]);
-    if (!SERVICE_NAME.test(name) || name.length > MAX_NAME)
-      throw new ManifestError(
-        `'${JSON.stringify(name).slice(1, -1).slice(0, 80)}' is not a Compose service name (letters, digits, '.', '_', '-')`,
-        at(),
-      );
-    if (!isMapping(raw)) throw new ManifestError(`service '${name}' must be a mapping`, at());
-    const field = (key: string, value: Plain | undefined, valid: (s: string) => boolean, what: string) => {
-      if (value === null || value === undefined) return undefined;
-      const s = text(value);
-      if (s === undefined || !valid(s))
-        throw new ManifestError(
-          `service '${name}': ${key} ${s === undefined ? "must be text" : `'${JSON.stringify(s).slice(1, -1).slice(0, 80)}' is not ${what}`}`,
-          at(key),
-        );
-      return s;
-    };
-    const tag = field("current_tag", raw.current_tag, isValidTag, "a valid tag");
-    if (tag === undefined)
-      throw new ManifestError(`service '${name}': current_tag '' is not a valid tag`, at("current_tag"));
-    const note = (key: string, value: Plain | undefined) =>
-      field(key, value, (s) => NOTE.test(s), "one line of text");
-    const role = field("role", raw.role, (s) => s === "database" || s === "app", "'database' or 'app'");
-    const custom = field("custom", raw.custom, (s) => TRUE.has(s) || FALSE.has(s), "true or false");
-    const rawHistory = raw.history ?? [];
-    if (!Array.isArray(rawHistory))
-      throw new ManifestError(`service '${name}': history must be a list`, at("history"));
-    const history = rawHistory.map((e, i): HistoryEntry => {
-      // The line only for an error: finding it takes the full parse.
-      const where = () => at("history", String(i));
-      if (!isMapping(e))
-        throw new ManifestError(`service '${name}': history entry ${i + 1} must be a mapping`, where());
-      const t = text(e.tag);
-      if (!t || !isValidTag(t))
-        throw new ManifestError(`service '${name}': history entry ${i + 1} has no valid tag`, where());
-      // Seed-era entries named their fields differently; read both.
-      const d = e.digest ?? e.image_digest ?? null;
-      if (d !== null && (typeof d !== "string" || !isDigest(d)))
-        throw new ManifestError(`service '${name}': history entry ${i + 1} digest is not a digest`, where());
-      const when = e.at ?? e.deployed_at ?? e.timestamp ?? e.date ?? null;
-      const by = e.source ?? e.by ?? null;
-      for (const v of [when, by])
-        if (v !== null && (typeof v !== "string" || !NOTE.test(v)))
-          throw new ManifestError(
-            `service '${name}': history entry ${i + 1} has a field that is not one line of text`,
-            where(),
-          );
-      return {
-        tag: t,
-        digest: d ?? undefined,
-        at: (when as string | null) ?? "",
-        source: (by as string | null) ?? "",
-      };
-    });
-    services[name] = {
-      image: field("image", raw.image, isRepository, "an image repository (no tag, no digest)"),
-      current_tag: tag,
-      image_digest: field("image_digest", raw.image_digest, isDigest, "a digest"),
-      custom: custom !== undefined && TRUE.has(custom),
-      floating_tag: field("floating_tag", raw.floating_tag, isValidTag, "a valid tag"),
-      role: role as ServiceRecord["role"],
-      health_url: field("health_url", raw.health_url, isHealthUrl, "an http:// or https:// URL"),
-      updated_at: note("updated_at", raw.updated_at ?? raw.last_updated),
-      updated_by: note("updated_by", raw.updated_by),
-      history,
-    };
-  }
+  for (const name of Object.keys(rawServices))
+    services[name] = serviceRecord(name, rawServices[name], (...p) => lineAtPath(["services", name, ...p]));
   const command = root.data_backup_command ?? null;
   if (
     command !== null &&
@@ -223,6 +157,91 @@ function parseManifestText(source: string): Manifest {
   return command
     ? { schema: SCHEMA_VERSION, services, data_backup_command: command as string[] }
     : { schema: SCHEMA_VERSION, services };
+}
+
+/** Where a service's field is (its line), looked up only for an error's message. */
+type LineOf = (...path: string[]) => number | undefined;
+
+/** One service's record, checked field by field (the first read of a command runs this in the
+ * interpreter: nothing is made per field or per history entry that is not kept). */
+function serviceRecord(name: string, raw: Plain | undefined, at: LineOf): ServiceRecord {
+  if (!SERVICE_NAME.test(name) || name.length > MAX_NAME)
+    throw new ManifestError(
+      `'${JSON.stringify(name).slice(1, -1).slice(0, 80)}' is not a Compose service name (letters, digits, '.', '_', '-')`,
+      at(),
+    );
+  if (!isMapping(raw)) throw new ManifestError(`service '${name}' must be a mapping`, at());
+  const tag = field(name, at, "current_tag", raw.current_tag, isValidTag, "a valid tag");
+  if (tag === undefined)
+    throw new ManifestError(`service '${name}': current_tag '' is not a valid tag`, at("current_tag"));
+  const role = field(name, at, "role", raw.role, isRole, "'database' or 'app'");
+  const custom = field(name, at, "custom", raw.custom, isFlag, "true or false");
+  const rawHistory = raw.history ?? [];
+  if (!Array.isArray(rawHistory))
+    throw new ManifestError(`service '${name}': history must be a list`, at("history"));
+  const history: HistoryEntry[] = new Array(rawHistory.length);
+  for (let i = 0; i < rawHistory.length; i++) history[i] = historyEntry(name, rawHistory[i] as Plain, i, at);
+  return {
+    image: field(name, at, "image", raw.image, isRepository, "an image repository (no tag, no digest)"),
+    current_tag: tag,
+    image_digest: field(name, at, "image_digest", raw.image_digest, isDigest, "a digest"),
+    custom: custom !== undefined && TRUE.has(custom),
+    floating_tag: field(name, at, "floating_tag", raw.floating_tag, isValidTag, "a valid tag"),
+    role: role as ServiceRecord["role"],
+    health_url: field(name, at, "health_url", raw.health_url, isHealthUrl, "an http:// or https:// URL"),
+    updated_at: field(name, at, "updated_at", raw.updated_at ?? raw.last_updated, isNote, "one line of text"),
+    updated_by: field(name, at, "updated_by", raw.updated_by, isNote, "one line of text"),
+    history,
+  };
+}
+
+/** A service's text field: undefined when absent or null, else text that `valid` accepts. */
+function field(
+  name: string,
+  at: LineOf,
+  key: string,
+  value: Plain | undefined,
+  valid: (s: string) => boolean,
+  what: string,
+): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const s = text(value);
+  if (s === undefined || !valid(s))
+    throw new ManifestError(
+      `service '${name}': ${key} ${s === undefined ? "must be text" : `'${JSON.stringify(s).slice(1, -1).slice(0, 80)}' is not ${what}`}`,
+      at(key),
+    );
+  return s;
+}
+
+const isNote = (s: string): boolean => NOTE.test(s);
+const isRole = (s: string): boolean => s === "database" || s === "app";
+const isFlag = (s: string): boolean => TRUE.has(s) || FALSE.has(s);
+/** Absent, or one line of text. */
+const noteOrNull = (v: Plain): boolean => v === null || (typeof v === "string" && NOTE.test(v));
+
+/** The error for a history entry; its line is looked up only then (it takes the full parse). */
+const badEntry = (name: string, i: number, at: LineOf, what: string) =>
+  new ManifestError(`service '${name}': history entry ${i + 1} ${what}`, at("history", String(i)));
+
+function historyEntry(name: string, e: Plain, i: number, at: LineOf): HistoryEntry {
+  if (!isMapping(e)) throw badEntry(name, i, at, "must be a mapping");
+  const t = text(e.tag);
+  if (!t || !isValidTag(t)) throw badEntry(name, i, at, "has no valid tag");
+  // Seed-era entries named their fields differently; read both.
+  const d = e.digest ?? e.image_digest ?? null;
+  if (d !== null && (typeof d !== "string" || !isDigest(d)))
+    throw badEntry(name, i, at, "digest is not a digest");
+  const when = e.at ?? e.deployed_at ?? e.timestamp ?? e.date ?? null;
+  const by = e.source ?? e.by ?? null;
+  if (!noteOrNull(when) || !noteOrNull(by))
+    throw badEntry(name, i, at, "has a field that is not one line of text");
+  return {
+    tag: t,
+    digest: d ?? undefined,
+    at: (when as string | null) ?? "",
+    source: (by as string | null) ?? "",
+  };
 }
 
 /** A repository as the `image` field names it: a reference without tag or digest. */
