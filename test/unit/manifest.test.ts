@@ -32,6 +32,46 @@ describe("parseManifest", () => {
     ["services:\n  a:\n    current_tag: 'bad tag'\n", /current_tag 'bad tag' is not a valid tag/, 3],
     ["services:\n  a:\n    current_tag: x\n    image_digest: nope\n", /not a digest/, 4],
     ["services:\n  a:\n    current_tag: x\n    history: {}\n", /history must be a list/, 4],
+    ["services:\n  'a b':\n    current_tag: x\n", /'a b' is not a Compose service name/, 3],
+    ["services:\n  a: x\n", /service 'a' must be a mapping/, 2],
+    [
+      "services:\n  a:\n    image: nginx:1\n    current_tag: x\n",
+      /image 'nginx:1' is not an image repository/,
+      3,
+    ],
+    ["services:\n  a:\n    current_tag: x\n    role: web\n", /role 'web' is not 'database' or 'app'/, 4],
+    ["services:\n  a:\n    current_tag: x\n    custom: maybe\n", /custom 'maybe' is not true or false/, 4],
+    ["services:\n  a:\n    current_tag: x\n    updated_by: [a]\n", /updated_by must be text/, 4],
+    [
+      'services:\n  a:\n    current_tag: x\n    updated_at: "a\\nb"\n',
+      /updated_at 'a\\nb' is not one line/,
+      4,
+    ],
+    [
+      "services:\n  a:\n    current_tag: x\n    history:\n      - text\n",
+      /history entry 1 must be a mapping/,
+      5,
+    ],
+    [
+      "services:\n  a:\n    current_tag: x\n    history:\n      - at: y\n",
+      /history entry 1 has no valid tag/,
+      5,
+    ],
+    [
+      "services:\n  a:\n    current_tag: x\n    history:\n      - tag: x\n        image_digest: nope\n",
+      /history entry 1 digest is not a digest/,
+      5,
+    ],
+    [
+      "services:\n  a:\n    current_tag: x\n    history:\n      - tag: x\n      - tag: y\n        source: [a]\n",
+      /history entry 2 has a field that is not one line of text/,
+      6,
+    ],
+    [
+      "services:\n  a:\n    current_tag: x\n    history:\n      - tag: x\n        deployed_at: {b: c}\n",
+      /history entry 1 has a field that is not one line of text/,
+      5,
+    ],
   ])("rejects %j", (text, message, line) => {
     try {
       parseManifest(text);
