@@ -95,10 +95,12 @@ export function readBlockPlain(source: string): Plain | undefined {
   // where every object and string made per line shows).
   let budget = MAX_NODES;
   /** The current line with content: its indentation (-1 once the text is over), where its text
-   * starts after the indentation, and where it ends (its `\n`, or the end of the text). */
+   * starts after the indentation, where it ends (its `\n`, or the end of the text), and whether it
+   * is a sequence item (`-` then a space or nothing). */
   let indent = -1;
   let start = 0;
   let end = 0;
+  let item = false;
 
   /** Moves to the first line with content at or after offset `at`; blank and comment lines are skipped. */
   const seek = (at: number): void => {
@@ -111,16 +113,28 @@ export function readBlockPlain(source: string): Plain | undefined {
         indent = s - at;
         start = s;
         end = nl;
+        item = dashAt(s);
         return;
       }
       at = nl + 1;
     }
     indent = -1;
   };
-  const nextLine = (): void => seek(end + 1);
   /** Whether the text at `at` (up to the line's end) is a sequence item: `-` then a space or nothing. */
   const dashAt = (at: number): boolean =>
     source.charCodeAt(at) === DASH && (at + 1 === end || source.charCodeAt(at + 1) === SPACE);
+  /** The first `:` at or after `at` anywhere in the text (-1: none). The last answer is kept:
+   * lines ask from further and further on, so the text is searched about once in all. */
+  let colonAsked = Number.POSITIVE_INFINITY;
+  let colonAt = -1;
+  const colonFrom = (at: number): number => {
+    if (at < colonAsked || (colonAt >= 0 && colonAt < at)) {
+      colonAt = source.indexOf(":", at);
+      colonAsked = at;
+    }
+    return colonAt;
+  };
+
   /** The first offset from `at` on the current line that is not a space. */
   const skipSpaces = (at: number): number => {
     while (at < end && source.charCodeAt(at) === SPACE) at++;
@@ -223,19 +237,17 @@ export function readBlockPlain(source: string): Plain | undefined {
       if (colon + 1 < end && source.charCodeAt(colon + 1) !== SPACE) return undefined;
     } else {
       // The first `:` followed by a space or the line's end.
-      colon = from;
-      while (
-        colon < end &&
-        !(source.charCodeAt(colon) === COLON && (colon + 1 === end || source.charCodeAt(colon + 1) === SPACE))
-      )
-        colon++;
-      if (colon === end || colon === from) return undefined;
+      colon = colonFrom(from);
+      while (colon >= 0 && colon + 1 < end && source.charCodeAt(colon + 1) !== SPACE)
+        colon = colonFrom(colon + 1);
+      if (colon < 0 || colon >= end || colon === from) return undefined;
       if (KEY_INDICATORS.includes(source[from] as string) || source.charCodeAt(colon - 1) === SPACE)
         return undefined;
       key = keyText(from, colon);
       if (key.includes(" #") || NULLS.has(key)) return undefined;
     }
-    valueFrom = skipSpaces(colon + 1);
+    valueFrom = colon + 1;
+    while (valueFrom < end && source.charCodeAt(valueFrom) === SPACE) valueFrom++;
     return key;
   };
 
@@ -244,14 +256,14 @@ export function readBlockPlain(source: string): Plain | undefined {
   const valueAfter = (from: number, parent: number, seqAtSameIndent: boolean): Plain | undefined => {
     if (from < end && source.charCodeAt(from) !== HASH) {
       const v = scalarAt(from);
-      nextLine();
+      seek(end + 1);
       // A deeper line after a scalar would continue it (a multi-line plain scalar).
       if (v === undefined || indent > parent) return undefined;
       return v;
     }
-    nextLine();
+    seek(end + 1);
     if (indent > parent) return block(indent);
-    if (seqAtSameIndent && indent === parent && dashAt(start)) return block(parent);
+    if (seqAtSameIndent && indent === parent && item) return block(parent);
     if (--budget < 0) return undefined;
     return null;
   };
@@ -260,28 +272,29 @@ export function readBlockPlain(source: string): Plain | undefined {
   const block = (at: number): Plain | undefined => {
     if (indent !== at) return undefined;
     if (--budget < 0) return undefined;
-    if (dashAt(start)) {
+    if (item) {
       const items: Plain[] = [];
-      while (indent === at && dashAt(start)) {
+      while (indent === at && item) {
         const body = skipSpaces(start + 1);
-        let item: Plain | undefined;
-        if (body === end || source.charCodeAt(body) === HASH) item = valueAfter(end, at, false);
+        let value: Plain | undefined;
+        if (body === end || source.charCodeAt(body) === HASH) value = valueAfter(end, at, false);
         else if (dashAt(body)) return undefined;
         else if (keyOf(body) !== undefined) {
           // `- key: value`: a mapping whose keys line up with this first one, read as if the dash
           // and the spaces after it were indentation.
           indent = at + (body - start);
           start = body;
-          item = block(indent);
-        } else item = valueAfter(body, at, false);
-        if (item === undefined) return undefined;
-        items.push(item);
+          item = false;
+          value = block(indent);
+        } else value = valueAfter(body, at, false);
+        if (value === undefined) return undefined;
+        items.push(value);
       }
       return indent > at ? undefined : items;
     }
     const map = emptyMapping();
     while (indent === at) {
-      if (dashAt(start)) return undefined;
+      if (item) return undefined;
       const key = keyOf(start);
       if (key === undefined || Object.hasOwn(map, key)) return undefined;
       const value = valueAfter(valueFrom, at, true);
