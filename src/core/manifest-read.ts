@@ -108,6 +108,9 @@ export function readBlockPlain(source: string): Plain | undefined {
       let nl = source.indexOf("\n", at);
       if (nl < 0) nl = source.length;
       let s = at;
+      // Most lines are indented as the one before: that many spaces are checked at once.
+      if (indent > 0 && indent < INDENTS.length && source.startsWith(INDENTS[indent] as string, at))
+        s += indent;
       while (source.charCodeAt(s) === SPACE) s++;
       if (s < nl && source.charCodeAt(s) !== HASH) {
         indent = s - at;
@@ -195,29 +198,37 @@ export function readBlockPlain(source: string): Plain | undefined {
     }
     if (value === "") return null;
     // A plain scalar that starts with an indicator, or holds `: ` (a nested mapping), is not simple.
-    // (`-`, `?` and `:` start a plain scalar when a non-space follows: `-c`, `:x`.)
+    // (`-`, `?` and `:` start a plain scalar when a non-space follows: `-c`, `:x`.) Most values
+    // start with a letter or a digit, which is none of these.
     const lead = source.charCodeAt(from);
+    const word = ((lead | 0x20) >= 0x61 && (lead | 0x20) <= 0x7a) || (lead >= 0x30 && lead <= 0x39);
     if (
-      INDICATORS.includes(value[0] as string) ||
-      ((lead === DASH || lead === QUESTION || lead === COLON) && (value.length === 1 || value[1] === " ")) ||
-      value.includes(": ") ||
-      value.endsWith(":")
+      !word &&
+      (INDICATORS.includes(value[0] as string) ||
+        ((lead === DASH || lead === QUESTION || lead === COLON) &&
+          (value.length === 1 || value[1] === " ")) ||
+        value === "---" ||
+        value === "...")
     )
       return undefined;
-    if (value === "---" || value === "...") return undefined;
+    if (value.includes(": ") || value.endsWith(":")) return undefined;
     return value.length <= 4 && NULLS.has(value) ? null : value;
   };
 
-  /** Keys repeat on every service and history entry: one seen before (same length, same first and
-   * last character, same text) is reused rather than cut again, already a known property name. */
-  const seenKeys = new Map<number, string>();
-  const keyText = (from: number, to: number): string => {
+  /** A plain key from `from` to its `:` at `to`, or undefined when it cannot be one. Keys repeat on
+   * every service and history entry: one already accepted (same length, same first and last
+   * character, same text) is reused rather than checked and cut again. */
+  const plainKeys = new Map<number, string>();
+  const plainKey = (from: number, to: number): string | undefined => {
     const slot =
       (to - from) * 0x10000 + (source.charCodeAt(from) & 0xff) * 0x100 + (source.charCodeAt(to - 1) & 0xff);
-    const seen = seenKeys.get(slot);
+    const seen = plainKeys.get(slot);
     if (seen !== undefined && source.startsWith(seen, from)) return seen;
+    if (KEY_INDICATORS.includes(source[from] as string) || source.charCodeAt(to - 1) === SPACE)
+      return undefined;
     const key = source.slice(from, to);
-    seenKeys.set(slot, key);
+    if (key.includes(" #") || NULLS.has(key)) return undefined;
+    plainKeys.set(slot, key);
     return key;
   };
 
@@ -241,10 +252,9 @@ export function readBlockPlain(source: string): Plain | undefined {
       while (colon >= 0 && colon + 1 < end && source.charCodeAt(colon + 1) !== SPACE)
         colon = colonFrom(colon + 1);
       if (colon < 0 || colon >= end || colon === from) return undefined;
-      if (KEY_INDICATORS.includes(source[from] as string) || source.charCodeAt(colon - 1) === SPACE)
-        return undefined;
-      key = keyText(from, colon);
-      if (key.includes(" #") || NULLS.has(key)) return undefined;
+      const plain = plainKey(from, colon);
+      if (plain === undefined) return undefined;
+      key = plain;
     }
     valueFrom = colon + 1;
     while (valueFrom < end && source.charCodeAt(valueFrom) === SPACE) valueFrom++;
@@ -317,6 +327,9 @@ export function readBlockPlain(source: string): Plain | undefined {
  * of a manifest then take a third of the memory, and fewer collections run during the first read.
  */
 const emptyMapping = (): Mapping => Object.setPrototypeOf({}, null);
+
+/** Indentations of up to 32 spaces, as text. */
+const INDENTS = Array.from({ length: 33 }, (_, n) => " ".repeat(n));
 
 const SPACE = 0x20;
 const HASH = 0x23;

@@ -275,6 +275,8 @@ describe("readBlockPlain", () => {
       // Keys alike in length and first and last letters, and the same key again further on.
       "abct: 1\naxyt: 2\nm:\n  abct: 3\n  axyt: 4\nn:\n  - abct: 5\n",
       "updated_at: x\nupdated_by: y\nh:\n  - updated_by: z\n    updated_at: w\n",
+      // Alike to the last 8 bits of their first letter ('a' is U+0061, 'š' U+0161).
+      "m:\n  ab: 1\nn:\n  šb: 2\n",
       // `#` inside values and keys: a comment only after a space.
       "a: b#c\nd: 'e # f'\ng: h # i\nj#k: l\n\"m # n\": o\np: q  #\n",
       // A comment after a quoted value needs a space before it.
