@@ -54,7 +54,14 @@ function socketApi(socketPath: string, host: string): EngineApi {
     get: (urlPath) =>
       new Promise((resolve, reject) => {
         const req = http.request(
-          { socketPath, path: urlPath, agent, headers: { Host: "docker", Accept: "application/json" } },
+          {
+            socketPath,
+            path: urlPath,
+            agent,
+            headers: { Host: "docker", Accept: "application/json" },
+            // No TLS here: given, Node's agent skips working out a server name (see http.ts).
+            ...{ servername: "" },
+          },
           (res) => {
             const chunks: Buffer[] = [];
             res.on("data", (b: Buffer) => chunks.push(b));

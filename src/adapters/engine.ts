@@ -157,11 +157,15 @@ export async function runningContainers(
 
 /** The running containers of what was observed, with their images. */
 export function runningOf(seen: ObservedContainers): RunningContainer[] {
+  const byId = new Map(seen.infos.map((i) => [i.id, i]));
   return seen.containers
     .filter((c) => c.state === "running")
-    .flatMap((c) =>
-      seen.infos
-        .filter((i) => i.id.startsWith(c.id))
-        .map((i) => ({ service: c.service, imageId: i.imageId })),
-    );
+    .flatMap((c) => {
+      // The listing names a container by its full ID; a short one is looked for as a prefix.
+      const exact = byId.get(c.id);
+      return (exact ? [exact] : seen.infos.filter((i) => i.id.startsWith(c.id))).map((i) => ({
+        service: c.service,
+        imageId: i.imageId,
+      }));
+    });
 }

@@ -263,14 +263,16 @@ function plan(
     pins.set(input.service, { state: "unpinned", reason, shared, ...edit });
   }
 
+  // The services of each variable, in the order of `pins`: one pass, not one per variable.
+  const servicesOf = new Map<string, string[]>();
+  for (const [service, p] of pins) {
+    if (p.state !== "pinned") continue;
+    const list = servicesOf.get(p.variable);
+    if (list) list.push(service);
+    else servicesOf.set(p.variable, [service]);
+  }
   const assignments: Assignment[] = [...values.entries()]
-    .map(([variable, value]) => ({
-      variable,
-      value,
-      services: [...pins.entries()]
-        .filter(([, p]) => p.state === "pinned" && p.variable === variable)
-        .map(([s]) => s),
-    }))
+    .map(([variable, value]) => ({ variable, value, services: servicesOf.get(variable) ?? [] }))
     .sort((a, b) => (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
   return { pins, assignments };
 }
