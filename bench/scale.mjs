@@ -5,6 +5,8 @@
 //   - registry requests, through a counting proxy on loopback in front of the bed's registry
 //     (the project's images name the proxy, so every request the plugin makes passes it);
 //   - `docker` calls, through a `docker` on PATH that logs its argv and execs the real one.
+// And, for the record, the engine's own answer to what `status` asks of it (list + inspections),
+// and the manifest's first read in a fresh process as the executable pays it.
 // With --baseline EXE a second build (say, main before a change) runs too, from a DOCKER_CONFIG
 // of its own, its commands in the same rounds: before and after measured side by side.
 // Usage: node bench/scale.mjs [--sizes 10,50,200] [--runs 9] [--json] [--exe PATH] [--baseline EXE]
@@ -20,6 +22,7 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
+import http from "node:http";
 import { loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -318,6 +321,39 @@ function dockerCalls(logFile) {
   return { total: calls.length, by };
 }
 
+/**
+ * What the engine itself takes to answer `status`'s questions about a project: the list of its
+ * containers and one inspection of each, over the local socket, from this warm process with
+ * keep-alive (the plugin asks the same, 8 at a time). Median over `runs` rounds, in ms.
+ */
+async function engineAnswerMs(project, runs) {
+  const socketPath = (process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock").replace(/^unix:\/\//, "");
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+  const get = (p) =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ socketPath, path: p, agent, headers: { Host: "docker" } }, (res) => {
+        const chunks = [];
+        res.on("data", (b) => chunks.push(b));
+        res.on("end", () => resolve(JSON.parse(Buffer.concat(chunks).toString("utf8"))));
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  const filters = encodeURIComponent(JSON.stringify({ label: [`com.docker.compose.project=${project}`] }));
+  const xs = [];
+  try {
+    for (let r = 0; r <= runs; r++) {
+      const start = performance.now();
+      const list = await get(`/containers/json?all=1&filters=${filters}`);
+      await Promise.all(list.map((c) => get(`/containers/${c.Id}/json`)));
+      if (r > 0) xs.push(performance.now() - start); // the first round opens the connections
+    }
+  } finally {
+    agent.destroy();
+  }
+  return Math.round(median(xs) * 10) / 10;
+}
+
 async function measureSize(n, ctx) {
   const dir = mkdtempSync(path.join(tmpdir(), `dv-scale-${n}-`));
   const project = `dvscale${process.pid}n${n}`;
@@ -330,6 +366,7 @@ async function measureSize(n, ctx) {
     run("docker", ["compose", "--env-file", "versions.env", "up", "-d", "--quiet-pull"], { cwd: dir, env });
     process.stderr.write(`[scale] N=${n}: up in ${((Date.now() - up) / 1000).toFixed(1)} s; timing\n`);
 
+    const engineMs = await engineAnswerMs(project, ctx.runs);
     const samples = new Map(COMMANDS.map((c) => [c, []]));
     for (const c of COMMANDS) timed(c, dir, env); // warm-up: page cache, connections
     for (let r = 0; r < ctx.runs; r++) {
@@ -365,7 +402,7 @@ async function measureSize(n, ctx) {
       dockerCalls: counted.get(c).docker.total,
       dockerByCommand: counted.get(c).docker.by,
     }));
-    return { manifest, rows };
+    return { manifest, engineMs, rows };
   } finally {
     process.stderr.write(`[scale] N=${n}: compose down\n`);
     spawnSync("docker", ["compose", "-p", project, "down", "--remove-orphans", "--timeout", "0"], {
@@ -424,6 +461,7 @@ function table(report) {
     "",
     render(counts),
     "",
+    `the engine's own answer to status's questions (list + one inspection per container, warm client): ${report.sizes.map((s) => `N=${s.n} ${s.engineMs} ms`).join(", ")}${report.sizes.length > 1 ? `, ${((report.sizes.at(-1).engineMs - report.sizes[0].engineMs) / (report.sizes.at(-1).n - report.sizes[0].n)).toFixed(2)} ms/service` : ""}`,
     `the manifest read by parseManifest (goal at 200 services: ≤ 15 ms), first read in a fresh process / warm: ${report.sizes.map((s) => `N=${s.n} ${Math.round(s.manifest.bytes / 1024)} KB ${s.manifest.coldParseMs} / ${s.manifest.parseMs} ms`).join(", ")}`,
     "",
     `at N=${last}, by kind:`,
