@@ -116,8 +116,8 @@ function serviceName(i) {
 /**
  * The first read of `text` in a fresh process, as the executable pays it: the executable's own
  * Node, the reader compiled from a code cache made as the build makes the commands' one
- * (build/code-cache.cjs: every function compiled ahead, none optimised yet). Median over `runs`
- * processes, each reading once.
+ * (build/code-cache.cjs: every function compiled ahead, none optimised yet). Median and best of
+ * `runs` processes, each reading once.
  */
 async function coldParseMs(text, runs = 9) {
   const dir = mkdtempSync(path.join(tmpdir(), "dv-bench-cold-"));
@@ -167,7 +167,9 @@ async function coldParseMs(text, runs = 9) {
     const xs = [];
     for (let i = 0; i < runs; i++)
       xs.push(Number(execFileSync(node, [loader, manifest], { encoding: "utf8" })));
-    return Math.round(median(xs) * 100) / 100;
+    // The best run too: V8's optimising compiler starts on the reader part-way through, and on a
+    // loaded machine its work lands on the read's own time more often than not.
+    return { median: Math.round(median(xs) * 10) / 10, best: Math.round(Math.min(...xs) * 10) / 10 };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -462,7 +464,7 @@ function table(report) {
     render(counts),
     "",
     `the engine's own answer to status's questions (list + one inspection per container, warm client): ${report.sizes.map((s) => `N=${s.n} ${s.engineMs} ms`).join(", ")}${report.sizes.length > 1 ? `, ${((report.sizes.at(-1).engineMs - report.sizes[0].engineMs) / (report.sizes.at(-1).n - report.sizes[0].n)).toFixed(2)} ms/service` : ""}`,
-    `the manifest read by parseManifest (goal at 200 services: ≤ 15 ms), first read in a fresh process / warm: ${report.sizes.map((s) => `N=${s.n} ${Math.round(s.manifest.bytes / 1024)} KB ${s.manifest.coldParseMs} / ${s.manifest.parseMs} ms`).join(", ")}`,
+    `the manifest read by parseManifest (goal at 200 services: ≤ 15 ms), first read in a fresh process, median (best) / warm: ${report.sizes.map((s) => `N=${s.n} ${Math.round(s.manifest.bytes / 1024)} KB ${s.manifest.coldParseMs.median} (${s.manifest.coldParseMs.best}) / ${s.manifest.parseMs} ms`).join(", ")}`,
     "",
     `at N=${last}, by kind:`,
     ...detail,
