@@ -167,6 +167,23 @@ describe.skipIf(!bed.available)("plugin protocol and status", () => {
     }
   });
 
+  it("answers the same when V8 rejects its code caches (V8 flags in NODE_OPTIONS)", async () => {
+    // A flag V8 counts in a cache's flag hash: the commands then compile as they run.
+    const flagged = { ...plugin.env, NODE_OPTIONS: "--max-semi-space-size=8" };
+    for (const args of [
+      ["versions", "--help"],
+      ["versions", "completion", "bash"],
+      ["versions", "status", "--json"],
+    ]) {
+      const plain = await sh("docker", args, { cwd: fx.dir, env: plugin.env });
+      const rejected = await sh("docker", args, { cwd: fx.dir, env: flagged });
+      expect(rejected.code, rejected.stderr).toBe(plain.code);
+      expect(rejected.stderr).toMatch(/Code cache data rejected/); // Node's word for its own one
+      const timeless = (out: string) => out.replace(/"(uptime|status)": ?("[^"]*"|\d+)/g, "");
+      expect(timeless(rejected.stdout), args.join(" ")).toBe(timeless(plain.stdout));
+    }
+  });
+
   it("runs without node on PATH", async () => {
     const bin = mkdtempSync(path.join(tmpdir(), "dv-nonode-"));
     const docker = (await sh("sh", ["-c", "command -v docker"])).stdout.trim();
