@@ -360,6 +360,13 @@ export function readFullPlain(source: string): {
 }
 
 function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: string[]): number | undefined {
+  // An entry of a mapping is shown at its key: a block value only starts on the line after it.
+  const parent = doc.getIn(path.slice(0, -1), true);
+  if (isMap(parent)) {
+    const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === path.at(-1));
+    const key = pair?.key as { range?: [number, number] } | undefined;
+    if (key?.range) return lc.linePos(key.range[0]).line;
+  }
   const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
   return node?.range ? lc.linePos(node.range[0]).line : undefined;
 }

@@ -189,7 +189,11 @@ function serviceRecord(name: string, raw: Plain | undefined, at: LineOf): Servic
     floating_tag: field(name, at, "floating_tag", raw.floating_tag, isValidTag, "a valid tag"),
     role: role as ServiceRecord["role"],
     health_url: field(name, at, "health_url", raw.health_url, isHealthUrl, "an http:// or https:// URL"),
-    updated_at: field(name, at, "updated_at", raw.updated_at ?? raw.last_updated, isNote, "one line of text"),
+    // Seed-era records named it last_updated: read either, and name the one the file has.
+    updated_at:
+      raw.updated_at == null && raw.last_updated != null
+        ? field(name, at, "last_updated", raw.last_updated, isNote, "one line of text")
+        : field(name, at, "updated_at", raw.updated_at, isNote, "one line of text"),
     updated_by: field(name, at, "updated_by", raw.updated_by, isNote, "one line of text"),
     history,
   };

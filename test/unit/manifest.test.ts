@@ -32,8 +32,14 @@ describe("parseManifest", () => {
     ["services:\n  a:\n    current_tag: 'bad tag'\n", /current_tag 'bad tag' is not a valid tag/, 3],
     ["services:\n  a:\n    current_tag: x\n    image_digest: nope\n", /not a digest/, 4],
     ["services:\n  a:\n    current_tag: x\n    history: {}\n", /history must be a list/, 4],
-    ["services:\n  'a b':\n    current_tag: x\n", /'a b' is not a Compose service name/, 3],
+    ["services:\n  'a b':\n    current_tag: x\n", /'a b' is not a Compose service name/, 2],
     ["services:\n  a: x\n", /service 'a' must be a mapping/, 2],
+    ["services:\n  a:\n    - x\n", /service 'a' must be a mapping/, 2],
+    [
+      'services:\n  a:\n    current_tag: x\n    last_updated: "a\\nb"\n',
+      /last_updated 'a\\nb' is not one line/,
+      4,
+    ],
     [
       "services:\n  a:\n    image: nginx:1\n    current_tag: x\n",
       /image 'nginx:1' is not an image repository/,
