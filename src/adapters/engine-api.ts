@@ -5,7 +5,7 @@
 // other engine, and every call that changes something, stays on the docker CLI.
 import type { DockerCli } from "./docker.js";
 import { engineRoute } from "./engine-endpoint.js";
-import { requireBuiltin } from "./http.js";
+import { NO_SERVER_NAME, requireBuiltin } from "./http.js";
 
 /** Requests in flight at once on one engine (the rest wait for a free connection). */
 const PARALLEL = 8;
@@ -59,8 +59,7 @@ function socketApi(socketPath: string, host: string): EngineApi {
             path: urlPath,
             agent,
             headers: { Host: "docker", Accept: "application/json" },
-            // No TLS here: given, Node's agent skips working out a server name (see http.ts).
-            ...{ servername: "" },
+            ...NO_SERVER_NAME,
           },
           (res) => {
             const chunks: Buffer[] = [];

@@ -41,6 +41,13 @@ export interface AskInit {
   follow?: boolean;
 }
 
+/**
+ * For a request without TLS: there is no server name to send, and given one, Node's agent skips
+ * working it out, whose first use compiles its IPv6 pattern (a few ms of a command's start). A
+ * spread, as node:http's options type does not name it.
+ */
+export const NO_SERVER_NAME: Readonly<{ servername: string }> = Object.freeze({ servername: "" });
+
 const MAX_REDIRECTS = 20;
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 /** A small error body is read to its end so that the connection can serve the next request. */
@@ -159,9 +166,7 @@ export class HttpPool {
       headers:
         body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) },
       agent: scheme.agent,
-      // Without TLS there is no server name to send; given, Node's agent skips working one out,
-      // whose first use compiles its IPv6 pattern (a few ms of every command's start).
-      ...(url.protocol === "http:" ? { servername: "" } : {}),
+      ...(url.protocol === "http:" ? NO_SERVER_NAME : {}),
     };
     const send = (retry: boolean): Promise<IncomingMessage> =>
       new Promise((resolve, reject) => {
