@@ -1,6 +1,8 @@
 // Splits the Docker CLI's global options (which the CLI passes to a plugin before the plugin's
 // own name) from the plugin's arguments, so they can be forwarded unchanged to every `docker`
-// child process.
+// child process; and reads the one of them the plugin looks at itself, the config directory.
+import { homedir } from "node:os";
+import path from "node:path";
 
 const WITH_VALUE = new Set([
   "--config",
@@ -53,4 +55,20 @@ export function splitDockerGlobals(argv: readonly string[], pluginName: string):
   // Invoked by the Docker CLI the plugin name follows the globals; run directly it does not.
   if (rest[0] === pluginName) rest.shift();
   return { dockerGlobals, args: rest };
+}
+
+/**
+ * The docker CLI's configuration directory (config.json, contexts, credentials, cli-plugins) as
+ * the CLI picks it: the last --config, else DOCKER_CONFIG, else ~/.docker; relative to `cwd`.
+ */
+export function dockerConfigDir(globals: readonly string[], env: NodeJS.ProcessEnv, cwd: string): string {
+  let flag: string | undefined;
+  for (let i = 0; i < globals.length; i++) {
+    const g = globals[i] as string;
+    if (g === "--config") flag = globals[++i];
+    else if (g.startsWith("--config=")) flag = g.slice("--config=".length);
+  }
+  if (flag) return path.resolve(cwd, flag);
+  if (env.DOCKER_CONFIG) return path.resolve(cwd, env.DOCKER_CONFIG);
+  return path.join(env.HOME || homedir(), ".docker");
 }

@@ -1,9 +1,6 @@
 // The operations that ask the registry: resolving floating tags to the semantic tag with the
 // same digest, and listing newer tags. They share the client, which is built once per command
 // from the user's Docker config (credentials) and the insecure-registry setting.
-import { homedir } from "node:os";
-import path from "node:path";
-import { dockerConfigDir } from "./adapters/registry/auth.js";
 import { RegistryClient } from "./adapters/registry/client.js";
 import { checkUpdates, resolveTag } from "./adapters/registry/resolution.js";
 import type { CheckedService } from "./core/announced.js";
@@ -11,17 +8,8 @@ import { mapLimit } from "./core/limit.js";
 import type { ServiceRecord } from "./core/manifest.js";
 import type { Resolved } from "./core/plan.js";
 import type { AvailableUpdates } from "./core/updates.js";
+import { dockerConfigDir } from "./docker-globals.js";
 import { UserError } from "./errors.js";
-
-/** The Docker config directory as the docker CLI would use it: --config, DOCKER_CONFIG, ~/.docker. */
-export function configDirFor(globals: readonly string[], env: NodeJS.ProcessEnv, cwd: string): string {
-  for (let i = 0; i < globals.length; i++) {
-    const g = globals[i] as string;
-    if (g === "--config" && globals[i + 1]) return path.resolve(cwd, globals[i + 1] as string);
-    if (g.startsWith("--config=")) return path.resolve(cwd, g.slice("--config=".length));
-  }
-  return dockerConfigDir(env, homedir());
-}
 
 export function registryClient(
   globals: readonly string[],
@@ -33,7 +21,7 @@ export function registryClient(
     .map((s) => s.trim())
     .filter(Boolean);
   return new RegistryClient({
-    dockerConfigDir: configDirFor(globals, env, cwd),
+    dockerConfigDir: dockerConfigDir(globals, env, cwd),
     insecureRegistries: insecure,
     env,
     onWait: (line) => process.stderr.write(`${line}\n`),

@@ -42,9 +42,10 @@ import {
 } from "./core/schedule.js";
 import { recordTime } from "./core/time.js";
 import { parseWindow } from "./core/window.js";
+import { dockerConfigDir } from "./docker-globals.js";
 import { messageOf, UserError, usageError } from "./errors.js";
 import { requireManifest, serviceImages } from "./record.js";
-import { configDirFor, type UpdateRow } from "./registry-ops.js";
+import type { UpdateRow } from "./registry-ops.js";
 import type { UpdateSafeReport } from "./update-safe.js";
 import type { Workspace } from "./workspace.js";
 
@@ -370,7 +371,7 @@ export class Unattended {
     // A timer's environment may lack HOME: the config directory (and its plugin) is named outright.
     const globals = this.ws.ctx.cli.globals;
     if (!vars.DOCKER_CONFIG && !globals.some((g) => g === "--config" || g.startsWith("--config=")))
-      vars.DOCKER_CONFIG = configDirFor(globals, env, this.ws.ctx.cli.cwd);
+      vars.DOCKER_CONFIG = dockerConfigDir(globals, env, this.ws.ctx.cli.cwd);
     const spec: ScheduleSpec = { slug: slugOf(project.name), project: project.name, cwd, jobs, env: vars };
     asInput(() => checkSchedulable(spec));
     return { spec, manifestPath };

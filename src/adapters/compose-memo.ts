@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { dockerConfigDir } from "../docker-globals.js";
 import type { DockerCli } from "./docker.js";
 
 /** What the memo needs of a project's location (see ProjectLocation in compose.ts). */
@@ -95,16 +96,6 @@ function identity(file: string): string {
   }
 }
 
-function globalValue(globals: readonly string[], name: string): string | undefined {
-  let value: string | undefined;
-  for (let i = 0; i < globals.length; i++) {
-    const g = globals[i] as string;
-    if (g === name) value = globals[++i];
-    else if (g.startsWith(`${name}=`)) value = g.slice(name.length + 1);
-  }
-  return value;
-}
-
 /** Which `docker` runs and which Compose plugin it would start, as far as files can say. */
 function toolStates(cli: DockerCli): string[] {
   const states: string[] = [];
@@ -114,15 +105,10 @@ function toolStates(cli: DockerCli): string[] {
     .map((d) => path.resolve(cli.cwd, d, "docker"));
   const docker = onPath.find((p) => identity(p) !== "absent");
   states.push(`docker=${docker ?? "none"}:${docker ? identity(docker) : ""}`);
-  const home = cli.env.HOME ?? "";
-  const configDir =
-    globalValue(cli.globals, "--config") ?? cli.env.DOCKER_CONFIG ?? (home && path.join(home, ".docker"));
-  const configJson = configDir ? path.join(path.resolve(cli.cwd, configDir), "config.json") : "";
-  states.push(`config=${configJson}:${configJson ? fileState(configJson) : ""}`);
-  const dirs = [
-    ...(configDir ? [path.join(path.resolve(cli.cwd, configDir), "cli-plugins")] : []),
-    ...PLUGIN_DIRS,
-  ];
+  const configDir = dockerConfigDir(cli.globals, cli.env, cli.cwd);
+  const configJson = path.join(configDir, "config.json");
+  states.push(`config=${configJson}:${fileState(configJson)}`);
+  const dirs = [path.join(configDir, "cli-plugins"), ...PLUGIN_DIRS];
   for (const d of dirs) states.push(`${d}=${identity(path.join(d, "docker-compose"))}`);
   return states;
 }

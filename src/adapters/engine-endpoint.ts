@@ -5,8 +5,8 @@
 // own rules and reports its own errors.
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { homedir } from "node:os";
 import path from "node:path";
+import { dockerConfigDir } from "../docker-globals.js";
 
 export const DEFAULT_SOCKET = "/var/run/docker.sock";
 
@@ -19,7 +19,6 @@ export const FORCE_CLI_ENV = "DOCKER_VERSIONS_ENGINE_API";
 interface Globals {
   hosts: string[];
   context?: string;
-  config?: string;
   tls: boolean;
   /** A global option this module does not know how to read. */
   unknown?: string;
@@ -44,8 +43,8 @@ function readGlobals(globals: readonly string[]): Globals {
   const take = (kind: string, value: string) => {
     if (kind === "host") out.hosts.push(value);
     else if (kind === "context") out.context = value;
-    else if (kind === "config") out.config = value;
     else if (kind === "tls") out.tls = true;
+    // --config is read by dockerConfigDir, --log-level by nobody here.
   };
   for (let i = 0; i < globals.length; i++) {
     const arg = globals[i] as string;
@@ -84,13 +83,6 @@ function readGlobals(globals: readonly string[]): Globals {
     return { ...out, unknown: arg };
   }
   return out;
-}
-
-/** The docker CLI's configuration directory: --config, DOCKER_CONFIG, or ~/.docker. */
-function resolveConfigDir(g: Globals, env: NodeJS.ProcessEnv, cwd: string): string {
-  if (g.config) return path.resolve(cwd, g.config);
-  if (env.DOCKER_CONFIG) return path.resolve(cwd, env.DOCKER_CONFIG);
-  return path.join(env.HOME || homedir(), ".docker");
 }
 
 /**
@@ -164,7 +156,7 @@ export function engineRoute(globals: readonly string[], env: NodeJS.ProcessEnv, 
   if (env.DOCKER_API_VERSION) return { cli: "DOCKER_API_VERSION" };
   if (g.hosts.length > 1) return { cli: "more than one -H" };
   if (g.context !== undefined && g.hosts.length > 0) return { cli: "both --host and --context" };
-  const dir = resolveConfigDir(g, env, cwd);
+  const dir = dockerConfigDir(globals, env, cwd);
   let name = g.context;
   if (name === undefined && g.hosts.length === 0 && !env.DOCKER_HOST) {
     name = env.DOCKER_CONTEXT || undefined;

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   credentialsFor,
   DOCKER_HUB_KEY,
-  dockerConfigDir,
   normalizeRegistryKey,
   parseChallenge,
   parseTokenResponse,
@@ -14,6 +13,7 @@ import {
   serverAddress,
 } from "../../src/adapters/registry/auth.js";
 import { RegistryError } from "../../src/adapters/registry/errors.js";
+import { dockerConfigDir } from "../../src/docker-globals.js";
 
 describe("parseChallenge", () => {
   it.each([
@@ -77,9 +77,15 @@ describe("registry names in the Docker config", () => {
     expect(serverAddress("docker.io")).toBe(DOCKER_HUB_KEY);
     expect(serverAddress("ghcr.io")).toBe("ghcr.io");
   });
-  it("finds the config dir from DOCKER_CONFIG, else ~/.docker", () => {
-    expect(dockerConfigDir({ DOCKER_CONFIG: "/etc/dc" }, "/home/u")).toBe("/etc/dc");
-    expect(dockerConfigDir({}, "/home/u")).toBe("/home/u/.docker");
+  it("finds the config dir from the last --config, else DOCKER_CONFIG, else ~/.docker", () => {
+    expect(dockerConfigDir([], { DOCKER_CONFIG: "/etc/dc", HOME: "/home/u" }, "/w")).toBe("/etc/dc");
+    expect(dockerConfigDir([], { HOME: "/home/u" }, "/w")).toBe("/home/u/.docker");
+    expect(dockerConfigDir([], { DOCKER_CONFIG: "", HOME: "/home/u" }, "/w")).toBe("/home/u/.docker");
+    expect(dockerConfigDir([], { DOCKER_CONFIG: "dc" }, "/w")).toBe("/w/dc");
+    const env = { DOCKER_CONFIG: "/etc/dc", HOME: "/home/u" };
+    expect(dockerConfigDir(["--config", "a", "-D"], env, "/w")).toBe("/w/a");
+    expect(dockerConfigDir(["--config=/a", "--config", "/b"], env, "/w")).toBe("/b");
+    expect(dockerConfigDir(["--config", "/a", "--config=/b"], env, "/w")).toBe("/b");
   });
 });
 

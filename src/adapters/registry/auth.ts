@@ -19,11 +19,6 @@ export const DOCKER_HUB_KEY = "https://index.docker.io/v1/";
 
 const HUB_ALIASES = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 
-/** `$DOCKER_CONFIG`, else `~/.docker`: where `docker login` writes. The CLI's `--config` overrides both. */
-export function dockerConfigDir(env: NodeJS.ProcessEnv, home: string): string {
-  return env.DOCKER_CONFIG || path.join(home, ".docker");
-}
-
 /** The registry a config.json key or server address names, as parseReference spells it. */
 export function normalizeRegistryKey(key: string): string {
   const host = key
