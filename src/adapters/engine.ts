@@ -1,6 +1,7 @@
 // The Docker engine's view of images and containers: pulls, repo digests, what each container
 // runs. Through the docker CLI (so contexts, -H and DOCKER_HOST apply), except the reads, which
 // ask the engine API directly when the CLI would talk to a local socket (engine-api.ts).
+import { groupBy } from "../core/group.js";
 import { UserError } from "../errors.js";
 import {
   type ComposeProject,
@@ -157,15 +158,16 @@ export async function runningContainers(
 
 /** The running containers of what was observed, with their images. */
 export function runningOf(seen: ObservedContainers): RunningContainer[] {
-  const byId = new Map(seen.infos.map((i) => [i.id, i]));
+  // A listing names a container by a prefix of its ID, the short one (12 characters) as `ps`
+  // prints it: the inspections are looked up by theirs, not scanned once per container.
+  const byShortId = groupBy(seen.infos, (i) => i.id.slice(0, SHORT_ID));
   return seen.containers
     .filter((c) => c.state === "running")
-    .flatMap((c) => {
-      // The listing names a container by its full ID; a short one is looked for as a prefix.
-      const exact = byId.get(c.id);
-      return (exact ? [exact] : seen.infos.filter((i) => i.id.startsWith(c.id))).map((i) => ({
-        service: c.service,
-        imageId: i.imageId,
-      }));
-    });
+    .flatMap((c) =>
+      (c.id.length >= SHORT_ID ? (byShortId.get(c.id.slice(0, SHORT_ID)) ?? []) : seen.infos)
+        .filter((i) => i.id.startsWith(c.id))
+        .map((i) => ({ service: c.service, imageId: i.imageId })),
+    );
 }
+
+const SHORT_ID = 12;

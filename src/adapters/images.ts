@@ -125,9 +125,10 @@ export function imageMatches(ref: string, image: ImageInfo): boolean {
 
 /**
  * Which of `refs` the engine has, in one `docker image inspect` per 100 references (or one API
- * inspection each, in parallel): each ref to its image, or null when the engine has none. Inspect prints the images it found (all of them,
- * in the order asked, when it exits 0) and exits non-zero when one is missing; when it found
- * none at all, `docker version` tells a missing image from an engine that did not answer.
+ * inspection each, in parallel): each ref to its image, or null when the engine has none.
+ * Inspect prints the images it found (all of them, in the order asked, when it exits 0) and exits
+ * non-zero when one is missing; when it found none at all, `docker version` tells a missing image
+ * from an engine that did not answer.
  */
 export async function inspectRefs(
   cli: DockerCli,

@@ -3,6 +3,8 @@
 // for each service that cannot be pinned without editing the compose file, why not and the edit
 // that would pin it. A variable is written only when every service it reaches gets a valid
 // reference of its own repository; otherwise it is left to the operator's files. Pure code.
+
+import { groupBy } from "./group.js";
 import {
   effectiveVariables,
   governTag,
@@ -264,15 +266,14 @@ function plan(
   }
 
   // The services of each variable, in the order of `pins`: one pass, not one per variable.
-  const servicesOf = new Map<string, string[]>();
-  for (const [service, p] of pins) {
-    if (p.state !== "pinned") continue;
-    const list = servicesOf.get(p.variable);
-    if (list) list.push(service);
-    else servicesOf.set(p.variable, [service]);
-  }
+  const pinned = [...pins].flatMap(([service, p]) => (p.state === "pinned" ? [{ service, p }] : []));
+  const servicesOf = groupBy(pinned, ({ p }) => p.variable);
   const assignments: Assignment[] = [...values.entries()]
-    .map(([variable, value]) => ({ variable, value, services: servicesOf.get(variable) ?? [] }))
+    .map(([variable, value]) => ({
+      variable,
+      value,
+      services: (servicesOf.get(variable) ?? []).map(({ service }) => service),
+    }))
     .sort((a, b) => (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
   return { pins, assignments };
 }
