@@ -20,6 +20,7 @@ import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { dockerConfigDir } from "../docker-globals.js";
 import type { DockerCli } from "./docker.js";
+import { readUpTo } from "./owned-files.js";
 
 /** What the memo needs of a project's location (see ProjectLocation in compose.ts). */
 export interface MemoLocation {
@@ -47,14 +48,6 @@ type FileState = string | undefined;
 
 const { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } = fs.constants;
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
-
-/** Up to `size` bytes from an open file, as read (fewer when it shrank meanwhile). */
-function readUpTo(fd: number, size: number): Buffer {
-  const buf = Buffer.alloc(size);
-  let got = 0;
-  for (let n = 1; n > 0 && got < buf.length; got += n) n = fs.readSync(fd, buf, got, buf.length - got, null);
-  return buf.subarray(0, got);
-}
 
 /**
  * A regular file's bytes (links followed, as Compose follows them), "absent", or undefined when it

@@ -124,6 +124,14 @@ export function openOwned(file: string, purpose: OpenFor, mode = 0o666): number 
 const MiB = 1024 * 1024;
 const size = (bytes: number) => (bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${bytes} bytes`);
 
+/** Up to `size` bytes from an open file, as read (fewer when it is shorter, or shrank meanwhile). */
+export function readUpTo(fd: number, size: number): Buffer {
+  const buf = Buffer.alloc(size);
+  let got = 0;
+  for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
+  return buf.subarray(0, got);
+}
+
 /** Text of an owned file, at most `maxBytes` of it, or null when there is none. */
 export function readOwned(file: string, maxBytes: number): string | null {
   let fd: number;
@@ -141,11 +149,9 @@ export function readOwned(file: string, maxBytes: number): string | null {
       );
     }
     // One byte more than allowed tells a file that grows while read from one that fits.
-    const buf = Buffer.alloc(length + 1);
-    let got = 0;
-    for (let n = 1; n > 0 && got < buf.length; got += n) n = readSync(fd, buf, got, buf.length - got, null);
-    if (got > maxBytes) throw new UserError(`${file} grew past ${size(maxBytes)} while it was read`);
-    return buf.subarray(0, got).toString("utf8");
+    const bytes = readUpTo(fd, length + 1);
+    if (bytes.length > maxBytes) throw new UserError(`${file} grew past ${size(maxBytes)} while it was read`);
+    return bytes.toString("utf8");
   } catch (err) {
     throw ioError("read", file, err);
   } finally {
