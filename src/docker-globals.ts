@@ -4,18 +4,26 @@
 import { homedir } from "node:os";
 import path from "node:path";
 
-const WITH_VALUE = new Set([
-  "--config",
-  "--context",
-  "-c",
-  "--host",
-  "-H",
-  "--log-level",
-  "-l",
-  "--tlscacert",
-  "--tlscert",
-  "--tlskey",
-]);
+type GlobalKind = "host" | "context" | "config" | "log" | "tls";
+
+/** The Docker CLI's global options that take a value, by what the value is. */
+const GLOBALS_WITH_VALUE: Readonly<Record<string, GlobalKind>> = {
+  "--config": "config",
+  "--context": "context",
+  "-c": "context",
+  "--host": "host",
+  "-H": "host",
+  "--log-level": "log",
+  "-l": "log",
+  "--tlscacert": "tls",
+  "--tlscert": "tls",
+  "--tlskey": "tls",
+};
+const WITH_VALUE = new Set(Object.keys(GLOBALS_WITH_VALUE));
+
+/** What a global option's value is (`-H` a host), or undefined when it takes none or is not one. */
+export const globalValueKind = (flag: string): GlobalKind | undefined =>
+  Object.hasOwn(GLOBALS_WITH_VALUE, flag) ? GLOBALS_WITH_VALUE[flag] : undefined;
 const BOOLEAN = new Set(["--debug", "-D", "--tls", "--tlsverify"]);
 
 export interface SplitArgv {

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { dockerConfigDir } from "../docker-globals.js";
+import { dockerConfigDir, globalValueKind } from "../docker-globals.js";
 
 export const DEFAULT_SOCKET = "/var/run/docker.sock";
 
@@ -23,19 +23,6 @@ interface Globals {
   /** A global option this module does not know how to read. */
   unknown?: string;
 }
-
-const WITH_VALUE: Record<string, "host" | "context" | "config" | "log" | "tls"> = {
-  "--host": "host",
-  "-H": "host",
-  "--context": "context",
-  "-c": "context",
-  "--config": "config",
-  "--log-level": "log",
-  "-l": "log",
-  "--tlscacert": "tls",
-  "--tlscert": "tls",
-  "--tlskey": "tls",
-};
 
 /** Reads the Docker global options the plugin was given (as src/docker-globals.ts splits them). */
 function readGlobals(globals: readonly string[]): Globals {
@@ -60,12 +47,12 @@ function readGlobals(globals: readonly string[]): Globals {
     }
     const eq = arg.indexOf("=");
     if (arg.startsWith("--") && eq > 0) {
-      const kind = WITH_VALUE[arg.slice(0, eq)];
+      const kind = globalValueKind(arg.slice(0, eq));
       if (!kind) return { ...out, unknown: arg };
       take(kind, arg.slice(eq + 1));
       continue;
     }
-    const kind = WITH_VALUE[arg];
+    const kind = globalValueKind(arg);
     if (kind) {
       const value = globals[i + 1];
       if (value === undefined) return { ...out, unknown: arg };
@@ -75,7 +62,7 @@ function readGlobals(globals: readonly string[]): Globals {
     }
     // A shorthand with its value attached: -Hunix:///x, -cNAME, -c=NAME (pflag drops the `=`).
     const short = /^-([cHl])=?(.+)$/.exec(arg);
-    const shortKind = short ? WITH_VALUE[`-${short[1]}`] : undefined;
+    const shortKind = short ? globalValueKind(`-${short[1]}`) : undefined;
     if (short && shortKind) {
       take(shortKind, short[2] as string);
       continue;
