@@ -141,7 +141,7 @@ async function coldParseMs(text, runs = 9) {
       bundle: true,
       platform: "node",
       format: "cjs",
-      target: "node20",
+      target: "node24",
       minify: true,
       write: false,
       logLevel: "warning",

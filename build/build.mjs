@@ -42,7 +42,7 @@ mkdirSync(work, { recursive: true });
 const BUNDLE = {
   bundle: true,
   platform: "node",
-  target: "node20",
+  target: "node24",
   format: "cjs",
   minify: true,
   legalComments: "none",

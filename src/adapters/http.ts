@@ -1,6 +1,6 @@
 // HTTP/1.1 over node:http and node:https, one keep-alive pool per client (the registry client,
 // update-safe's health URL, a notification).
-// Not fetch: Node 20's fetch compiles its WebAssembly HTTP parser on first use, and a process that
+// Not fetch: Node's fetch compiles its WebAssembly HTTP parser on first use, and a process that
 // used it waits at exit until the optimizing tier has compiled that parser in the background
 // (about 200 ms of a one-second command on a loaded 2-core machine). Node's own parser is native.
 // What fetch did and the registry code relies on is kept: redirects followed (the Authorization
