@@ -5,7 +5,7 @@
 // other engine, and every call that changes something, stays on the docker CLI.
 import type { DockerCli } from "./docker.js";
 import { engineRoute } from "./engine-endpoint.js";
-import { NO_SERVER_NAME, requireBuiltin } from "./http.js";
+import { type SocketAnswer, SocketClosed, socketClient } from "./engine-socket.js";
 
 /** Requests in flight at once on one engine (the rest wait for a free connection). */
 const PARALLEL = 8;
@@ -32,7 +32,7 @@ export function daemonError(answer: ApiAnswer): string {
   return `Error response from daemon: ${message || `HTTP ${answer.status}`}`;
 }
 
-function unreachable(host: string, err: NodeJS.ErrnoException): EngineApiError {
+function unreachable(host: string, err: { code?: string; message: string }): EngineApiError {
   if (err.code === "EACCES")
     return new EngineApiError(
       `permission denied while trying to connect to the Docker daemon socket at ${host}`,
@@ -45,47 +45,28 @@ function unreachable(host: string, err: NodeJS.ErrnoException): EngineApiError {
 }
 
 function socketApi(socketPath: string, host: string): EngineApi {
-  // node:http only now, when a command asks the engine this way (not on every start-up). One
-  // keep-alive agent per engine: its idle connections do not keep the process alive.
-  const http = requireBuiltin("node:http");
-  const agent = new http.Agent({ keepAlive: true, maxSockets: PARALLEL });
+  // The socket client only now, when a command asks the engine this way (not on every start-up).
+  const client = socketClient(socketPath, PARALLEL);
   return {
     host,
-    get: (urlPath) =>
-      new Promise((resolve, reject) => {
-        const req = http.request(
-          {
-            socketPath,
-            path: urlPath,
-            agent,
-            headers: { Host: "docker", Accept: "application/json" },
-            ...NO_SERVER_NAME,
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (b: Buffer) => chunks.push(b));
-            res.on("error", (e) => reject(unreachable(host, e)));
-            res.on("end", () => {
-              const text = Buffer.concat(chunks).toString("utf8");
-              const status = res.statusCode ?? 0;
-              let body: unknown = null;
-              try {
-                body = text.trim() ? JSON.parse(text) : null;
-              } catch {
-                // An error answer may be plain text; a success must be JSON.
-                if (status < 400) {
-                  reject(new EngineApiError(`the Docker daemon at ${host} answered ${urlPath} with no JSON`));
-                  return;
-                }
-                body = { message: text.trim().split("\n")[0] };
-              }
-              resolve({ status, body });
-            });
-          },
-        );
-        req.on("error", (e: NodeJS.ErrnoException) => reject(unreachable(host, e)));
-        req.end();
-      }),
+    get: async (urlPath) => {
+      let answer: SocketAnswer;
+      try {
+        answer = await client.get(urlPath);
+      } catch (e) {
+        if (e instanceof SocketClosed) throw unreachable(host, e);
+        throw e;
+      }
+      const text = answer.body.toString("utf8");
+      try {
+        return { status: answer.status, body: text.trim() ? JSON.parse(text) : null };
+      } catch {
+        // An error answer may be plain text; a success must be JSON.
+        if (answer.status < 400)
+          throw new EngineApiError(`the Docker daemon at ${host} answered ${urlPath} with no JSON`);
+        return { status: answer.status, body: { message: text.trim().split("\n")[0] } };
+      }
+    },
   };
 }
 

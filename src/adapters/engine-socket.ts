@@ -1,0 +1,205 @@
+// GET requests to the Docker engine over its unix socket, HTTP/1.1 written and read here rather
+// than by node:http: `status` inspects every container of a project (200 requests at 200
+// services), and node:http's per-request work (a request object, a response stream, their
+// events), run cold in a short process, cost as much as the engine's own answers. Here a request
+// is one line written to a connection, several are written without waiting (pipelined: the engine
+// answers a connection's requests in order), and an answer is framed from the bytes as they come.
+// The engine speaks HTTP/1.1 with a Content-Length or chunked body; nothing else is needed of it.
+import { connect, type Socket } from "node:net";
+
+export interface SocketAnswer {
+  status: number;
+  body: Buffer;
+}
+
+/** The socket failed, or closed before answering; `code` is the socket's error code when it has one. */
+export class SocketClosed extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Longest status line and headers accepted: an engine's are a few hundred bytes. */
+const MAX_HEAD = 64 * 1024;
+
+/** One answer framed from the front of `buf`, with how many bytes it took; undefined: more needed. */
+export function frameAnswer(buf: Buffer): (SocketAnswer & { used: number; close: boolean }) | undefined {
+  const headEnd = buf.indexOf("\r\n\r\n");
+  if (headEnd < 0) {
+    if (buf.length > MAX_HEAD) throw new SocketClosed("the engine's answer has no end to its headers");
+    return undefined;
+  }
+  const head = buf.toString("latin1", 0, headEnd).split("\r\n");
+  const statusLine = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(head[0] ?? "");
+  if (!statusLine) throw new SocketClosed(`the engine answered with no HTTP status line: ${head[0]}`);
+  const status = Number(statusLine[1]);
+  let length: number | undefined;
+  let chunked = false;
+  let close = (head[0] as string).startsWith("HTTP/1.0");
+  for (let i = 1; i < head.length; i++) {
+    const line = head[i] as string;
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line
+      .slice(colon + 1)
+      .trim()
+      .toLowerCase();
+    if (name === "content-length") {
+      if (!/^\d{1,15}$/.test(value)) throw new SocketClosed(`the engine sent a bad Content-Length: ${value}`);
+      length = Number(value);
+    } else if (name === "transfer-encoding") chunked = value.split(",").at(-1)?.trim() === "chunked";
+    else if (name === "connection") close = value.split(",").some((v) => v.trim() === "close");
+  }
+  const bodyStart = headEnd + 4;
+  // An interim answer (100 Continue) comes before the real one and has no body.
+  if (status >= 100 && status < 200) return frameInterim(buf, bodyStart);
+  if (status === 204 || status === 304) return { status, body: Buffer.alloc(0), used: bodyStart, close };
+  if (chunked) {
+    const body = unchunk(buf, bodyStart);
+    return body && { status, body: body.body, used: body.used, close };
+  }
+  if (length !== undefined) {
+    if (buf.length < bodyStart + length) return undefined;
+    return { status, body: buf.subarray(bodyStart, bodyStart + length), used: bodyStart + length, close };
+  }
+  // Neither: the body runs to the end of the connection (framed by the caller when it closes).
+  return undefined;
+}
+
+function frameInterim(buf: Buffer, from: number): ReturnType<typeof frameAnswer> {
+  const next = frameAnswer(buf.subarray(from));
+  return next && { ...next, used: from + next.used };
+}
+
+/** A chunked body from `at`: its bytes and where the message ends, or undefined when incomplete. */
+function unchunk(buf: Buffer, at: number): { body: Buffer; used: number } | undefined {
+  const parts: Buffer[] = [];
+  for (;;) {
+    const lineEnd = buf.indexOf("\r\n", at);
+    if (lineEnd < 0) return undefined;
+    // A size, perhaps followed by `;extension`.
+    const sizeText = buf.toString("latin1", at, lineEnd).split(";")[0]?.trim() ?? "";
+    if (!/^[0-9a-fA-F]{1,12}$/.test(sizeText))
+      throw new SocketClosed(`the engine sent a bad chunk size: ${sizeText}`);
+    const size = Number.parseInt(sizeText, 16);
+    const data = lineEnd + 2;
+    if (size === 0) {
+      // Trailer lines, if any, up to an empty line.
+      let t = data;
+      for (;;) {
+        const end = buf.indexOf("\r\n", t);
+        if (end < 0) return undefined;
+        if (end === t)
+          return { body: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), used: end + 2 };
+        t = end + 2;
+      }
+    }
+    if (buf.length < data + size + 2) return undefined;
+    parts.push(buf.subarray(data, data + size));
+    at = data + size + 2;
+  }
+}
+
+interface Pending {
+  path: string;
+  resolve: (a: SocketAnswer) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * A client of at most `connections` keep-alive connections to the socket at `socketPath`; a
+ * request goes to the connection with the fewest waiting, a new one while there are fewer than
+ * `connections`. Idle connections do not keep the process alive. What a connection the engine
+ * closes still owed is sent again on a new one (they are GETs); see Connection.end.
+ */
+export function socketClient(socketPath: string, connections: number) {
+  const open: Connection[] = [];
+
+  class Connection {
+    readonly socket: Socket;
+    readonly waiting: Pending[] = [];
+    private buf: Buffer = Buffer.alloc(0);
+    private done = false;
+    private answered = 0;
+    constructor() {
+      this.socket = connect(socketPath);
+      this.socket.on("data", (b: Buffer) => this.read(b));
+      this.socket.on("error", (e: NodeJS.ErrnoException) =>
+        // The engine dropping the connection is a close (what it owed is sent again); anything
+        // else (no socket, no permission) fails every request on it.
+        this.end(
+          e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : new SocketClosed(e.message, e.code),
+        ),
+      );
+      this.socket.on("close", () => this.end());
+    }
+    send(p: Pending): void {
+      this.waiting.push(p);
+      this.socket.ref();
+      this.socket.write(`GET ${p.path} HTTP/1.1\r\nHost: docker\r\nAccept: application/json\r\n\r\n`);
+    }
+    private read(b: Buffer): void {
+      this.buf = this.buf.length === 0 ? b : Buffer.concat([this.buf, b]);
+      try {
+        for (;;) {
+          const answer = frameAnswer(this.buf);
+          if (!answer) break;
+          this.buf = this.buf.subarray(answer.used);
+          const p = this.waiting.shift();
+          if (!p) throw new SocketClosed("the engine answered a request that was not sent");
+          this.answered++;
+          p.resolve({ status: answer.status, body: answer.body });
+          if (answer.close) {
+            this.end();
+            return;
+          }
+        }
+      } catch (e) {
+        this.end(e as Error);
+        return;
+      }
+      if (this.waiting.length === 0) this.socket.unref();
+    }
+    /** The connection is over: what it still owed is sent again, or fails with `error`. */
+    private end(error?: Error): void {
+      if (this.done) return;
+      this.done = true;
+      const at = open.indexOf(this);
+      if (at >= 0) open.splice(at, 1);
+      this.socket.destroy();
+      const owed = this.waiting.splice(0);
+      // Bytes of an answer already read: the request was being answered, not sending it again.
+      // A connection that answered nothing gets a request sent again only once, so that an
+      // engine that never answers ends the command rather than looping.
+      const started = this.buf.length > 0;
+      owed.forEach((p, i) => {
+        if (error || (started && i === 0) || (this.answered === 0 && retried.has(p))) {
+          p.reject(error ?? new SocketClosed("the engine closed the connection before answering"));
+          return;
+        }
+        retried.add(p);
+        dispatch(p);
+      });
+    }
+  }
+  const retried = new WeakSet<Pending>();
+
+  function dispatch(p: Pending): void {
+    let c = open[0];
+    for (const o of open) if (o.waiting.length < (c as Connection).waiting.length) c = o;
+    if (!c || (c.waiting.length > 0 && open.length < connections)) {
+      c = new Connection();
+      open.push(c);
+    }
+    c.send(p);
+  }
+
+  return {
+    get: (path: string): Promise<SocketAnswer> =>
+      new Promise((resolve, reject) => dispatch({ path, resolve, reject })),
+  };
+}
