@@ -12,8 +12,8 @@
 // A file that cannot be hashed (a FIFO, a path that itself holds a variable, a remote include)
 // means no memo: Compose runs as before. Files read change under the call → nothing is kept.
 // Any I/O trouble with the memo directory is never an error: the command just asks Compose.
-// Kept under $XDG_CACHE_HOME/docker-versions (else ~/.cache/docker-versions), 0700, one 0600
-// file per answer, at most MAX_ENTRIES. DOCKER_VERSIONS_COMPOSE_CACHE=off turns it off.
+// Kept in the plugin's cache directory (private-cache.ts: compose-config/, one file per answer, at
+// most MAX_ENTRIES). DOCKER_VERSIONS_COMPOSE_CACHE=off turns it off.
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
@@ -21,6 +21,7 @@ import { parseAllDocuments } from "yaml";
 import { dockerConfigDir } from "../docker-globals.js";
 import type { DockerCli } from "./docker.js";
 import { readUpTo } from "./owned-files.js";
+import { privateCacheDir, readCacheEntry, writeCacheEntry } from "./private-cache.js";
 
 /** What the memo needs of a project's location (see ProjectLocation in compose.ts). */
 export interface MemoLocation {
@@ -46,7 +47,7 @@ const PLUGIN_DIRS = [
 /** A file's state for the key: its content hash, "absent", or undefined when it cannot be one. */
 type FileState = string | undefined;
 
-const { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } = fs.constants;
+const { O_NONBLOCK, O_RDONLY } = fs.constants;
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 
 /**
@@ -218,24 +219,9 @@ function statesOf(files: readonly string[]): [string, string][] | null {
   return out;
 }
 
-/** The memo directory, made if missing; null when it is not a private directory of ours. */
+/** The memo directory; null when switched off or not a private directory of ours. */
 function memoDir(env: NodeJS.ProcessEnv): string | null {
-  if (env.DOCKER_VERSIONS_COMPOSE_CACHE === "off") return null;
-  const root = env.XDG_CACHE_HOME || (env.HOME ? path.join(env.HOME, ".cache") : "");
-  if (!root || !path.isAbsolute(root)) return null;
-  const dir = path.join(root, "docker-versions", "compose-config");
-  try {
-    let st = fs.lstatSync(dir, { throwIfNoEntry: false });
-    if (!st) {
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-      st = fs.lstatSync(dir);
-    }
-    const uid = process.getuid?.();
-    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) return null;
-    return dir;
-  } catch {
-    return null;
-  }
+  return env.DOCKER_VERSIONS_COMPOSE_CACHE === "off" ? null : privateCacheDir(env, "compose-config");
 }
 
 interface Entry {
@@ -245,49 +231,12 @@ interface Entry {
 }
 
 function readEntry(file: string): Entry | null {
-  let fd: number;
+  const text = readCacheEntry(file, 64 * 1024 * 1024);
   try {
-    fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    const uid = process.getuid?.();
-    if (!st.isFile() || (uid !== undefined && st.uid !== uid) || st.size > 64 * 1024 * 1024) return null;
-    const entry = JSON.parse(readUpTo(fd, st.size).toString("utf8")) as Entry;
+    const entry = text === null ? null : (JSON.parse(text) as Entry | null);
     return entry?.format === FORMAT && Array.isArray(entry.reached) ? entry : null;
   } catch {
     return null;
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function writeEntry(dir: string, file: string, entry: Entry): void {
-  const temp = `${file}.${process.pid}.tmp`;
-  try {
-    fs.writeFileSync(temp, JSON.stringify(entry), { mode: 0o600, flag: "wx" });
-    fs.renameSync(temp, file);
-  } catch {
-    fs.rmSync(temp, { force: true });
-    return;
-  }
-  prune(dir);
-}
-
-/** Keeps the newest MAX_ENTRIES answers. */
-function prune(dir: string): void {
-  try {
-    const names = fs.readdirSync(dir).filter((n) => n.endsWith(".json"));
-    if (names.length <= MAX_ENTRIES) return;
-    const aged = names
-      .map((n) => ({ n, t: fs.lstatSync(path.join(dir, n)).mtimeMs }))
-      .sort((a, b) => b.t - a.t)
-      .slice(MAX_ENTRIES);
-    for (const { n } of aged) fs.unlinkSync(path.join(dir, n));
-  } catch {
-    // Another command pruned meanwhile.
   }
 }
 
@@ -321,6 +270,6 @@ export async function remembered<T>(
   if (!keep || !reached || !before) return value;
   const after = statesOf(reached);
   if (after && sameStates(before, after) && keyOf(cli, at, question) === key)
-    writeEntry(dir, file, { format: FORMAT, reached: before, value });
+    writeCacheEntry(dir, file, JSON.stringify({ format: FORMAT, reached: before, value }), MAX_ENTRIES);
   return value;
 }
