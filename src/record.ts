@@ -6,6 +6,7 @@ import path from "node:path";
 import type { ComposeProject, ComposeServices } from "./adapters/compose.js";
 import { type AuditLine, auditPath, auditText } from "./adapters/journal.js";
 import { ownedFileStat, readOwned } from "./adapters/owned-files.js";
+import { recordMemo } from "./adapters/record-memo.js";
 import {
   backupFile,
   MAX_RECORD_BYTES,
@@ -21,6 +22,7 @@ import {
   type Manifest,
   ManifestError,
   parseManifest,
+  type RecordMemo,
   renderManifest,
   type ServiceRecord,
 } from "./core/manifest.js";
@@ -61,10 +63,17 @@ export async function readManifest(file: string): Promise<LoadedManifest | null>
   return text === null ? null : parseLoaded(file, text);
 }
 
+/** The memo of validated records (adapters/record-memo.ts), looked for once per process. */
+let records: { memo: RecordMemo | undefined } | undefined;
+const knownRecords = (): RecordMemo | undefined => {
+  records ??= { memo: recordMemo(process.env) };
+  return records.memo;
+};
+
 /** Validates manifest text read from `file`; a corrupt one is a one-line error naming a backup. */
 export async function parseLoaded(file: string, text: string): Promise<LoadedManifest> {
   try {
-    return { text, manifest: parseManifest(text) };
+    return { text, manifest: parseManifest(text, knownRecords()) };
   } catch (e) {
     if (!(e instanceof ManifestError)) throw e;
     const backup = await newestBackup(file);

@@ -97,15 +97,77 @@ const text = (v: Plain | undefined): string | undefined => (typeof v === "string
  * Parses and validates manifest text; older shapes are read as they are and upgraded. Long on
  * purpose: the schema, field by field, in the order the file is written.
  */
-export function parseManifest(source: string): Manifest {
+export function parseManifest(source: string, memo?: RecordMemo): Manifest {
   // A command reads the record more than once (status: the services, the versions, the roles);
   // the same text is parsed once, and each reader gets its own copy to change.
   if (lastRead?.source === source) return copyManifest(lastRead.manifest);
-  const manifest = parseManifestText(source);
+  let manifest = memo ? restoreManifest(memo.recall(source)) : undefined;
+  if (!manifest) {
+    manifest = parseManifestText(source);
+    memo?.keep(source, manifest);
+  }
   lastRead = { source, manifest };
   return copyManifest(manifest);
 }
 let lastRead: { source: string; manifest: Manifest } | undefined;
+
+/**
+ * Where the validated record of a text is kept between commands (adapters/record-memo.ts): a
+ * text read again unchanged is then not parsed again. `recall` gives what `keep` was given for
+ * the same text, as JSON made plain, or undefined.
+ */
+export interface RecordMemo {
+  recall(source: string): unknown;
+  keep(source: string, manifest: Manifest): void;
+}
+
+/**
+ * A record as parseManifest makes it (null-prototype services, every field of a service and of a
+ * history entry present, in the same order) from its JSON form; undefined when the value is not
+ * one, and the text is then parsed. Fields are checked for their types, not validated again:
+ * the value is one parseManifest made from the same text.
+ */
+export function restoreManifest(value: unknown): Manifest | undefined {
+  const v = value as { schema?: unknown; services?: unknown; data_backup_command?: unknown } | null;
+  if (typeof v !== "object" || v === null || v.schema !== SCHEMA_VERSION) return undefined;
+  if (typeof v.services !== "object" || v.services === null || Array.isArray(v.services)) return undefined;
+  const command = v.data_backup_command;
+  if (command !== undefined && !(Array.isArray(command) && command.every((c) => typeof c === "string")))
+    return undefined;
+  const services: Record<string, ServiceRecord> = Object.create(null);
+  const raw = v.services as Record<string, unknown>;
+  for (const name of Object.keys(raw)) {
+    const r = raw[name] as Record<string, unknown> | null;
+    if (typeof r !== "object" || r === null || typeof r.current_tag !== "string") return undefined;
+    if (typeof r.custom !== "boolean" || !Array.isArray(r.history)) return undefined;
+    if (!OPTIONAL_TEXT.every((k) => r[k] === undefined || typeof r[k] === "string")) return undefined;
+    if (r.role !== undefined && r.role !== "database" && r.role !== "app") return undefined;
+    const history: HistoryEntry[] = new Array(r.history.length);
+    for (let i = 0; i < r.history.length; i++) {
+      const e = r.history[i] as Record<string, unknown> | null;
+      if (typeof e !== "object" || e === null || typeof e.tag !== "string") return undefined;
+      if (typeof e.at !== "string" || typeof e.source !== "string") return undefined;
+      if (e.digest !== undefined && typeof e.digest !== "string") return undefined;
+      history[i] = { tag: e.tag, digest: e.digest as string | undefined, at: e.at, source: e.source };
+    }
+    services[name] = {
+      image: r.image as string | undefined,
+      current_tag: r.current_tag,
+      image_digest: r.image_digest as string | undefined,
+      custom: r.custom,
+      floating_tag: r.floating_tag as string | undefined,
+      role: r.role as ServiceRecord["role"],
+      health_url: r.health_url as string | undefined,
+      updated_at: r.updated_at as string | undefined,
+      updated_by: r.updated_by as string | undefined,
+      history,
+    };
+  }
+  return command
+    ? { schema: SCHEMA_VERSION, services, data_backup_command: command as string[] }
+    : { schema: SCHEMA_VERSION, services };
+}
+const OPTIONAL_TEXT = ["image", "image_digest", "floating_tag", "health_url", "updated_at", "updated_by"];
 
 /** A copy that shares nothing a caller could change with the original. */
 function copyManifest(m: Manifest): Manifest {

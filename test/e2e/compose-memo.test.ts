@@ -3,8 +3,9 @@
 // an included file, an extended file, an env_file, the shell's environment) makes it ask again,
 // and what the plugin prints is always what it prints with the memo off. No value a service is
 // given to run with reaches the memo on disk. Calls are counted by a `docker` first on PATH that
-// logs its arguments and runs the real one.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// logs its arguments and runs the real one. And the executable's memo of validated records: an
+// unchanged manifest is not parsed again, an edited one always is.
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -108,6 +109,31 @@ describe.skipIf(!bed.available)("the memo of docker compose config", () => {
     }
     // The include is seen: its service is listed (not running, not recorded).
     expect((await run(["status", "--json"])).out).toContain('"extra"');
+  });
+
+  it("remembers the manifest's record by its text: an edit by hand or by a command is read anew", async () => {
+    const records = path.join(cache, "docker-versions", "records");
+    const memoOff = { DOCKER_VERSIONS_RECORD_CACHE: "off" };
+    const first = await run(["version", "--json"]);
+    const kept = readdirSync(records).length;
+    expect(kept).toBeGreaterThan(0);
+    expect((await run(["version", "--json"])).out).toBe(first.out);
+    expect(readdirSync(records)).toHaveLength(kept); // read again unchanged: nothing new kept
+    expect((await run(["version", "--json"], memoOff)).out).toBe(first.out);
+
+    const manifest = file("version-manifest.yaml");
+    const text = readFileSync(manifest, "utf8");
+    // The first service's tag, edited by hand to one no command wrote.
+    writeFileSync(manifest, text.replace(/current_tag: .*/, 'current_tag: "9.9.9"'));
+    const edited = await run(["version", "--json"]);
+    expect(edited.out).not.toBe(first.out);
+    expect(edited.out).toContain('"tag": "9.9.9"');
+    expect((await run(["version", "--json"], memoOff)).out).toBe(edited.out);
+
+    await run(["version-set", "--service", "api", "--tag", "1.64"]);
+    const set = await run(["version-history", "--json"]);
+    expect((await run(["version-history", "--json"], memoOff)).out).toBe(set.out);
+    for (const e of readdirSync(records)) expect(statSync(path.join(records, e)).mode & 0o077).toBe(0);
   });
 
   it("keeps no service environment on disk", async () => {

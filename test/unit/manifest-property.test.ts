@@ -16,6 +16,7 @@ import {
   ManifestError,
   parseManifest,
   renderManifest,
+  restoreManifest,
   type ServiceRecord,
 } from "../../src/core/manifest.js";
 
@@ -125,6 +126,46 @@ describe("what the plugin writes reads back equal", () => {
       }),
       { numRuns: 100 },
     );
+  });
+});
+
+describe("a record kept as JSON between commands (record-memo.ts)", () => {
+  /** Every object's prototype, keys in order and values, as a comparable outline. */
+  const outline = (v: unknown): unknown => {
+    if (typeof v !== "object" || v === null) return v;
+    if (Array.isArray(v)) return v.map(outline);
+    return [Object.getPrototypeOf(v) === null, ...Object.keys(v).map((k) => [k, outline((v as never)[k])])];
+  };
+
+  it("restores to what parseManifest made: prototypes, every field, their order", SLOW, () => {
+    fc.assert(
+      fc.property(manifest, (m) => {
+        const parsed = parseManifest(renderManifest(m));
+        const restored = restoreManifest(JSON.parse(JSON.stringify(parsed)));
+        expect(outline(restored)).toEqual(outline(parsed));
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("is not restored when it is not a record's shape", () => {
+    const good = JSON.parse(
+      JSON.stringify(parseManifest("schema: 1\nservices:\n  a:\n    current_tag: '1'\n")),
+    );
+    expect(restoreManifest(good)?.services.a?.current_tag).toBe("1");
+    for (const bad of [
+      null,
+      [],
+      { ...good, schema: 2 },
+      { ...good, services: [] },
+      { ...good, data_backup_command: "rm -rf /" },
+      { ...good, services: { a: { ...good.services.a, current_tag: 1 } } },
+      { ...good, services: { a: { ...good.services.a, custom: "false" } } },
+      { ...good, services: { a: { ...good.services.a, role: "db" } } },
+      { ...good, services: { a: { ...good.services.a, image: ["x"] } } },
+      { ...good, services: { a: { ...good.services.a, history: [{ tag: "1", at: "", source: 3 }] } } },
+    ])
+      expect(restoreManifest(bad)).toBeUndefined();
   });
 });
 
