@@ -6,6 +6,7 @@
 // answers a connection's requests in order), and an answer is framed from the bytes as they come.
 // The engine speaks HTTP/1.1 with a Content-Length or chunked body; nothing else is needed of it.
 import { connect, type Socket } from "node:net";
+import { shown } from "../core/shown-text.js";
 
 export interface SocketAnswer {
   status: number;
@@ -34,7 +35,7 @@ export function frameAnswer(buf: Buffer): (SocketAnswer & { used: number; close:
   }
   const head = buf.toString("latin1", 0, headEnd).split("\r\n");
   const statusLine = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(head[0] ?? "");
-  if (!statusLine) throw new SocketClosed(`the engine answered with no HTTP status line: ${head[0]}`);
+  if (!statusLine) throw new SocketClosed(`the engine answered with no HTTP status line: ${shown(head[0] ?? "", 80)}`);
   const status = Number(statusLine[1]);
   let length: number | undefined;
   let chunked = false;
@@ -49,7 +50,7 @@ export function frameAnswer(buf: Buffer): (SocketAnswer & { used: number; close:
       .trim()
       .toLowerCase();
     if (name === "content-length") {
-      if (!/^\d{1,15}$/.test(value)) throw new SocketClosed(`the engine sent a bad Content-Length: ${value}`);
+      if (!/^\d{1,15}$/.test(value)) throw new SocketClosed(`the engine sent a bad Content-Length: ${shown(value, 80)}`);
       length = Number(value);
     } else if (name === "transfer-encoding") chunked = value.split(",").at(-1)?.trim() === "chunked";
     else if (name === "connection") close = value.split(",").some((v) => v.trim() === "close");
@@ -84,7 +85,7 @@ function unchunk(buf: Buffer, at: number): { body: Buffer; used: number } | unde
     // A size, perhaps followed by `;extension`.
     const sizeText = buf.toString("latin1", at, lineEnd).split(";")[0]?.trim() ?? "";
     if (!/^[0-9a-fA-F]{1,12}$/.test(sizeText))
-      throw new SocketClosed(`the engine sent a bad chunk size: ${sizeText}`);
+      throw new SocketClosed(`the engine sent a bad chunk size: ${shown(sizeText, 80)}`);
     const size = Number.parseInt(sizeText, 16);
     const data = lineEnd + 2;
     if (size === 0) {
