@@ -35,7 +35,8 @@ export function frameAnswer(buf: Buffer): (SocketAnswer & { used: number; close:
   }
   const head = buf.toString("latin1", 0, headEnd).split("\r\n");
   const statusLine = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(head[0] ?? "");
-  if (!statusLine) throw new SocketClosed(`the engine answered with no HTTP status line: ${shown(head[0] ?? "", 80)}`);
+  if (!statusLine)
+    throw new SocketClosed(`the engine answered with no HTTP status line: ${shown(head[0] ?? "", 80)}`);
   const status = Number(statusLine[1]);
   let length: number | undefined;
   let chunked = false;
@@ -50,7 +51,8 @@ export function frameAnswer(buf: Buffer): (SocketAnswer & { used: number; close:
       .trim()
       .toLowerCase();
     if (name === "content-length") {
-      if (!/^\d{1,15}$/.test(value)) throw new SocketClosed(`the engine sent a bad Content-Length: ${shown(value, 80)}`);
+      if (!/^\d{1,15}$/.test(value))
+        throw new SocketClosed(`the engine sent a bad Content-Length: ${shown(value, 80)}`);
       length = Number(value);
     } else if (name === "transfer-encoding") chunked = value.split(",").at(-1)?.trim() === "chunked";
     else if (name === "connection") close = value.split(",").some((v) => v.trim() === "close");
@@ -179,7 +181,8 @@ export function socketClient(socketPath: string, connections: number) {
       const started = this.buf.length > 0;
       owed.forEach((p, i) => {
         if (error || (started && i === 0) || (this.answered === 0 && retried.has(p))) {
-          p.reject(error ?? new SocketClosed("the engine closed the connection before answering"));
+          const cut = started && i === 0 ? "in the middle of an answer" : "before answering";
+          p.reject(error ?? new SocketClosed(`the engine closed the connection ${cut}`));
           return;
         }
         retried.add(p);
