@@ -96,6 +96,7 @@ describe("frameAnswer", () => {
       try {
         frameAnswer(Buffer.from(text));
       } catch (e) {
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: no control character may reach the line
         expect((e as Error).message).not.toMatch(/[\n\u001b\u0007]/);
       }
     }
