@@ -7,7 +7,7 @@ import type { DockerCli } from "./docker.js";
 import { engineRoute } from "./engine-endpoint.js";
 import { type SocketAnswer, SocketClosed, socketClient } from "./engine-socket.js";
 
-/** Requests in flight at once on one engine (the rest wait for a free connection). */
+/** Connections to one engine at most; requests beyond them are pipelined on those (engine-socket.ts). */
 const PARALLEL = 8;
 
 /** The engine did not answer (no socket, refused, cut off), or answered a list with an error: its one line. */

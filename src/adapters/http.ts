@@ -46,7 +46,7 @@ export interface AskInit {
  * working it out, whose first use compiles its IPv6 pattern (a few ms of a command's start). A
  * spread, as node:http's options type does not name it.
  */
-export const NO_SERVER_NAME: Readonly<{ servername: string }> = Object.freeze({ servername: "" });
+const NO_SERVER_NAME: Readonly<{ servername: string }> = Object.freeze({ servername: "" });
 
 const MAX_REDIRECTS = 20;
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
@@ -64,7 +64,7 @@ interface Scheme {
 // Each loaded on its first request: a command that asks no registry loads neither, and one that
 // asks only a plain-HTTP registry never loads TLS. Through require: the single executable's Node
 // cannot import() at run time.
-export const requireBuiltin = (name: "node:http" | "node:https"): HttpModule =>
+const requireBuiltin = (name: "node:http" | "node:https"): HttpModule =>
   createRequire(import.meta.url)(name);
 
 function timeoutError(ms: number): Error {
