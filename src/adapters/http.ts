@@ -64,8 +64,7 @@ interface Scheme {
 // Each loaded on its first request: a command that asks no registry loads neither, and one that
 // asks only a plain-HTTP registry never loads TLS. Through require: the single executable's Node
 // cannot import() at run time.
-const requireBuiltin = (name: "node:http" | "node:https"): HttpModule =>
-  createRequire(import.meta.url)(name);
+const requireBuiltin = (name: "node:http" | "node:https"): HttpModule => createRequire(import.meta.url)(name);
 
 function timeoutError(ms: number): Error {
   const e = new Error(`no answer within ${ms} ms`);
