@@ -1,16 +1,18 @@
-// HTTP/1.1 over node:http and node:https, one keep-alive pool per client (the registry client,
-// update-safe's health URL, a notification).
+// HTTP/1.1 for the plugin's own requests (a registry, update-safe's health URL, a notification),
+// over node:net and node:tls with the wire written and read in http-wire.ts: kept-alive
+// connections per origin, redirects, one deadline per exchange.
+// Not node:http: loading it and its per-request objects and streams, run cold in a short
+// process, cost a `resolve-tags` of 9 repositories about as much as the registry's own work.
 // Not fetch: Node's fetch compiles its WebAssembly HTTP parser on first use, and a process that
-// used it waits at exit until the optimizing tier has compiled that parser in the background
-// (about 200 ms of a one-second command on a loaded 2-core machine). Node's own parser is native.
+// used it waits at exit until the optimizing tier has compiled that parser in the background.
 // What fetch did and the registry code relies on is kept: redirects followed (the Authorization
 // header dropped when they leave the origin), one deadline for the whole exchange body included,
 // no body for HEAD, and failures shaped as fetch's (a cause with the socket's error code, or a
 // TimeoutError) so that they read the same.
-import type * as Http from "node:http";
-import type { Agent as HttpAgent, IncomingMessage, RequestOptions } from "node:http";
-import type { Agent as HttpsAgent } from "node:https";
 import { createRequire } from "node:module";
+import { isIP, connect as netConnect, type Socket } from "node:net";
+import type * as TlsModule from "node:tls";
+import { type Exchange, type Head, requestBytes, WireConnection, type WireError } from "./http-wire.js";
 
 export interface AnswerReader {
   read(): Promise<{ done: false; value: Uint8Array } | { done: true; value?: Uint8Array }>;
@@ -41,30 +43,25 @@ export interface AskInit {
   follow?: boolean;
 }
 
-/**
- * For a request without TLS: there is no server name to send, and given one, Node's agent skips
- * working it out, whose first use compiles its IPv6 pattern (a few ms of a command's start). A
- * spread, as node:http's options type does not name it.
- */
-const NO_SERVER_NAME: Readonly<{ servername: string }> = Object.freeze({ servername: "" });
-
 const MAX_REDIRECTS = 20;
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 /** A small error body is read to its end so that the connection can serve the next request. */
 const DRAIN_LIMIT = 64 * 1024;
 const CONNECT_TIMEOUT_MS = 10_000;
 
-/** node:http or node:https: the same two functions, the second for TLS. */
-export type HttpModule = Pick<typeof Http, "request" | "Agent">;
-interface Scheme {
-  module: HttpModule;
-  agent: HttpAgent | HttpsAgent;
-}
+/** Connections to one origin at most; requests beyond them wait for one to be free. */
+const MAX_CONNECTIONS = 16;
+/** An idle connection is closed after this long (it never keeps the process alive meanwhile). */
+const IDLE_MS = 4_000;
 
-// Each loaded on its first request: a command that asks no registry loads neither, and one that
-// asks only a plain-HTTP registry never loads TLS. Through require: the single executable's Node
-// cannot import() at run time.
-const requireBuiltin = (name: "node:http" | "node:https"): HttpModule => createRequire(import.meta.url)(name);
+type Tls = typeof TlsModule;
+let tlsModule: Tls | undefined;
+// Loaded on the first https request: a command that asks only plain-HTTP servers never loads
+// TLS. Through require: the single executable's Node cannot import() at run time.
+const tls = (): Tls => {
+  tlsModule ??= createRequire(import.meta.url)("node:tls") as Tls;
+  return tlsModule;
+};
 
 function timeoutError(ms: number): Error {
   const e = new Error(`no answer within ${ms} ms`);
@@ -86,22 +83,85 @@ function networkError(cause: unknown): Error {
   return new TypeError("network error", { cause });
 }
 
-/** Keep-alive pools (plain and TLS) and a deadline per exchange. */
+/** The connections to one origin: idle ones, how many are open, and who waits for one. */
+class Origin {
+  readonly idle: WireConnection[] = [];
+  readonly waiting: ((c: WireConnection) => void)[] = [];
+  open = 0;
+  readonly #timers = new WeakMap<WireConnection, NodeJS.Timeout>();
+
+  constructor(readonly url: URL) {}
+
+  /** A free connection: an idle one, a new one, or the next one freed. */
+  take(): Promise<WireConnection> {
+    for (let c = this.idle.pop(); c; c = this.idle.pop()) {
+      clearTimeout(this.#timers.get(c));
+      if (c.reusable) return Promise.resolve(c);
+    }
+    if (this.open < MAX_CONNECTIONS) return Promise.resolve(this.#connect());
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  #connect(): WireConnection {
+    this.open++;
+    const host = this.url.hostname.replace(/^\[(.*)\]$/, "$1");
+    const tlsWanted = this.url.protocol === "https:";
+    const port = Number(this.url.port) || (tlsWanted ? 443 : 80);
+    // As node:https: the server's name is sent (SNI) and checked against its certificate,
+    // except for an IP address, which SNI cannot carry.
+    const socket: Socket = tlsWanted
+      ? tls().connect({ host, port, ...(isIP(host) ? {} : { servername: host }) })
+      : netConnect({ host, port });
+    // As fetch: a host that does not accept the connection within 10 s is given up on.
+    const connecting = setTimeout(() => {
+      conn.end(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" }));
+    }, CONNECT_TIMEOUT_MS).unref();
+    socket.once(tlsWanted ? "secureConnect" : "connect", () => clearTimeout(connecting));
+    const conn: WireConnection = new WireConnection(socket, this.url.host, () => {
+      clearTimeout(connecting);
+      this.#settle(conn);
+    });
+    return conn;
+  }
+
+  /** A connection's exchange ended: it serves the next waiting request, waits idle, or is gone. */
+  #settle(conn: WireConnection): void {
+    if (conn.reusable) {
+      const next = this.waiting.shift();
+      if (next) {
+        next(conn);
+        return;
+      }
+      this.idle.push(conn);
+      this.#timers.set(conn, setTimeout(() => conn.end(), IDLE_MS).unref());
+      return;
+    }
+    if (conn.ended === undefined) return; // still answering
+    const at = this.idle.indexOf(conn);
+    if (at >= 0) this.idle.splice(at, 1);
+    if (this.#gone.has(conn)) return;
+    this.#gone.add(conn);
+    this.open--;
+    const next = this.waiting.shift();
+    if (next) next(this.#connect());
+  }
+  readonly #gone = new WeakSet<WireConnection>();
+}
+
+/** Kept-alive connections per origin, and a deadline per exchange. */
 export class HttpPool {
-  readonly #schemes = new Map<string, Scheme>();
+  readonly #origins = new Map<string, Origin>();
 
   constructor(private readonly timeoutMs: number) {}
 
-  /** The module and keep-alive pool for `http:` or `https:`. */
-  #scheme(protocol: string): Scheme {
-    let scheme = this.#schemes.get(protocol);
-    if (!scheme) {
-      const mod = requireBuiltin(protocol === "https:" ? "node:https" : "node:http");
-      // Idle sockets do not keep the process alive (Node unrefs them) and close after a few seconds.
-      scheme = { module: mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 16, timeout: 4_000 }) };
-      this.#schemes.set(protocol, scheme);
+  #origin(url: URL): Origin {
+    const key = `${url.protocol}//${url.host}`;
+    let origin = this.#origins.get(key);
+    if (!origin) {
+      origin = new Origin(url);
+      this.#origins.set(key, origin);
     }
-    return scheme;
+    return origin;
   }
 
   /** Sends one request, following redirects; the deadline covers reading the body too. */
@@ -115,10 +175,10 @@ export class HttpPool {
       headers.accept ??= "*/*";
       for (let hop = 0; ; hop++) {
         const res = await this.#once(current, method, headers, body, deadline);
-        const location = res.headers.location;
+        const location = res.head.headers.get("location");
         if (
           init.follow === false ||
-          ![301, 302, 303, 307, 308].includes(res.statusCode ?? 0) ||
+          ![301, 302, 303, 307, 308].includes(res.head.status) ||
           !location ||
           hop >= MAX_REDIRECTS
         ) {
@@ -135,8 +195,8 @@ export class HttpPool {
           throw networkError(new Error("redirect to another scheme"));
         // As fetch: a 303 (and a 301/302 of a POST) is followed with a GET and no body.
         if (
-          res.statusCode === 303 ||
-          (method === "POST" && (res.statusCode === 301 || res.statusCode === 302))
+          res.head.status === 303 ||
+          (method === "POST" && (res.head.status === 301 || res.head.status === 302))
         ) {
           method = method === "HEAD" ? "HEAD" : "GET";
           body = undefined;
@@ -158,46 +218,45 @@ export class HttpPool {
     headers: Record<string, string>,
     body: string | undefined,
     deadline: Deadline,
-  ): Promise<IncomingMessage> {
-    const scheme = this.#scheme(url.protocol);
-    const options: RequestOptions = {
+  ): Promise<Received> {
+    const request = requestBytes(
       method,
-      headers:
-        body === undefined ? headers : { ...headers, "content-length": String(Buffer.byteLength(body)) },
-      agent: scheme.agent,
-      ...(url.protocol === "http:" ? NO_SERVER_NAME : {}),
-    };
-    const send = (retry: boolean): Promise<IncomingMessage> =>
-      new Promise((resolve, reject) => {
-        const req = scheme.module.request(url, options);
-        const stop = deadline.onExpiry((e) => req.destroy(e));
-        req.once("socket", (socket) => {
-          if (!socket.connecting) return;
-          // As fetch: a host that does not accept the connection within 10 s is given up on.
-          const connecting = setTimeout(() => {
-            req.destroy(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" }));
-          }, CONNECT_TIMEOUT_MS).unref();
-          socket.once("connect", () => clearTimeout(connecting));
-          socket.once("close", () => clearTimeout(connecting));
-        });
-        let answered = false;
-        req.once("response", (res) => {
-          answered = true;
-          stop();
-          resolve(res);
-        });
-        req.on("error", (e: NodeJS.ErrnoException) => {
-          stop();
-          // Once answered, a failure is the body's: its reader reports it.
-          if (answered) return;
-          // A kept-alive connection the server closed meanwhile: once more on a fresh one.
-          if (retry && req.reusedSocket && e.code === "ECONNRESET" && method !== "POST") resolve(send(false));
-          else reject(e.name === "TimeoutError" ? e : networkError(e));
-        });
-        req.end(body);
-      });
-    return send(true);
+      `${url.pathname}${url.search}`,
+      {
+        host: url.host,
+        ...headers,
+        ...(body === undefined ? {} : { "content-length": String(Buffer.byteLength(body)) }),
+      },
+      body,
+    );
+    const origin = this.#origin(url);
+    for (let attempt = 0; ; attempt++) {
+      const conn = await origin.take();
+      const reused = conn.exchanges > 0;
+      const exchange = conn.exchange(request, method === "HEAD");
+      const stop = deadline.onExpiry((e) => conn.end(e));
+      try {
+        const head = await exchange.head;
+        stop();
+        return { head, exchange, conn };
+      } catch (e) {
+        stop();
+        const err = e as WireError & { started?: boolean };
+        if (err.name === "TimeoutError") throw err;
+        // A kept-alive connection the server closed meanwhile: once more on a fresh one.
+        const dropped = err.code === "ECONNRESET" || err.code === "EPIPE";
+        if (attempt === 0 && reused && dropped && !err.started && method !== "POST") continue;
+        throw networkError(err);
+      }
+    }
   }
+}
+
+/** An answer's head, the exchange its body comes from, and the connection it came on. */
+interface Received {
+  head: Head;
+  exchange: Exchange;
+  conn: WireConnection;
 }
 
 /** One timer per exchange; whoever waits on it is told when it expires. */
@@ -230,85 +289,65 @@ class Deadline {
 }
 
 /** Reads a small body to its end (the connection is reused), or closes the connection. */
-function discard(res: IncomingMessage, bodiless = false): Promise<void> {
-  // A HEAD's Content-Length is the GET's: there is nothing to read, however large it says.
-  const length = bodiless ? 0 : Number(res.headers["content-length"] ?? Number.NaN);
-  if (res.complete || (length >= 0 && length <= DRAIN_LIMIT)) {
-    return new Promise((resolve) => {
-      res.once("end", resolve);
-      res.once("close", resolve);
-      res.once("error", () => resolve());
-      res.resume();
-    });
+async function discard(res: Received): Promise<void> {
+  const { exchange, conn } = res;
+  if (exchange.complete) return;
+  const left = exchange.left;
+  if (left !== undefined && left <= DRAIN_LIMIT) {
+    try {
+      while ((await exchange.next()) !== null);
+    } catch {
+      // The connection failed meanwhile: it is gone, nothing to read.
+    }
+    return;
   }
-  res.destroy();
-  return Promise.resolve();
+  conn.end(new Error("answer dropped"));
 }
 
-async function answer(res: IncomingMessage, method: string, deadline: Deadline): Promise<Answer> {
-  const status = res.statusCode ?? 0;
+async function answer(res: Received, method: string, deadline: Deadline): Promise<Answer> {
+  const { head, exchange, conn } = res;
+  const status = head.status;
   const headers = {
-    get(name: string): string | null {
-      const v = res.headers[name.toLowerCase()];
-      return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
-    },
+    get: (name: string): string | null => head.headers.get(name.toLowerCase()) ?? null,
   };
   const base = { status, ok: status >= 200 && status < 300, headers };
   if (method === "HEAD" || NULL_BODY.has(status)) {
     // Ended before it is handed on: the connection is free for the next request.
-    await discard(res, true);
+    await discard(res);
     deadline.clear();
     return { ...base, body: null };
   }
-  // The body's chunks in order, the deadline or a broken connection ending them with an error.
+  // The body's chunks in order; the deadline or a broken connection ends them with an error.
   let failed: Error | null = null;
-  let ended = false;
-  const wake = new Set<() => void>();
-  const notify = () => {
-    for (const w of wake) w();
-    wake.clear();
-  };
   const stop = deadline.onExpiry((e) => {
     failed = e;
-    res.destroy();
-    notify();
+    conn.end(e);
   });
   const finish = () => {
     stop();
     deadline.clear();
   };
-  res.on("readable", notify);
-  res.once("end", () => {
-    ended = true;
-    finish();
-    notify();
-  });
-  res.once("error", (e) => {
-    failed ??= networkError(e);
-    finish();
-    notify();
-  });
-  res.once("close", () => {
-    if (!ended && !res.complete)
-      failed ??= networkError(Object.assign(new Error("closed"), { code: "ECONNRESET" }));
-    finish();
-    notify();
-  });
   const cancel = async () => {
-    if (ended) return;
+    if (exchange.complete || failed) return;
     finish();
-    res.removeListener("readable", notify); // while it listens, the stream cannot flow to its end
     await discard(res);
   };
   const reader: AnswerReader = {
     async read() {
-      for (;;) {
-        if (failed) throw failed;
-        const chunk: Buffer | null = res.read();
-        if (chunk !== null) return { done: false, value: chunk };
-        if (ended) return { done: true };
-        await new Promise<void>((resolve) => wake.add(resolve));
+      if (failed) throw failed;
+      let chunk: Buffer | null;
+      try {
+        chunk = await exchange.next();
+      } catch (e) {
+        finish();
+        failed ??= (e as Error).name === "TimeoutError" ? (e as Error) : networkError(e);
+        throw failed;
       }
+      if (chunk === null) {
+        finish();
+        return { done: true };
+      }
+      return { done: false, value: chunk };
     },
     cancel,
   };

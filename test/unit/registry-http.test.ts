@@ -1,4 +1,4 @@
-// The registry client's HTTP (node:http with keep-alive, in place of fetch) against small loopback
+// The registry client's HTTP (the plugin's own HTTP/1.1 with keep-alive, in place of fetch) against small loopback
 // servers: connections reused, HEAD without a body, redirects followed with the credentials kept
 // to their origin, one deadline that covers the body, a kept-alive connection the server dropped
 // asked again once, and an endless body cut at the cap.
