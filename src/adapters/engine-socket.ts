@@ -5,8 +5,11 @@
 // is one line written to a connection, several are written without waiting (pipelined: the engine
 // answers a connection's requests in order), and an answer is framed from the bytes as they come.
 // The engine speaks HTTP/1.1 with a Content-Length or chunked body; nothing else is needed of it.
+// An answer's head and how its body ends are read as for every other server (http-wire.ts); the
+// body is taken whole here, as the engine's answers are small and read whole anyway.
 import { connect, type Socket } from "node:net";
 import { shown } from "../core/shown-text.js";
+import { type Framing, framingOf, keepsAlive, parseHead, WireError } from "./http-wire.js";
 
 export interface SocketAnswer {
   status: number;
@@ -23,51 +26,30 @@ export class SocketClosed extends Error {
   }
 }
 
-/** Longest status line and headers accepted: an engine's are a few hundred bytes. */
-const MAX_HEAD = 64 * 1024;
-
 /** One answer framed from the front of `buf`, with how many bytes it took; undefined: more needed. */
 export function frameAnswer(buf: Buffer): (SocketAnswer & { used: number; close: boolean }) | undefined {
-  const headEnd = buf.indexOf("\r\n\r\n");
-  if (headEnd < 0) {
-    if (buf.length > MAX_HEAD) throw new SocketClosed("the engine's answer has no end to its headers");
-    return undefined;
+  let head: ReturnType<typeof parseHead>;
+  let framing: Framing;
+  try {
+    head = parseHead(buf, "the engine");
+    if (!head) return undefined;
+    framing = framingOf(head, false, "the engine");
+  } catch (e) {
+    throw e instanceof WireError ? new SocketClosed(e.message) : e;
   }
-  const head = buf.toString("latin1", 0, headEnd).split("\r\n");
-  const statusLine = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(head[0] ?? "");
-  if (!statusLine)
-    throw new SocketClosed(`the engine answered with no HTTP status line: ${shown(head[0] ?? "", 80)}`);
-  const status = Number(statusLine[1]);
-  let length: number | undefined;
-  let chunked = false;
-  let close = (head[0] as string).startsWith("HTTP/1.0");
-  for (let i = 1; i < head.length; i++) {
-    const line = head[i] as string;
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line
-      .slice(colon + 1)
-      .trim()
-      .toLowerCase();
-    if (name === "content-length") {
-      if (!/^\d{1,15}$/.test(value))
-        throw new SocketClosed(`the engine sent a bad Content-Length: ${shown(value, 80)}`);
-      length = Number(value);
-    } else if (name === "transfer-encoding") chunked = value.split(",").at(-1)?.trim() === "chunked";
-    else if (name === "connection") close = value.split(",").some((v) => v.trim() === "close");
-  }
-  const bodyStart = headEnd + 4;
+  const { status, bodyStart } = head;
+  const close = !keepsAlive(head);
   // An interim answer (100 Continue) comes before the real one and has no body.
   if (status >= 100 && status < 200) return frameInterim(buf, bodyStart);
-  if (status === 204 || status === 304) return { status, body: Buffer.alloc(0), used: bodyStart, close };
-  if (chunked) {
+  if (framing.kind === "none") return { status, body: Buffer.alloc(0), used: bodyStart, close };
+  if (framing.kind === "chunked") {
     const body = unchunk(buf, bodyStart);
     return body && { status, body: body.body, used: body.used, close };
   }
-  if (length !== undefined) {
-    if (buf.length < bodyStart + length) return undefined;
-    return { status, body: buf.subarray(bodyStart, bodyStart + length), used: bodyStart + length, close };
+  if (framing.kind === "length") {
+    const end = bodyStart + framing.left;
+    if (buf.length < end) return undefined;
+    return { status, body: buf.subarray(bodyStart, end), used: end, close };
   }
   // Neither: the body runs to the end of the connection (framed by the caller when it closes).
   return undefined;

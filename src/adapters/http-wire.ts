@@ -61,6 +61,12 @@ function invalid(code: string, message: string): TypeError {
   return Object.assign(new TypeError(message), { code });
 }
 
+/** Whether the server keeps the connection open after this answer (HTTP/1.0 only when it says so). */
+export function keepsAlive(head: Head & { version: string }): boolean {
+  const connection = (head.headers.get("connection") ?? "").toLowerCase();
+  return head.version === "1.0" ? /\bkeep-alive\b/.test(connection) : !/\bclose\b/.test(connection);
+}
+
 /** The head at the front of `buf` and where the body starts; undefined: more bytes needed. */
 export function parseHead(
   buf: Buffer,
@@ -94,13 +100,14 @@ export function parseHead(
 }
 
 /** How an answer's body ends. */
-type Framing =
+export type Framing =
   | { kind: "none" }
   | { kind: "length"; left: number }
   | { kind: "chunked"; state: "size" | "data" | "data-end" | "trailer"; left: number }
   | { kind: "close" };
 
-function framingOf(head: Head, bodiless: boolean, who: string): Framing {
+/** How the body of an answer with `head` ends; `bodiless` for the answer to a HEAD. */
+export function framingOf(head: Head, bodiless: boolean, who: string): Framing {
   if (bodiless || head.status === 204 || head.status === 304) return { kind: "none" };
   const coding = head.headers.get("transfer-encoding");
   if (coding !== undefined && coding.toLowerCase().split(",").at(-1)?.trim() === "chunked")
@@ -215,9 +222,7 @@ export class WireConnection {
         if (!head) return;
         this.#buf = this.#buf.subarray(head.bodyStart);
         if (head.status >= 100 && head.status < 200 && head.status !== 101) continue;
-        const connection = (head.headers.get("connection") ?? "").toLowerCase();
-        if (head.version === "1.0" ? !/\bkeep-alive\b/.test(connection) : /\bclose\b/.test(connection))
-          this.#keepAlive = false;
+        if (!keepsAlive(head)) this.#keepAlive = false;
         state.framing = framingOf(head, state.bodiless, this.who);
         if (state.framing.kind === "close") this.#keepAlive = false;
         state.headSeen = true;
