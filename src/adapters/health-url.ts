@@ -15,8 +15,8 @@ export interface HealthWait {
 /** Resolves once `rawUrl` answers 2xx; a one-line UserError naming the service after the deadline. */
 export async function waitForHealthUrl(service: string, rawUrl: string, wait: HealthWait): Promise<void> {
   const { url, headers } = healthRequest(rawUrl);
-  // node:http, not fetch: a process that used fetch waits at its exit for V8 to finish compiling
-  // fetch's HTTP parser (~200 ms on a loaded host).
+  // The plugin's own HTTP (http.ts), not fetch: a process that used fetch waits at its exit for
+  // V8 to finish compiling fetch's HTTP parser (~200 ms on a loaded host).
   const http = new HttpPool(5000);
   let last = "no answer";
   for (;;) {

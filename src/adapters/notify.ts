@@ -25,8 +25,8 @@ export async function deliver(
     url.password = "";
   }
   try {
-    // node:http, not fetch: a process that used fetch waits at its exit for V8 to finish compiling
-    // fetch's HTTP parser (~200 ms on a loaded host).
+    // The plugin's own HTTP (http.ts), not fetch: a process that used fetch waits at its exit
+    // for V8 to finish compiling fetch's HTTP parser (~200 ms on a loaded host).
     const res = await new HttpPool(timeoutMs).ask(url, {
       method: "POST",
       headers,
