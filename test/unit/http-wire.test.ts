@@ -204,6 +204,23 @@ describe("HTTP/1.1 wire", () => {
     expect(text.split("\n")).toHaveLength(1);
   });
 
+  it("refuses headers past 64 KiB, and does not reuse a connection that sent more than its answer", async () => {
+    const s = await rawServer([
+      [Buffer.from(`HTTP/1.1 200 OK\r\nx-big: ${"a".repeat(70 * 1024)}\r\ncontent-length: 0\r\n\r\n`)],
+      // More than the answer: bytes no request asked for, on a connection kept alive.
+      [Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nokHTTP/1.1 408 Request Timeout\r\n\r\n")],
+      [Buffer.from("HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nnext")],
+    ]);
+    const pool = new HttpPool(5000);
+    const url = new URL(`http://127.0.0.1:${s.port}/`);
+    await expect(pool.ask(url, { method: "GET" })).rejects.toMatchObject({
+      cause: { code: "HPE_HEADER_OVERFLOW" },
+    });
+    expect(await bodyOf(await pool.ask(url, { method: "GET" }))).toBe("ok");
+    expect(await bodyOf(await pool.ask(url, { method: "GET" }))).toBe("next");
+    expect(s.connections()).toBe(3);
+  });
+
   it("fails a body cut short by the server, and one whose chunk sizes are not hex", async () => {
     const s = await rawServer([
       (socket) => socket.end("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc"),
