@@ -27,7 +27,7 @@ import { rollback, rollbackService, rollbackTo } from "./commands/rollback.js";
 import { schedule } from "./commands/schedule.js";
 import { status } from "./commands/status.js";
 import { updateSafe } from "./commands/update-safe.js";
-import { route, unknownCommand, unknownFlag, usageMessage } from "./commands/usage.js";
+import { namedCommand, route, unknownCommand, unknownFlag, usageMessage } from "./commands/usage.js";
 import { version } from "./commands/version.js";
 import { versionHistory } from "./commands/version-history.js";
 import { versionPull, versionSet } from "./commands/version-pull.js";
@@ -299,7 +299,10 @@ export async function run(
   const answered = answerWithoutParsing(args, globalFlags, out);
   if (answered !== null) return answered;
   const parser = parserFor(args, globalFlags);
-  for (const cmd of [...commands, ...internal]) {
+  // Only the command asked for is declared to the parser (each declaration costs it a parse of
+  // the command's line); without one, all are, so that the parser says what is wrong.
+  const named = namedCommand(args, [...commands, ...internal], globalFlags);
+  for (const cmd of named ? [named] : [...commands, ...internal]) {
     parser.command({
       command: cmd.positionals ? `${cmd.name} ${cmd.positionals}` : cmd.name,
       aliases: cmd.aliases,

@@ -16,6 +16,15 @@ export function findCommand(commands: readonly Command[], name: string | undefin
   return commands.find((c) => c.name === name || c.aliases?.includes(name));
 }
 
+/** The command `args` name (their first word that is no flag nor a global flag's value), if any. */
+export function namedCommand(
+  args: readonly string[],
+  commands: readonly Command[],
+  globals: readonly FlagSpec[],
+): Command | undefined {
+  return findCommand(commands, positionalWords(args, globals)[0]);
+}
+
 /** The words that are neither flags nor the values of global flags, with their positions. */
 function positionalWords(args: readonly string[], globals: readonly FlagSpec[]): string[] {
   const words: string[] = [];

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { commands, globalOptions, internal, run } from "../../src/cli.js";
 import { recordSpec } from "../../src/commands/flags.js";
 import { commandHelp, groupedHelp } from "../../src/commands/help.js";
-import { route, unknownFlag, usageMessage } from "../../src/commands/usage.js";
+import { namedCommand, route, unknownFlag, usageMessage } from "../../src/commands/usage.js";
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = "";
@@ -169,5 +169,17 @@ describe("usage messages", () => {
       cmd: { name: "status" },
     });
     expect(route(["status", "--", "--help"], commands, globals)).toBeNull();
+  });
+
+  it("names the command the parser is given: the first word that is no flag nor a global flag's value", () => {
+    const all = [...commands, ...internal];
+    const named = (args: string[]) => namedCommand(args, all, globals)?.name;
+    expect(named(["status"])).toBe("status");
+    expect(named(["-p", "status", "version"])).toBe("version");
+    expect(named(["--manifest", "rollback", "status", "--json"])).toBe("status");
+    expect(named(["-f", "a.yaml", "rollback-service", "--service", "db"])).toBe("rollback-service");
+    expect(named(["history"])).toBe("version-history");
+    expect(named(["statuss"])).toBeUndefined();
+    expect(named(["--json"])).toBeUndefined();
   });
 });
