@@ -89,6 +89,8 @@ class Origin {
   readonly waiting: ((c: WireConnection) => void)[] = [];
   open = 0;
   readonly #timers = new WeakMap<WireConnection, NodeJS.Timeout>();
+  /** The server's last TLS session: a later connection resumes it instead of a full handshake. */
+  #session: Buffer | undefined;
 
   constructor(readonly url: URL) {}
 
@@ -108,10 +110,20 @@ class Origin {
     const tlsWanted = this.url.protocol === "https:";
     const port = Number(this.url.port) || (tlsWanted ? 443 : 80);
     // As node:https: the server's name is sent (SNI) and checked against its certificate,
-    // except for an IP address, which SNI cannot carry.
-    const socket: Socket = tlsWanted
-      ? tls().connect({ host, port, ...(isIP(host) ? {} : { servername: host }) })
-      : netConnect({ host, port });
+    // except for an IP address, which SNI cannot carry; a session the server gave is resumed.
+    let socket: Socket;
+    if (tlsWanted) {
+      const secure = tls().connect({
+        host,
+        port,
+        ...(isIP(host) ? {} : { servername: host }),
+        ...(this.#session ? { session: this.#session } : {}),
+      });
+      secure.on("session", (session: Buffer) => {
+        this.#session = session;
+      });
+      socket = secure;
+    } else socket = netConnect({ host, port });
     // As fetch: a host that does not accept the connection within 10 s is given up on.
     const connecting = setTimeout(() => {
       conn.end(Object.assign(new Error("connect timed out"), { code: "ETIMEDOUT" }));

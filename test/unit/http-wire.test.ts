@@ -254,11 +254,18 @@ describe("HTTPS", () => {
     const server = createHttpsServer(
       { key: readFileSync(path.join(dir, "key.pem")), cert: readFileSync(path.join(dir, "cert.pem")) },
       (req, res) => {
+        const socket = req.socket as unknown as { servername?: string; isSessionReused(): boolean };
         const text = JSON.stringify({
           path: req.url,
-          sni: (req.socket as { servername?: string }).servername,
+          sni: socket.servername,
+          resumed: socket.isSessionReused(),
         });
-        res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+        // Each answer ends its connection: the next request needs a new one.
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(text),
+          connection: "close",
+        });
         res.end(text);
       },
     );
@@ -275,7 +282,7 @@ describe("HTTPS", () => {
     expect(err).toMatchObject({ message: "network error", cause: { code: "DEPTH_ZERO_SELF_SIGNED_CERT" } });
   });
 
-  it("trusts a CA given by NODE_EXTRA_CA_CERTS, sends the name (SNI) and checks it against the certificate", async () => {
+  it("trusts a CA given by NODE_EXTRA_CA_CERTS, sends the name (SNI), checks it against the certificate, resumes the session", async () => {
     const port = await tlsServer();
     const bundle = path.join(dir, "http.mjs");
     await build({
@@ -283,7 +290,7 @@ describe("HTTPS", () => {
         contents: `import { HttpPool } from "./src/adapters/http.ts";
 const pool = new HttpPool(5000);
 const out = [];
-for (const host of ["localhost", "127.0.0.1"]) {
+for (const host of ["localhost", "localhost", "127.0.0.1"]) {
   try {
     const res = await pool.ask(new URL("https://" + host + ":" + process.argv[2] + "/v2/"), { method: "GET" });
     const reader = res.body.getReader(); const parts = [];
@@ -312,7 +319,9 @@ console.log(JSON.stringify(out));`,
     });
     expect(run.stderr).toBe("");
     expect(JSON.parse(run.stdout)).toEqual([
-      { host: "localhost", status: 200, body: { path: "/v2/", sni: "localhost" } },
+      { host: "localhost", status: 200, body: { path: "/v2/", sni: "localhost", resumed: false } },
+      // A new connection resumes the session the server gave the first.
+      { host: "localhost", status: 200, body: { path: "/v2/", sni: "localhost", resumed: true } },
       // Trusted, but not issued for that name.
       { host: "127.0.0.1", error: "ERR_TLS_CERT_ALTNAME_INVALID" },
     ]);
