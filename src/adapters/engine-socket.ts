@@ -8,8 +8,7 @@
 // An answer's head and how its body ends are read as for every other server (http-wire.ts); the
 // body is taken whole here, as the engine's answers are small and read whole anyway.
 import { connect, type Socket } from "node:net";
-import { shown } from "../core/shown-text.js";
-import { type Framing, framingOf, keepsAlive, parseHead, WireError } from "./http-wire.js";
+import { framingOf, keepsAlive, parseHead, takeBody, WireError } from "./http-wire.js";
 
 export interface SocketAnswer {
   status: number;
@@ -28,64 +27,25 @@ export class SocketClosed extends Error {
 
 /** One answer framed from the front of `buf`, with how many bytes it took; undefined: more needed. */
 export function frameAnswer(buf: Buffer): (SocketAnswer & { used: number; close: boolean }) | undefined {
-  let head: ReturnType<typeof parseHead>;
-  let framing: Framing;
   try {
-    head = parseHead(buf, "the engine");
+    const head = parseHead(buf, "the engine");
     if (!head) return undefined;
-    framing = framingOf(head, false, "the engine");
+    const { status, bodyStart } = head;
+    // An interim answer (100 Continue) comes before the real one and has no body.
+    if (status >= 100 && status < 200) {
+      const next = frameAnswer(buf.subarray(bodyStart));
+      return next && { ...next, used: bodyStart + next.used };
+    }
+    const framing = framingOf(head, false, "the engine");
+    // A body up to the end of the connection is framed by the caller when it closes.
+    if (framing.kind === "close") return undefined;
+    const parts: Buffer[] = [];
+    const { rest, ended } = takeBody(framing, buf.subarray(bodyStart), "the engine", (p) => parts.push(p));
+    if (!ended) return undefined;
+    const body = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    return { status, body, used: buf.length - rest.length, close: !keepsAlive(head) };
   } catch (e) {
     throw e instanceof WireError ? new SocketClosed(e.message) : e;
-  }
-  const { status, bodyStart } = head;
-  const close = !keepsAlive(head);
-  // An interim answer (100 Continue) comes before the real one and has no body.
-  if (status >= 100 && status < 200) return frameInterim(buf, bodyStart);
-  if (framing.kind === "none") return { status, body: Buffer.alloc(0), used: bodyStart, close };
-  if (framing.kind === "chunked") {
-    const body = unchunk(buf, bodyStart);
-    return body && { status, body: body.body, used: body.used, close };
-  }
-  if (framing.kind === "length") {
-    const end = bodyStart + framing.left;
-    if (buf.length < end) return undefined;
-    return { status, body: buf.subarray(bodyStart, end), used: end, close };
-  }
-  // Neither: the body runs to the end of the connection (framed by the caller when it closes).
-  return undefined;
-}
-
-function frameInterim(buf: Buffer, from: number): ReturnType<typeof frameAnswer> {
-  const next = frameAnswer(buf.subarray(from));
-  return next && { ...next, used: from + next.used };
-}
-
-/** A chunked body from `at`: its bytes and where the message ends, or undefined when incomplete. */
-function unchunk(buf: Buffer, at: number): { body: Buffer; used: number } | undefined {
-  const parts: Buffer[] = [];
-  for (;;) {
-    const lineEnd = buf.indexOf("\r\n", at);
-    if (lineEnd < 0) return undefined;
-    // A size, perhaps followed by `;extension`.
-    const sizeText = buf.toString("latin1", at, lineEnd).split(";")[0]?.trim() ?? "";
-    if (!/^[0-9a-fA-F]{1,12}$/.test(sizeText))
-      throw new SocketClosed(`the engine sent a bad chunk size: ${shown(sizeText, 80)}`);
-    const size = Number.parseInt(sizeText, 16);
-    const data = lineEnd + 2;
-    if (size === 0) {
-      // Trailer lines, if any, up to an empty line.
-      let t = data;
-      for (;;) {
-        const end = buf.indexOf("\r\n", t);
-        if (end < 0) return undefined;
-        if (end === t)
-          return { body: parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts), used: end + 2 };
-        t = end + 2;
-      }
-    }
-    if (buf.length < data + size + 2) return undefined;
-    parts.push(buf.subarray(data, data + size));
-    at = data + size + 2;
   }
 }
 

@@ -127,6 +127,60 @@ export function framingOf(head: Head, bodiless: boolean, who: string): Framing {
   return { kind: "close" };
 }
 
+/**
+ * Takes the body of an answer framed by `f` from the front of `buf`, handing on each piece as it
+ * comes (`f` keeps its place between calls, so bytes can arrive in any cuts). Returns what follows
+ * the body, and whether it ended; a body up to the end of the connection never ends here.
+ */
+export function takeBody(
+  f: Framing,
+  buf: Buffer,
+  who: string,
+  piece: (bytes: Buffer) => void,
+): { rest: Buffer; ended: boolean } {
+  const give = (bytes: Buffer) => {
+    if (bytes.length > 0) piece(bytes);
+  };
+  if (f.kind === "none") return { rest: buf, ended: true };
+  if (f.kind === "close") {
+    give(buf);
+    return { rest: Buffer.alloc(0), ended: false };
+  }
+  while (buf.length > 0) {
+    if (f.kind === "length" || f.state === "data") {
+      const bytes = buf.subarray(0, f.left);
+      f.left -= bytes.length;
+      give(bytes);
+      buf = buf.subarray(bytes.length);
+      if (f.left > 0) continue;
+      if (f.kind === "length") return { rest: buf, ended: true };
+      f.state = "data-end";
+      continue;
+    }
+    // Chunked: a size line, its data and CRLF, …, a zero size, trailer lines, an empty line.
+    const lineEnd = buf.indexOf("\r\n");
+    if (lineEnd < 0) {
+      if (buf.length > MAX_HEAD)
+        throw new WireError(`${who} sent a chunk line without end`, "HPE_INVALID_CHUNK_SIZE");
+      break;
+    }
+    const line = buf.toString("latin1", 0, lineEnd);
+    buf = buf.subarray(lineEnd + 2);
+    if (f.state === "data-end") {
+      if (line !== "")
+        throw new WireError(`${who} sent a chunk longer than its size`, "HPE_INVALID_CHUNK_SIZE");
+      f.state = "size";
+    } else if (f.state === "size") {
+      const size = line.split(";")[0]?.trim() ?? "";
+      if (!/^[0-9a-fA-F]{1,12}$/.test(size))
+        throw new WireError(`${who} sent a bad chunk size: ${shown(size, 80)}`, "HPE_INVALID_CHUNK_SIZE");
+      f.left = Number.parseInt(size, 16);
+      f.state = f.left === 0 ? "trailer" : "data";
+    } else if (line === "") return { rest: buf, ended: true };
+  }
+  return { rest: buf, ended: false };
+}
+
 /** One exchange's answer as it arrives: its head, then its body's chunks. */
 export interface Exchange {
   /** Resolves with the final head (interim 1xx answers are skipped). */
@@ -290,51 +344,9 @@ class ExchangeState {
 
   /** Takes this answer's body bytes from the front of `buf`; returns what follows them. */
   take(buf: Buffer, who: string): Buffer {
-    const f = this.framing as Framing;
-    while (buf.length > 0 && !this.complete) {
-      if (f.kind === "none") break;
-      if (f.kind === "close") {
-        this.#push(buf);
-        return Buffer.alloc(0);
-      }
-      if (f.kind === "length") {
-        const piece = buf.subarray(0, f.left);
-        f.left -= piece.length;
-        this.#push(piece);
-        buf = buf.subarray(piece.length);
-        if (f.left === 0) this.finish();
-        continue;
-      }
-      // Chunked: a size line, its data and CRLF, …, a zero size, trailer lines, an empty line.
-      if (f.state === "data") {
-        const piece = buf.subarray(0, f.left);
-        f.left -= piece.length;
-        this.#push(piece);
-        buf = buf.subarray(piece.length);
-        if (f.left === 0) f.state = "data-end";
-        continue;
-      }
-      const lineEnd = buf.indexOf("\r\n");
-      if (lineEnd < 0) {
-        if (buf.length > MAX_HEAD)
-          throw new WireError(`${who} sent a chunk line without end`, "HPE_INVALID_CHUNK_SIZE");
-        return buf;
-      }
-      const line = buf.toString("latin1", 0, lineEnd);
-      buf = buf.subarray(lineEnd + 2);
-      if (f.state === "data-end") {
-        if (line !== "")
-          throw new WireError(`${who} sent a chunk longer than its size`, "HPE_INVALID_CHUNK_SIZE");
-        f.state = "size";
-      } else if (f.state === "size") {
-        const size = line.split(";")[0]?.trim() ?? "";
-        if (!/^[0-9a-fA-F]{1,12}$/.test(size))
-          throw new WireError(`${who} sent a bad chunk size: ${shown(size, 80)}`, "HPE_INVALID_CHUNK_SIZE");
-        f.left = Number.parseInt(size, 16);
-        f.state = f.left === 0 ? "trailer" : "data";
-      } else if (line === "") this.finish();
-    }
-    return buf;
+    const { rest, ended } = takeBody(this.framing as Framing, buf, who, (piece) => this.#push(piece));
+    if (ended) this.finish();
+    return rest;
   }
 
   #push(piece: Buffer): void {
