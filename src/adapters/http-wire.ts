@@ -197,6 +197,7 @@ export interface Exchange {
  * A connection to one server. `exchange` sends a request and reads its answer; the connection
  * can take the next one once that answer's body was read to its end and the server keeps it
  * open (`reusable`). Every failure ends the connection: the exchange under way gets the error.
+ * `onEnd` is called when an exchange's answer is complete, and once when the connection ends.
  */
 export class WireConnection {
   /** Exchanges started on this connection. */
@@ -224,9 +225,9 @@ export class WireConnection {
     return this.#ended === null && this.#keepAlive && this.#current === null;
   }
 
-  /** Whether it ended (and why, when it failed). */
-  get ended(): Error | null | undefined {
-    return this.#ended ?? (this.socket.destroyed ? new WireError("closed", "ECONNRESET") : undefined);
+  /** Whether it ended: closed by either side, or failed. */
+  get ended(): boolean {
+    return this.#ended !== null;
   }
 
   /** Sends a request (its bytes from requestBytes) and reads its answer. */
@@ -294,9 +295,7 @@ export class WireConnection {
         return;
       }
       if (!this.#keepAlive) {
-        this.#ended = new WireError("closed", "ECONNRESET");
-        this.socket.destroy();
-        this.#onEnd();
+        this.end();
         return;
       }
       this.socket.unref();

@@ -148,16 +148,13 @@ class Origin {
       this.#timers.set(conn, setTimeout(() => conn.end(), IDLE_MS).unref());
       return;
     }
-    if (conn.ended === undefined) return; // still answering
+    if (!conn.ended) return; // still answering
     const at = this.idle.indexOf(conn);
     if (at >= 0) this.idle.splice(at, 1);
-    if (this.#gone.has(conn)) return;
-    this.#gone.add(conn);
     this.open--;
     const next = this.waiting.shift();
     if (next) next(this.#connect());
   }
-  readonly #gone = new WeakSet<WireConnection>();
 }
 
 /** Kept-alive connections per origin, and a deadline per exchange. */
