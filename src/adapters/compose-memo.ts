@@ -14,10 +14,10 @@
 // Any I/O trouble with the memo directory is never an error: the command just asks Compose.
 // Kept in the plugin's cache directory (private-cache.ts: compose-config/, one file per answer, at
 // most MAX_ENTRIES). DOCKER_VERSIONS_COMPOSE_CACHE=off turns it off.
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { sha256Hex } from "../core/sha256.js";
 import { dockerConfigDir } from "../docker-globals.js";
 import type { DockerCli } from "./docker.js";
 import { readUpTo } from "./owned-files.js";
@@ -48,7 +48,6 @@ const PLUGIN_DIRS = [
 type FileState = string | undefined;
 
 const { O_NONBLOCK, O_RDONLY } = fs.constants;
-const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 
 /**
  * A regular file's bytes (links followed, as Compose follows them), "absent", or undefined when it
@@ -78,7 +77,7 @@ function readRegular(file: string): Buffer | "absent" | undefined {
 
 function fileState(file: string): FileState {
   const bytes = readRegular(file);
-  return bytes === "absent" || bytes === undefined ? bytes : sha256(bytes);
+  return bytes === "absent" || bytes === undefined ? bytes : sha256Hex(bytes);
 }
 
 function identity(file: string): string {
@@ -195,7 +194,7 @@ function keyOf(cli: DockerCli, at: MemoLocation, question: string): string | nul
   const files = [...at.files, ...at.envFiles, path.join(at.workingDir, ".env")];
   const states = files.map((f) => [f, fileState(f)] as const);
   if (states.some(([, s]) => s === undefined)) return null;
-  return sha256(
+  return sha256Hex(
     JSON.stringify([
       FORMAT,
       question,

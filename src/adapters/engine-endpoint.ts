@@ -3,9 +3,9 @@
 // only when every input is plain. Anything else (tcp, ssh, npipe, TLS flags or files, a context
 // or config that cannot be read, conflicting flags) keeps the docker CLI, which then applies its
 // own rules and reports its own errors.
-import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { sha256Hex } from "../core/sha256.js";
 import { dockerConfigDir, globalValueKind } from "../docker-globals.js";
 
 export const DEFAULT_SOCKET = "/var/run/docker.sock";
@@ -109,7 +109,7 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 
 /** A named context's docker endpoint, from its metadata in the CLI's context store. */
 function contextHost(dir: string, name: string): EngineRoute {
-  const id = createHash("sha256").update(name).digest("hex");
+  const id = sha256Hex(name);
   const meta = readJson(path.join(dir, "contexts", "meta", id, "meta.json"));
   if (!isRecord(meta.value)) return { cli: `context ${name} not readable here` };
   const endpoints = meta.value.Endpoints;

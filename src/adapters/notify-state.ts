@@ -1,10 +1,10 @@
 // What each notification destination has been told, and when the project was last checked:
 // version-notify.json next to the manifest (an owned file, written atomically). Destinations
 // are kept by a hash of their URL or command, so the file holds no webhook token.
-import { createHash } from "node:crypto";
 import path from "node:path";
 import type { Announced } from "../core/announced.js";
 import { byName } from "../core/names.js";
+import { sha256Hex } from "../core/sha256.js";
 import { UserError } from "../errors.js";
 import { readText, writeAtomic } from "./store.js";
 
@@ -23,7 +23,7 @@ export function notifyStatePath(manifestPath: string): string {
 
 /** The key a destination is remembered by: a hash, never the URL itself. */
 export function destinationKey(what: string): string {
-  return createHash("sha256").update(what).digest("hex").slice(0, 16);
+  return sha256Hex(what).slice(0, 16);
 }
 
 const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === "string");

@@ -7,10 +7,10 @@
 // sources run by Node (the tests) have no identity that changes with their code.
 // In the plugin's cache directory (private-cache.ts: records/), at most MAX_ENTRIES.
 // DOCKER_VERSIONS_RECORD_CACHE=off turns it off.
-import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import path from "node:path";
 import type { Manifest, RecordMemo } from "../core/manifest.js";
+import { sha256Hex } from "../core/sha256.js";
 import { privateCacheDir, readCacheEntry, writeCacheEntry } from "./private-cache.js";
 
 const FORMAT = 1;
@@ -42,10 +42,7 @@ export function recordMemo(
   const dir = privateCacheDir(env, "records");
   if (!dir) return undefined;
   const fileOf = (source: string) =>
-    path.join(
-      dir,
-      `${createHash("sha256").update(`${FORMAT}\u0000${identity}\u0000`).update(source).digest("hex")}.json`,
-    );
+    path.join(dir, `${sha256Hex(`${FORMAT}\u0000${identity}\u0000`, source)}.json`);
   return {
     recall(source) {
       const text = readCacheEntry(fileOf(source), MAX_ENTRY_BYTES);

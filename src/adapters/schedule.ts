@@ -4,7 +4,6 @@
 // manifest, so `schedule remove` removes exactly that. Every program runs with an argument
 // array; the crontab goes through `crontab -` on stdin.
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { homedir } from "node:os";
@@ -17,6 +16,7 @@ import {
   withBlock,
   withoutBlock,
 } from "../core/schedule.js";
+import { sha256Hex } from "../core/sha256.js";
 import { UserError } from "../errors.js";
 import { readOwned } from "./owned-files.js";
 import { readText, writeAtomic } from "./store.js";
@@ -54,7 +54,7 @@ export function systemdRuns(): boolean {
 
 /** The block's marker id: the project and a hash of its manifest path (two copies never collide). */
 export function scheduleId(project: string, manifestPath: string): string {
-  return `${project} ${createHash("sha256").update(manifestPath).digest("hex").slice(0, 12)}`;
+  return `${project} ${sha256Hex(manifestPath).slice(0, 12)}`;
 }
 
 interface Ran {

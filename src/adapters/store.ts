@@ -1,6 +1,5 @@
 // The file store of the version manifest: atomic writes that survive kill -9, timestamped
 // backups in `.version-backups/`, and the lock that serializes every change to a manifest.
-import { randomBytes } from "node:crypto";
 import { closeSync, constants, readFileSync, rmSync, unlinkSync, writeSync } from "node:fs";
 import { access, lstat, open, readdir, rename, rm, stat } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -83,6 +82,15 @@ export interface PreparedWrite {
 }
 
 /**
+ * `bytes` random bytes as hex, for names that must not collide. node:crypto is loaded here, when a
+ * file is written, not when the plugin starts: reading commands never need it (core/sha256.ts).
+ */
+export function randomHex(bytes: number): string {
+  const crypto = process.getBuiltinModule("node:crypto");
+  return crypto.randomBytes(bytes).toString("hex");
+}
+
+/**
  * Writes `data` to a synced temp file next to `file` (through a symlink, to its target) and
  * returns what replaces the file with it. Nothing visible changes until `commit`, so a caller
  * can prepare every file of a change (and learn which one cannot be written) before any of
@@ -97,7 +105,7 @@ export async function prepareAtomic(
   const target = file;
   const dir = path.dirname(target);
   const base = path.basename(target);
-  const temp = path.join(dir, `.${base}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  const temp = path.join(dir, `.${base}.${process.pid}.${randomHex(6)}.tmp`);
   const existing = ownedFileStat(target);
   // What would make the rename fail is found now, before any other file of a change is replaced.
   if (existing && isMountPoint(target))

@@ -10,13 +10,19 @@
 //     put back (by the order of the writes there is nothing) and the intent dropped;
 //   - it holds neither (edited since by hand): the intent is dropped and the caller regenerates
 //     what derives from it.
-import { randomBytes } from "node:crypto";
 import { open, readFile, rm, stat, truncate } from "node:fs/promises";
 import { hostname } from "node:os";
 import path from "node:path";
 import { UserError } from "../errors.js";
 import { faultPoint } from "./fault.js";
-import { type PreparedWrite, prepareAtomic, removeStaleTempsOf, syncDir, writeAtomic } from "./store.js";
+import {
+  type PreparedWrite,
+  prepareAtomic,
+  randomHex,
+  removeStaleTempsOf,
+  syncDir,
+  writeAtomic,
+} from "./store.js";
 
 export interface TransactionFile {
   /** Names the fault points of this file's write (`record.<name>`). */
@@ -133,7 +139,7 @@ export async function runTransaction(t: Transaction): Promise<string | null> {
   try {
     backup = (await t.before?.()) ?? null;
     const intent: Intent = {
-      id: randomBytes(6).toString("hex"),
+      id: randomHex(6),
       command: t.command,
       pid: process.pid,
       host: hostname(),

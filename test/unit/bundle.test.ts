@@ -20,3 +20,12 @@ it("never imports a Node built-in dynamically", () => {
   );
   expect(offenders).toEqual([]);
 });
+
+it("loads node:crypto only where a file is written, never at start-up", () => {
+  // Loading it costs every command ~7 ms; hashes come from core/sha256.ts, random names from
+  // randomHex (adapters/store.ts), which loads it when called.
+  const offenders = sources(path.resolve(import.meta.dirname, "../../src")).filter((f) =>
+    /from\s+["'](node:)?crypto["']|require\(\s*["'](node:)?crypto["']\)/.test(readFileSync(f, "utf8")),
+  );
+  expect(offenders).toEqual([]);
+});

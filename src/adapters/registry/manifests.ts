@@ -1,8 +1,8 @@
 // Manifests: the digest a tag points at (HEAD, or GET and hash when HEAD is silent), the
 // platform entries of a multi-platform index, and the version label of an image's config.
-import { createHash } from "node:crypto";
 import { byName } from "../../core/names.js";
 import { isDigest, shortDigest } from "../../core/reference.js";
+import { sha256Hex } from "../../core/sha256.js";
 import type { Answer } from "../http.js";
 import type { RegistryClient, RepositoryRef } from "./client.js";
 import { RegistryError } from "./errors.js";
@@ -152,8 +152,7 @@ export async function fetchManifest(
   });
   const bytes = await client.bytes(repo, res);
   const header = res.headers.get("docker-content-digest");
-  const digest =
-    header && isDigest(header) ? header : `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  const digest = header && isDigest(header) ? header : `sha256:${sha256Hex(bytes)}`;
   let body: unknown;
   try {
     body = JSON.parse(bytes.toString("utf8"));
