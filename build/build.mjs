@@ -1,5 +1,5 @@
 // Builds the release executables: esbuild bundles src/ into two CommonJS files (a small main
-// script, and the commands with a V8 code cache of their own: build/sea-app.cjs), then, for each
+// script, and the commands with a V8 code cache of their own: src/sea-commands.ts), then, for each
 // target (x86_64, aarch64), Node's own single-executable-application support (SEA) turns them into
 // a preparation blob with a V8 code cache, which postject injects into a stripped copy of that
 // target's Node binary. The Node binaries are the official builds pinned in package-lock.json
@@ -99,7 +99,7 @@ const yargsShims = {
 
 // Two bundles. The executable's main script, src/main.ts, answers the Docker CLI's metadata
 // question and `--version` by itself; for anything else it loads the commands (src/cli.ts), which
-// the executable holds as an asset with a code cache of its own (build/sea-app.cjs says why).
+// the executable holds as an asset with a code cache of its own (src/sea-commands.ts says why).
 const bundle = path.join(work, "docker-versions.cjs");
 const app = path.join(work, "app.cjs");
 const defines = { __DV_VERSION__: JSON.stringify(pkg.version) };
@@ -110,7 +110,7 @@ const appAsAsset = {
   setup(b) {
     b.onResolve({ filter: /^\.\/cli\.js$/ }, (args) =>
       args.importer === path.join(root, "src/main.ts")
-        ? { path: path.join(root, "build/sea-app.cjs") }
+        ? { path: path.join(root, "src/sea-commands.ts") }
         : undefined,
     );
   },
@@ -133,7 +133,7 @@ const commands = await build({
   banner: { js: 'const __dvImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
   plugins: [sdkAsText, yargsShims],
 });
-// As Node wraps a CommonJS module; build/sea-app.cjs calls the function.
+// As Node wraps a CommonJS module; src/sea-commands.ts calls the function.
 writeFileSync(
   app,
   `(function (require, module, exports, __filename, __dirname) {\n${commands.outputFiles[0].text}\n})`,

@@ -1,4 +1,4 @@
-// Makes or checks the code cache of the commands' bundle (see build/sea-app.cjs), run by the
+// Makes or checks the code cache of the commands' bundle (see src/sea-commands.ts), run by the
 // target's own Node (under qemu for another architecture), since a cache belongs to one V8.
 //   node --random-seed=1 code-cache.cjs make  APP CACHE
 //   node                 code-cache.cjs check APP CACHE   (exits 1 when the cache is rejected)

@@ -34,7 +34,7 @@ main(process.argv.slice(2)).then(
   async (err: unknown) => {
     // Only what escaped cli.ts gets here (a failure before any command ran): rendered by the
     // same rule, a bug with its stack for the report. By cli.ts's own copy of the rule: in the
-    // executable, the commands are a script apart (build/sea-app.cjs), with classes of their own.
+    // executable, the commands are a script apart (sea-commands.ts), with classes of their own.
     const { renderError } = await import("./cli.js");
     const { text, exitCode } = renderError(err);
     process.stderr.write(text);

@@ -1,7 +1,7 @@
 // The user's cache directory of the plugin ($XDG_CACHE_HOME/docker-versions, else
 // ~/.cache/docker-versions), where answers worth keeping between commands are kept: what Compose
-// said of a project (compose-memo.ts), the validated record of a manifest's text (record-memo.ts).
-// Each kind has its own subdirectory, 0700 and the user's own, one 0600 file per entry, the
+// said of a project (compose-memo.ts), the validated record of a manifest's text (record-memo.ts),
+// the commands' code as V8 compiled it for a command (code-cache.ts). Each kind has its own subdirectory, 0700 and the user's own, one 0600 file per entry, the
 // newest kept. Nothing here is ever an error: a directory or an entry that is not one of ours
 // (another owner, open to others, a link, not a regular file) is no cache, and a command just
 // works the answer out again.
@@ -10,6 +10,18 @@ import path from "node:path";
 import { readUpTo } from "./owned-files.js";
 
 const { O_NOFOLLOW, O_NONBLOCK, O_RDONLY } = fs.constants;
+
+/** The running executable's identity when it is the plugin's single executable, else undefined. */
+export function executableIdentity(): string | undefined {
+  try {
+    const sea = process.getBuiltinModule("node:sea") as { isSea?: () => boolean } | undefined;
+    if (!sea?.isSea?.()) return undefined;
+    const st = fs.statSync(process.execPath);
+    return [process.execPath, st.size, st.mtimeMs, st.ino].join("\u0000");
+  } catch {
+    return undefined;
+  }
+}
 
 /** The cache subdirectory `name`, made if missing; null when it is not a private directory of ours. */
 export function privateCacheDir(env: NodeJS.ProcessEnv, name: string): string | null {
@@ -30,8 +42,8 @@ export function privateCacheDir(env: NodeJS.ProcessEnv, name: string): string | 
   }
 }
 
-/** An entry's text: null when absent, not a regular file of ours, or over `maxBytes`. */
-export function readCacheEntry(file: string, maxBytes: number): string | null {
+/** An entry's bytes: null when absent, not a regular file of ours, or over `maxBytes`. */
+export function readCacheBytes(file: string, maxBytes: number): Buffer | null {
   let fd: number;
   try {
     fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
@@ -42,7 +54,7 @@ export function readCacheEntry(file: string, maxBytes: number): string | null {
     const st = fs.fstatSync(fd);
     const uid = process.getuid?.();
     if (!st.isFile() || (uid !== undefined && st.uid !== uid) || st.size > maxBytes) return null;
-    return readUpTo(fd, st.size).toString("utf8");
+    return readUpTo(fd, st.size);
   } catch {
     return null;
   } finally {
@@ -50,22 +62,37 @@ export function readCacheEntry(file: string, maxBytes: number): string | null {
   }
 }
 
-/** Writes an entry whole (a reader sees the old one or the new one), then keeps the newest `keep`. */
-export function writeCacheEntry(dir: string, file: string, text: string, keep: number): void {
+/** An entry's text: null when absent, not a regular file of ours, or over `maxBytes`. */
+export function readCacheEntry(file: string, maxBytes: number): string | null {
+  return readCacheBytes(file, maxBytes)?.toString("utf8") ?? null;
+}
+
+/**
+ * Writes an entry whole (a reader sees the old one or the new one), then keeps the newest `keep`
+ * entries of its kind (its file name's extension) in the directory. `synced`: its bytes reach the
+ * disk before it takes its name, so that no crash leaves a name on bytes never written.
+ */
+export function writeCacheEntry(
+  dir: string,
+  file: string,
+  data: string | Uint8Array,
+  keep: number,
+  options: { synced?: boolean } = {},
+): void {
   const temp = `${file}.${process.pid}.tmp`;
   try {
-    fs.writeFileSync(temp, text, { mode: 0o600, flag: "wx" });
+    fs.writeFileSync(temp, data, { mode: 0o600, flag: "wx", flush: options.synced === true });
     fs.renameSync(temp, file);
   } catch {
     fs.rmSync(temp, { force: true });
     return;
   }
-  prune(dir, keep);
+  prune(dir, path.extname(file), keep);
 }
 
-function prune(dir: string, keep: number): void {
+function prune(dir: string, extension: string, keep: number): void {
   try {
-    const names = fs.readdirSync(dir).filter((n) => n.endsWith(".json"));
+    const names = fs.readdirSync(dir).filter((n) => path.extname(n) === extension);
     if (names.length <= keep) return;
     const aged = names
       .map((n) => ({ n, t: fs.lstatSync(path.join(dir, n)).mtimeMs }))

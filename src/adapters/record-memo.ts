@@ -7,27 +7,14 @@
 // sources run by Node (the tests) have no identity that changes with their code.
 // In the plugin's cache directory (private-cache.ts: records/), at most MAX_ENTRIES.
 // DOCKER_VERSIONS_RECORD_CACHE=off turns it off.
-import { statSync } from "node:fs";
 import path from "node:path";
 import type { Manifest, RecordMemo } from "../core/manifest.js";
 import { sha256Hex } from "../core/sha256.js";
-import { privateCacheDir, readCacheEntry, writeCacheEntry } from "./private-cache.js";
+import { executableIdentity, privateCacheDir, readCacheEntry, writeCacheEntry } from "./private-cache.js";
 
 const FORMAT = 1;
 const MAX_ENTRIES = 32;
 const MAX_ENTRY_BYTES = 64 * 1024 * 1024;
-
-/** The running executable's identity when it is the plugin's single executable, else undefined. */
-export function executableIdentity(): string | undefined {
-  try {
-    const sea = process.getBuiltinModule("node:sea") as { isSea?: () => boolean } | undefined;
-    if (!sea?.isSea?.()) return undefined;
-    const st = statSync(process.execPath);
-    return [process.execPath, st.size, st.mtimeMs, st.ino].join("\u0000");
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * The memo of records for commands run with `env` by the build `identity` (the executable's, by

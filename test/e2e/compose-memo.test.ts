@@ -148,4 +148,36 @@ describe.skipIf(!bed.available)("the memo of docker compose config", () => {
     expect(entries.length).toBeGreaterThan(0);
     for (const e of entries) expect(readFileSync(path.join(dir, e), "utf8")).not.toContain("hunter2");
   });
+
+  it("starts a command with the code cache its first successful run left, the same output as without", async () => {
+    const code = path.join(cache, "docker-versions", "code");
+    const shaped = (word: string) => readdirSync(code).filter((e) => e.startsWith(`${word}-`));
+    const off = { DOCKER_VERSIONS_CODE_CACHE: "off" };
+    const plain = await run(["version-history", "--json"], off);
+    const first = await run(["version-history", "--json"]);
+    expect(shaped("version-history")).toHaveLength(1);
+    const entry = path.join(code, shaped("version-history")[0] as string);
+    const made = statSync(entry);
+    expect(made.mode & 0o077).toBe(0);
+    // The entry is this executable's: its identity (the executable's path) comes first.
+    const exe = path.join(plugin.dockerConfig, "cli-plugins", "docker-versions");
+    expect(
+      readFileSync(entry)
+        .subarray(0, exe.length + 1)
+        .toString(),
+    ).toBe(`${exe}\0`);
+    // Taken by V8 on the next runs (a refused entry would be written again), output unchanged.
+    for (let i = 0; i < 2; i++) expect((await run(["version-history", "--json"])).out).toBe(first.out);
+    expect(statSync(entry).mtimeMs).toBe(made.mtimeMs);
+    expect(first.out).toBe(plain.out);
+    // Another shape of the command line is an entry of its own; a failed run leaves none.
+    await run(["version-history"]);
+    expect(shaped("version-history")).toHaveLength(2);
+    const failed = await sh("docker", ["versions", "rollback", "--service", "no-such-service"], {
+      cwd: fx.dir,
+      env: docker.env,
+    });
+    expect(failed.code).not.toBe(0);
+    expect(shaped("rollback")).toEqual([]);
+  });
 });

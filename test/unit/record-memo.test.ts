@@ -5,7 +5,8 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { executableIdentity, recordMemo } from "../../src/adapters/record-memo.js";
+import { executableIdentity } from "../../src/adapters/private-cache.js";
+import { recordMemo } from "../../src/adapters/record-memo.js";
 import { type Manifest, ManifestError, parseManifest, type RecordMemo } from "../../src/core/manifest.js";
 
 const text = (tag: string, service = "api") =>
