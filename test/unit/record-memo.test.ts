@@ -1,7 +1,7 @@
 // The memo of validated records on its own: what parseManifest keeps and recalls through it, by
 // text and by build; that a changed or corrupt text, another build, an entry not of a record's
 // shape, or a cache directory that is not private never gives a stale or foreign record.
-import { chmodSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -78,13 +78,46 @@ describe("the memo of validated records", () => {
     parseManifest(text("1.0.0"), recordMemo(env, "build-1"));
     parseManifest("schema: 1\nservices: {}\n");
     const [entry] = entries();
+    const file = path.join(cache, "docker-versions", "records", entry as string);
+    // The entry's text and build as they were, a record after them that is not of a record's shape.
+    const kept = readFileSync(file, "utf8");
+    const source = text("1.0.0");
     writeFileSync(
-      path.join(cache, "docker-versions", "records", entry as string),
-      JSON.stringify({ schema: 1, services: { api: { current_tag: 7 } } }),
+      file,
+      `${kept.slice(0, kept.indexOf(source) + source.length)}${JSON.stringify({ schema: 1, services: { api: { current_tag: 7 } } })}`,
     );
     const { memo, n } = counted(recordMemo(env, "build-1") as RecordMemo);
     expect(parseManifest(text("1.0.0"), memo).services.api?.current_tag).toBe("1.0.0");
     expect(n.keep).toBe(1);
+  });
+
+  it("two texts whose entries share a name take turns in it, each recalled only for itself", () => {
+    // Long enough that only some characters name the entry: the texts differ in one that does not.
+    const long = (tag: string, pad: string) => text(tag).replace("schema: 1\n", `# ${pad}\nschema: 1\n`);
+    const a = long("1.0.0", "a".repeat(20000));
+    const b = long("1.0.0", `${"a".repeat(9999)}b${"a".repeat(10000)}`);
+    expect(b.length).toBe(a.length);
+    const { memo, n } = counted(recordMemo(env, "build-1") as RecordMemo);
+    parseManifest(a, memo);
+    parseManifest(b, memo);
+    expect(entries()).toHaveLength(1); // one name
+    expect(n).toEqual({ recall: 2, recalled: 0, keep: 2 });
+    const other = () => parseManifest("schema: 1\nservices: {}\n"); // the in-process copy moves on
+    other();
+    parseManifest(b, memo);
+    other();
+    parseManifest(a, memo);
+    expect(n).toEqual({ recall: 4, recalled: 1, keep: 3 }); // b's entry answered b only
+  });
+
+  it("an entry of another build under this one's name is never recalled", () => {
+    parseManifest(text("1.0.0"), recordMemo(env, "build-1"));
+    parseManifest("schema: 1\nservices: {}\n");
+    const file = path.join(cache, "docker-versions", "records", entries()[0] as string);
+    writeFileSync(file, readFileSync(file, "utf8").replace("build-1", "build-9"));
+    const { memo, n } = counted(recordMemo(env, "build-1") as RecordMemo);
+    parseManifest(text("1.0.0"), memo);
+    expect(n.recalled).toBe(0);
   });
 
   it("is off when switched off, without a build identity, or when its directory is open to others", () => {
