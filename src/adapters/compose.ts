@@ -349,7 +349,7 @@ export async function projectContainersApi(
   const listed = await projectSummariesApi(api, projectName);
   const found = await Promise.all(
     listed.map(async (summary) => {
-      const inspect = await inspectContainerApi<RawContainer>(api, summary.Id);
+      const inspect = await inspectContainerApi(api, summary.Id);
       return inspect ? { summary, inspect } : null;
     }),
   );

@@ -82,7 +82,7 @@ export async function inspectContainers(cli: DockerCli, ids: readonly string[]):
     // As `docker container inspect` of several: what the engine cannot give is left out.
     const found = await Promise.all(
       ids.map((id) =>
-        inspectContainerApi<RawContainer>(api, id).catch((e: unknown) => {
+        inspectContainerApi(api, id).catch((e: unknown) => {
           if (e instanceof EngineApiError) return null;
           throw e;
         }),

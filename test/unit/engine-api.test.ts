@@ -6,11 +6,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ComposeProject, listContainers } from "../../src/adapters/compose.js";
 import { dockerCli } from "../../src/adapters/docker.js";
 import { inspectContainers, observeProject, runningContainers } from "../../src/adapters/engine.js";
-import { pathName } from "../../src/adapters/engine-api.js";
+import { inspectionHead, pathName } from "../../src/adapters/engine-api.js";
 import { inspectRefs } from "../../src/adapters/images.js";
 import { UserError } from "../../src/errors.js";
 
@@ -31,8 +32,18 @@ const summary = (id: string, name: string, state: string, service: string, oneof
   Status: state === "running" ? "Up 2 minutes (healthy)" : "Exited (3) 1 minute ago",
   Labels: { "com.docker.compose.service": service, "com.docker.compose.oneoff": oneoff },
 });
-const container = (id: string, name: string, status: string, exitCode: number, health?: string) => ({
+/** An inspection in the engine's field order: what is read, then HostConfig, Config and the rest (unless `short`). */
+const container = (
+  id: string,
+  name: string,
+  status: string,
+  exitCode: number,
+  health?: string,
+  short = false,
+) => ({
   Id: id,
+  Created: "2026-01-01T00:00:00Z",
+  Args: ['{"HostConfig":{}}', ',"HostConfig":'],
   Name: `/${name}`,
   Image: `sha256:${"e".repeat(64)}`,
   RestartCount: 2,
@@ -45,13 +56,21 @@ const container = (id: string, name: string, status: string, exitCode: number, h
     StartedAt: "2026-01-01T00:00:00Z",
     ...(health ? { Health: { Status: health } } : {}),
   },
+  ...(short
+    ? {}
+    : {
+        HostConfig: { RestartPolicy: { Name: "always" } },
+        Config: { Env: ['NOTE=,"HostConfig":{"State":1}'], Labels: { "com.docker.compose.service": "x" } },
+        NetworkSettings: { Networks: {} },
+      }),
 });
 const CONTAINERS: Record<string, unknown> = {
   [ID("a")]: container(ID("a"), "p-web-1", "running", 0, "healthy"),
   // Stopped: its last health is not shown, its exit code is.
   [ID("b")]: container(ID("b"), "p-job-1", "exited", 3, "unhealthy"),
   // Running after a restart: an old exit code is not shown.
-  [ID("c")]: container(ID("c"), "p-job-run-1", "running", 137),
+  // Without the fields after the read ones (another engine): read whole.
+  [ID("c")]: container(ID("c"), "p-job-run-1", "running", 137, undefined, true),
 };
 
 beforeAll(async () => {
@@ -233,5 +252,61 @@ describe("the engine API over a unix socket", () => {
   it("escapes a name in the path, keeping repository paths, tags and digests readable", () => {
     expect(pathName("127.0.0.1:5077/ns/app:1.2@sha256:ab")).toBe("127.0.0.1:5077/ns/app:1.2@sha256:ab");
     expect(pathName("a b?c#d%")).toBe("a%20b%3Fc%23d%25");
+  });
+});
+
+describe("inspectionHead", () => {
+  const READ = ["Id", "Name", "Image", "RestartCount", "State"];
+  const pick = (o: Record<string, unknown>) =>
+    Object.fromEntries(READ.filter((k) => k in o).map((k) => [k, o[k]]));
+  const text = fc.oneof(fc.string(), fc.constantFrom(',"HostConfig":', '"}', "\\", "é€", '{"State":{}}'));
+  const state = fc.record({
+    Status: fc.constantFrom("running", "exited", "created"),
+    Running: fc.boolean(),
+    Restarting: fc.boolean(),
+    OOMKilled: fc.boolean(),
+    ExitCode: fc.integer({ min: 0, max: 255 }),
+    StartedAt: text,
+    Health: fc.option(fc.record({ Status: text }), { nil: undefined }),
+  });
+  const field = fc.tuple(fc.constantFrom("Config", "Mounts", "Args", "Path", "Other"), fc.jsonValue());
+
+  it("reads what comes before HostConfig as JSON.parse reads it, or leaves the answer to be read whole", () => {
+    fc.assert(
+      fc.property(
+        fc.record({ Id: text, Name: text, Image: text, RestartCount: fc.nat(), State: state }),
+        fc.array(field, { maxLength: 4 }),
+        fc.array(field, { maxLength: 4 }),
+        fc.nat({ max: 6 }),
+        fc.jsonValue(),
+        (read, before, after, hostAt, hostConfig) => {
+          // The read fields and some others in any order, HostConfig somewhere among them.
+          const entries: [string, unknown][] = [...before, ...Object.entries(read)];
+          entries.splice(Math.min(hostAt, entries.length), 0, ["HostConfig", hostConfig]);
+          const json = `{${[...entries, ...after].map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v ?? null)}`).join(",")}}`;
+          const whole = JSON.parse(json) as Record<string, unknown>;
+          const head = inspectionHead(Buffer.from(json));
+          if (head !== undefined)
+            expect(pick(head as unknown as Record<string, unknown>)).toEqual(pick(whole));
+          // Every read field before HostConfig: the head is read.
+          const hostIndex = Math.min(hostAt, entries.length - 1);
+          const lastRead = Math.max(...READ.map((k) => entries.findIndex(([e]) => e === k)));
+          if (lastRead < hostIndex) expect(head).toBeDefined();
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("reads the engine's own order, and nothing when a read field comes after HostConfig", () => {
+    const real = container(ID("d"), "p-web-1", "running", 0, "healthy");
+    const head = inspectionHead(Buffer.from(JSON.stringify(real))) as unknown as Record<string, unknown>;
+    expect(pick(head)).toEqual(pick(real));
+    expect(head.Config).toBeUndefined(); // what follows HostConfig is not read
+    const { RestartCount, ...rest } = real;
+    expect(inspectionHead(Buffer.from(JSON.stringify({ ...rest, RestartCount })))).toBeUndefined();
+    expect(
+      inspectionHead(Buffer.from(JSON.stringify(container(ID("e"), "x", "exited", 1, undefined, true)))),
+    ).toBeUndefined();
   });
 });
