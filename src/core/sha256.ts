@@ -5,7 +5,8 @@
 // (below): compiled in well under a millisecond, it hashes a few KB in a fraction of one, where
 // the same loop in JavaScript, run before V8 has optimised it, takes milliseconds.
 // Input is fed to the compression function 4 KB at a time, so that V8 can move the function to
-// its optimising compiler between calls on long input.
+// its optimising compiler between calls on long input. A Node without WebAssembly (`--jitless`)
+// gets the same function in JavaScript.
 
 // --- The module's code: a few WebAssembly instructions, as bytes. -------------------------------
 const I32 = 0x7f;
@@ -180,33 +181,108 @@ const INITIAL_STATE = [
   0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
 ];
 
+/** A compression function and the memory it works in (the layout above). */
 interface Engine {
   compress: (p: number, n: number) => void;
   words: Uint32Array;
   bytes: Uint8Array;
 }
+
+function wasmEngine(): Engine {
+  const { exports } = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()));
+  const memory = exports.m as WebAssembly.Memory;
+  return {
+    compress: exports.c as Engine["compress"],
+    words: new Uint32Array(memory.buffer),
+    bytes: new Uint8Array(memory.buffer),
+  };
+}
+
+/**
+ * The same compression function in JavaScript, over the same layout: for a Node without
+ * WebAssembly (`--jitless` in NODE_OPTIONS, or a host that refuses it executable memory).
+ */
+function jsEngine(): Engine {
+  const memory = new ArrayBuffer(BUF_AT + BUF_BYTES + 64);
+  const words = new Uint32Array(memory);
+  const view = new DataView(memory);
+  const w = new Uint32Array(64);
+  const word = (i: number) => words[i] as number; // in range: the layout above
+  const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
+  const compress = (p: number, n: number) => {
+    for (; n > 0; n--, p += 64) {
+      for (let i = 0; i < 16; i++) w[i] = view.getUint32(p + i * 4);
+      for (let i = 16; i < 64; i++) {
+        const x = w[i - 15] as number;
+        const y = w[i - 2] as number;
+        const s0 = rotr(x, 7) ^ rotr(x, 18) ^ (x >>> 3);
+        const s1 = rotr(y, 17) ^ rotr(y, 19) ^ (y >>> 10);
+        w[i] = s1 + (w[i - 7] as number) + s0 + (w[i - 16] as number);
+      }
+      let a = word(0);
+      let b = word(1);
+      let c = word(2);
+      let d = word(3);
+      let e = word(4);
+      let f = word(5);
+      let g = word(6);
+      let h = word(7);
+      for (let i = 0; i < 64; i++) {
+        const s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25);
+        const t1 = (h + s1 + ((e & f) ^ (~e & g)) + word(K_AT / 4 + i) + (w[i] as number)) | 0;
+        const t2 = ((rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+        h = g;
+        g = f;
+        f = e;
+        e = (d + t1) | 0;
+        d = c;
+        c = b;
+        b = a;
+        a = (t1 + t2) | 0;
+      }
+      [a, b, c, d, e, f, g, h].forEach((v, i) => {
+        words[i] = word(i) + v;
+      });
+    }
+  };
+  return { compress, words, bytes: new Uint8Array(memory) };
+}
+
 let engine: Engine | undefined;
 
-function start(): Engine {
-  if (!engine) {
-    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()));
-    const memory = exports.m as WebAssembly.Memory;
-    engine = {
-      compress: exports.c as Engine["compress"],
-      words: new Uint32Array(memory.buffer),
-      bytes: new Uint8Array(memory.buffer),
-    };
-    engine.words.set(ROUND_CONSTANTS, K_AT / 4);
+/** The WebAssembly engine, or the JavaScript one where this Node has no WebAssembly. */
+function defaultEngine(): Engine {
+  if (typeof WebAssembly === "object") {
+    try {
+      return wasmEngine();
+    } catch {
+      // Refused (no executable memory for it): the JavaScript engine answers the same.
+    }
   }
-  engine.words.set(INITIAL_STATE, 0);
-  return engine;
+  return jsEngine();
+}
+
+/** The engine ready for a new hash: round constants in place, the initial state set. */
+function ready(e: Engine): Engine {
+  e.words.set(ROUND_CONSTANTS, K_AT / 4);
+  e.words.set(INITIAL_STATE, 0);
+  return e;
 }
 
 const encoder = new TextEncoder();
 
 /** The SHA-256 of the parts one after another (strings as UTF-8), as 64 hex digits. */
 export function sha256Hex(...parts: (string | Uint8Array)[]): string {
-  const { compress, words, bytes } = start();
+  engine ??= defaultEngine();
+  return hashWith(ready(engine), parts);
+}
+
+/** sha256Hex by the JavaScript engine, whatever this Node has (for the tests). */
+export function sha256HexInJs(...parts: (string | Uint8Array)[]): string {
+  return hashWith(ready(jsEngine()), parts);
+}
+
+function hashWith({ compress, words, bytes }: Engine, parts: (string | Uint8Array)[]): string {
   let fill = 0; // bytes waiting in the buffer
   let length = 0; // bytes hashed in all
   /** Hashes the buffer's whole blocks and moves what is left of it to its start. */

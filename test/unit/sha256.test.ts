@@ -1,11 +1,11 @@
-// The plugin's SHA-256 against Node's (OpenSSL's): the published test vectors, every length
-// around the block and padding boundaries, random bytes and strings (any UTF-16, lone surrogates
+// The plugin's SHA-256 against Node's (OpenSSL's), by both of its engines: the published test
+// vectors, every length around the block and padding boundaries, random bytes and strings (any UTF-16, lone surrogates
 // included, which both encode as U+FFFD) cut into random parts, and inputs longer than the
 // buffer fed to the compression function.
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { sha256Hex } from "../../src/core/sha256.js";
+import { sha256Hex, sha256HexInJs } from "../../src/core/sha256.js";
 
 const openssl = (...parts: (string | Uint8Array)[]) => {
   const h = createHash("sha256");
@@ -13,7 +13,10 @@ const openssl = (...parts: (string | Uint8Array)[]) => {
   return h.digest("hex");
 };
 
-describe("sha256Hex", () => {
+describe.each([
+  ["WebAssembly", sha256Hex],
+  ["JavaScript (no WebAssembly)", sha256HexInJs],
+])("sha256Hex in %s", (_, sha256Hex) => {
   it("gives the FIPS 180-4 example digests", () => {
     expect(sha256Hex("abc")).toBe("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     expect(sha256Hex("")).toBe("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
