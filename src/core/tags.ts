@@ -135,8 +135,39 @@ function parseVersionPart(raw: string, text: string, alias: string): VersionTag 
   return { kind: "version", raw, alias, prefix, release, date: isDate, pre: p, build, commit, variant: v };
 }
 
+/** Numbers and dots only, as most version tags are (`1.27.3`, `v2.4`): read without the patterns below. */
+const PLAIN = /^v?\d+(?:\.\d+)*$/;
+
+/**
+ * A plain version tag as parseVersionPart reads it, or null when the tag is not one to read this
+ * way: a date (`20241120`) or a number too large to compare exactly.
+ */
+function parsePlain(raw: string): VersionTag | null {
+  if (DATE.test(raw)) return null;
+  const prefix = raw.charCodeAt(0) === 0x76 ? "v" : "";
+  const release = (prefix ? raw.slice(1) : raw).split(".").map(Number);
+  for (const n of release) if (!Number.isSafeInteger(n)) return null;
+  return {
+    kind: "version",
+    raw,
+    alias: "",
+    prefix,
+    release,
+    date: false,
+    pre: null,
+    build: null,
+    commit: "",
+    variant: "",
+  };
+}
+
 /** What a tag says, read the way registries write tags. */
 export function parseTag(raw: string): Tag {
+  return (PLAIN.test(raw) ? parsePlain(raw) : null) ?? parseTagFully(raw);
+}
+
+/** parseTag by the patterns alone, plain versions included (the tests hold parseTag to it). */
+export function parseTagFully(raw: string): Tag {
   const version = parseVersionPart(raw, raw, "");
   if (version) return version;
   const words = raw.split("-");

@@ -5,6 +5,7 @@ import {
   isFloatingTag,
   isPrerelease,
   parseTag,
+  parseTagFully,
   parseVersion,
   sortVersionTagsDesc,
   TagSet,
@@ -190,6 +191,27 @@ describe("ordering properties", () => {
         const sorted = sortVersionTagsDesc(tags, { prereleases: true });
         expect(sortVersionTagsDesc([...tags].reverse(), { prereleases: true })).toEqual(sorted);
       }),
+    );
+  });
+});
+
+describe("plain version tags read without the patterns", () => {
+  // Tags made mostly of digits, dots and a leading v: every plain version, and the near misses
+  // (a date, a number past 2^53, a stray letter, an empty part) that must go the long way.
+  const tagLike = fc.stringMatching(/^[vV]?[0-9.]{0,24}[-_a-z0-9]{0,4}$/);
+  const part = fc.oneof(fc.nat({ max: 3000 }).map(String), fc.stringMatching(/^0?[0-9]{1,20}$/));
+  const plain = fc
+    .tuple(fc.constantFrom("", "v", "V"), fc.array(part, { minLength: 1, maxLength: 5 }))
+    .map(([v, parts]) => `${v}${parts.join(".")}`);
+  it("reads every tag exactly as the patterns do", () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(tagLike, fc.constantFrom("20241120", "2024.11.20", "v1", "1..2", "01.002", "9".repeat(17))),
+        (raw) => {
+          expect(parseTag(raw)).toEqual(parseTagFully(raw));
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });
