@@ -206,7 +206,11 @@ describe("plain version tags read without the patterns", () => {
   it("reads every tag exactly as the patterns do", () => {
     fc.assert(
       fc.property(
-        fc.oneof(tagLike, fc.constantFrom("20241120", "2024.11.20", "v1", "1..2", "01.002", "9".repeat(17))),
+        fc.oneof(
+          tagLike,
+          plain,
+          fc.constantFrom("20241120", "2024.11.20", "v1", "1..2", "01.002", "9".repeat(17)),
+        ),
         (raw) => {
           expect(parseTag(raw)).toEqual(parseTagFully(raw));
         },
