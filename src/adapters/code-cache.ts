@@ -16,7 +16,13 @@
 // Without a private cache directory, or with DOCKER_VERSIONS_CODE_CACHE=off, the executable's own
 // cache is used, as before.
 import path from "node:path";
-import { executableIdentity, privateCacheDir, readCacheBytes, writeCacheEntry } from "./private-cache.js";
+import {
+  executableIdentity,
+  fnv1a,
+  privateCacheDir,
+  readCacheBytes,
+  writeCacheEntry,
+} from "./private-cache.js";
 
 const MAX_ENTRY_BYTES = 16 * 1024 * 1024;
 // Entries kept: a command per entry, and a new build's entries push out the old one's.
@@ -51,12 +57,9 @@ export function commandShape(args: readonly string[]): { word: string; flags: st
   };
 }
 
-/** The name of an entry: the command and a hash (FNV-1a) of the build and the flags' names. */
+/** The name of an entry: the command and a hash of the build and the flags' names. */
 function entryName(identity: string, shape: { word: string; flags: string }): string {
-  const key = `${identity}\u0000${shape.flags}`;
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  return `${shape.word}-${(h >>> 0).toString(16).padStart(8, "0")}.v8`;
+  return `${shape.word}-${fnv1a(`${identity}\u0000${shape.flags}`).toString(16).padStart(8, "0")}.v8`;
 }
 
 /** The entry's V8 cache when the entry is this build's, else undefined. */

@@ -4,7 +4,7 @@
 // when the docker CLI itself would talk to that socket without TLS (engine-endpoint.ts); every
 // other engine, and every call that changes something, stays on the docker CLI.
 import type { DockerCli } from "./docker.js";
-import { engineRoute } from "./engine-endpoint.js";
+import { engineRoute, isRecord } from "./engine-endpoint.js";
 import { type SocketAnswer, SocketClosed, socketClient } from "./engine-socket.js";
 
 /** Connections to one engine at most; requests beyond them are pipelined on those (engine-socket.ts). */
@@ -126,12 +126,9 @@ export function inspectionHead(body: Buffer): RawContainer | undefined {
   return isRawContainer(head) ? head : undefined;
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
 /** Whether `v` has every field of RawContainer, of its type. */
 function isRawContainer(v: unknown): v is RawContainer {
-  if (!isObject(v) || !isObject(v.State)) return false;
+  if (!isRecord(v) || !isRecord(v.State)) return false;
   const s = v.State;
   return (
     typeof v.Id === "string" &&

@@ -104,7 +104,8 @@ function readJson(file: string): { value?: unknown; missing?: boolean; error?: b
   }
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
+/** A JSON object (not null, not an array). */
+export const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A named context's docker endpoint, from its metadata in the CLI's context store. */

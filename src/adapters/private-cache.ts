@@ -1,8 +1,8 @@
 // The user's cache directory of the plugin ($XDG_CACHE_HOME/docker-versions, else
 // ~/.cache/docker-versions), where answers worth keeping between commands are kept: what Compose
 // said of a project (compose-memo.ts), the validated record of a manifest's text (record-memo.ts),
-// the commands' code as V8 compiled it for a command (code-cache.ts). Each kind has its own subdirectory, 0700 and the user's own, one 0600 file per entry, the
-// newest kept. Nothing here is ever an error: a directory or an entry that is not one of ours
+// the commands' code as V8 compiled it for a command (code-cache.ts). Each kind has its own
+// subdirectory, 0700 and the user's own, one 0600 file per entry, the newest kept. Nothing here is ever an error: a directory or an entry that is not one of ours
 // (another owner, open to others, a link, not a regular file) is no cache, and a command just
 // works the answer out again.
 import * as fs from "node:fs";
@@ -21,6 +21,17 @@ export function executableIdentity(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * FNV-1a (32 bits) of every `step`-th character of `text`, going on from `seed`: a short name for
+ * an entry that holds what it is for and is compared whole when read (code-cache.ts,
+ * record-memo.ts), so two inputs of one name only share the entry.
+ */
+export function fnv1a(text: string, step = 1, seed = 0x811c9dc5): number {
+  let h = seed;
+  for (let i = 0; i < text.length; i += step) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** The cache subdirectory `name`, made if missing; null when it is not a private directory of ours. */

@@ -13,7 +13,13 @@
 // DOCKER_VERSIONS_RECORD_CACHE=off turns it off.
 import path from "node:path";
 import type { Manifest, RecordMemo } from "../core/manifest.js";
-import { executableIdentity, privateCacheDir, readCacheEntry, writeCacheEntry } from "./private-cache.js";
+import {
+  executableIdentity,
+  fnv1a,
+  privateCacheDir,
+  readCacheEntry,
+  writeCacheEntry,
+} from "./private-cache.js";
 
 const FORMAT = 2;
 // Characters of a text that name its entry, at most.
@@ -59,15 +65,9 @@ export function recordMemo(
   };
 }
 
-/** FNV-1a of the identity, the text's length and up to SAMPLED of its characters, evenly spaced. */
+/** A hash of the identity, the text's length and up to SAMPLED of its characters, evenly spaced. */
 function entryName(identity: string, source: string): string {
-  let h = 0x811c9dc5;
-  const mix = (code: number) => {
-    h = Math.imul(h ^ code, 0x01000193);
-  };
-  for (let i = 0; i < identity.length; i++) mix(identity.charCodeAt(i));
-  mix(source.length);
   const step = Math.max(1, Math.floor(source.length / SAMPLED));
-  for (let i = 0; i < source.length; i += step) mix(source.charCodeAt(i));
-  return `${FORMAT}-${(h >>> 0).toString(16).padStart(8, "0")}`;
+  const h = fnv1a(source, step, fnv1a(`${identity}\u0000${source.length}\u0000`));
+  return `${FORMAT}-${h.toString(16).padStart(8, "0")}`;
 }

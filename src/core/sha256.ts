@@ -191,11 +191,11 @@ interface Engine {
 function wasmEngine(): Engine {
   const { exports } = new WebAssembly.Instance(new WebAssembly.Module(moduleBytes()));
   const memory = exports.m as WebAssembly.Memory;
-  return {
+  return withConstants({
     compress: exports.c as Engine["compress"],
     words: new Uint32Array(memory.buffer),
     bytes: new Uint8Array(memory.buffer),
-  };
+  });
 }
 
 /**
@@ -245,7 +245,13 @@ function jsEngine(): Engine {
       });
     }
   };
-  return { compress, words, bytes: new Uint8Array(memory) };
+  return withConstants({ compress, words, bytes: new Uint8Array(memory) });
+}
+
+/** The engine with the round constants in its memory, where compress reads them. */
+function withConstants(e: Engine): Engine {
+  e.words.set(ROUND_CONSTANTS, K_AT / 4);
+  return e;
 }
 
 let engine: Engine | undefined;
@@ -262,9 +268,8 @@ function defaultEngine(): Engine {
   return jsEngine();
 }
 
-/** The engine ready for a new hash: round constants in place, the initial state set. */
+/** The engine ready for a new hash: the initial state set. */
 function ready(e: Engine): Engine {
-  e.words.set(ROUND_CONSTANTS, K_AT / 4);
   e.words.set(INITIAL_STATE, 0);
   return e;
 }
